@@ -1,0 +1,191 @@
+"""One diagnostic type for every problem specc reports, and the code catalogue.
+
+Every stage reports through `Diagnostics.error` / `Diagnostics.warning`, so a
+problem is always a code, a located message and an optional fix, and the
+renderers (`specc.render`) never see anything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Span:
+    """A 1-based, end-exclusive region of a source file."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Related:
+    """A secondary location that explains the primary one."""
+
+    span: Span
+    message: str
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    severity: Severity
+    message: str
+    span: Span | None
+    label: str = ""
+    help: str = ""
+    related: tuple[Related, ...] = ()
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def sort_key(self) -> tuple:
+        s = self.span
+        where = (s.file, s.line, s.column) if s else ("", 0, 0)
+        return (*where, self.code, self.message)
+
+
+# The catalogue: every code specc can emit, with a one-line title. docs/
+# diagnostics.md documents each with a wrong example; tests/errors/ holds one
+# spec per code.
+CODES: dict[str, str] = {
+    # E0xx: reading the file and YAML itself
+    "E001": "YAML syntax error",
+    "E002": "duplicate key",
+    "E003": "non-string key",
+    "E004": "more than one YAML document",
+    "E005": "tag not allowed",
+    "E006": "anchors and aliases not allowed",
+    "E007": "merge key `<<` not allowed",
+    "E008": "nesting too deep",
+    "E009": "file too large",
+    "E010": "ambiguous YAML 1.1 boolean",
+    "E011": "ambiguous number notation",
+    "E012": "non-finite number",
+    "E013": "integer too large",
+    "E014": "file is not valid UTF-8 text",
+    # E1xx: the spec format (schema)
+    "E101": "unknown key",
+    "E102": "missing required key",
+    "E103": "wrong type",
+    "E104": "value not allowed",
+    "E105": "unknown op",
+    "E106": "invalid name",
+    "E107": "unsupported format version",
+    # E2xx: blocks and repeat
+    "E201": "unknown block",
+    "E202": "bad block parameter",
+    "E203": "recursive block",
+    "E204": "bad block definition",
+    # E3xx: the layer graph
+    "E301": "unknown reference",
+    "E302": "duplicate name",
+    "E303": "cycle in the layer graph",
+    "E304": "unknown dimension name",
+    "W305": "layer reaches no output",
+    # E4xx: shapes
+    "E401": "merge needs equal shapes",
+    "E402": "wrong input rank",
+    "E403": "wrong number of inputs",
+    "E404": "invalid permutation",
+    "E405": "static dimension required",
+    "E406": "reshape size mismatch",
+    "E407": "incompatible attention shapes",
+    "E408": "invalid axis",
+    "E409": "integer input required",
+    "E410": "sequence too short",
+    # W5xx: GPU lints
+    "W501": "recurrent layer kept off the Keras cuDNN kernel",
+    "W502": "recurrent layer runs a per-step loop in PyTorch",
+}
+
+
+@dataclass
+class Diagnostics:
+    """Collects diagnostics; reports each distinct problem once."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+    _seen: set = field(default_factory=set, repr=False)
+
+    def add(self, diagnostic: Diagnostic) -> None:
+        assert diagnostic.code in CODES, diagnostic.code
+        key = (diagnostic.code, diagnostic.span, diagnostic.message)
+        if key not in self._seen:
+            self._seen.add(key)
+            self.items.append(diagnostic)
+
+    def error(
+        self,
+        code: str,
+        message: str,
+        span: Span | None,
+        *,
+        label: str = "",
+        help: str = "",
+        related: tuple[Related, ...] | list[Related] = (),
+    ) -> None:
+        self.add(Diagnostic(code, Severity.ERROR, message, span, label, help, tuple(related)))
+
+    def warning(
+        self,
+        code: str,
+        message: str,
+        span: Span | None,
+        *,
+        label: str = "",
+        help: str = "",
+        related: tuple[Related, ...] | list[Related] = (),
+    ) -> None:
+        self.add(Diagnostic(code, Severity.WARNING, message, span, label, help, tuple(related)))
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self.items)
+
+    def sorted(self) -> list[Diagnostic]:
+        return sorted(self.items, key=Diagnostic.sort_key)
+
+
+class SpecError(Exception):
+    """Raised by the API (`specc.load`, `specc.build`) when a spec has errors."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = diagnostics
+        first = next((d for d in diagnostics if d.is_error), diagnostics[0] if diagnostics else None)
+        where = f"{first.span}: " if first and first.span else ""
+        summary = f"{where}error[{first.code}]: {first.message}" if first else "invalid spec"
+        more = len([d for d in diagnostics if d.is_error]) - 1
+        super().__init__(summary + (f" (and {more} more)" if more > 0 else ""))
+
+
+def did_you_mean(word: str, candidates) -> str | None:
+    """The closest candidate to a misspelt word, or None when nothing is close."""
+    import difflib
+
+    matches = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def escape(text: str) -> str:
+    """Make user text safe to echo: no control characters, no GitHub `::` commands."""
+    out = "".join(c if c.isprintable() else _escape_char(c) for c in str(text))
+    if out.startswith("::"):
+        out = "\\" + out
+    return out
+
+
+def _escape_char(c: str) -> str:
+    return f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"

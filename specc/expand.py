@@ -1,0 +1,426 @@
+"""Expands blocks and `repeat` into a flat list of IR nodes, and checks each layer's attributes.
+
+A block instance `{name: b1, block: res}` copies the block's layers under the
+prefix `b1_`, substitutes `$param` values (keeping the YAML node of the value,
+so an error in it points where the value was written), and maps the block's
+inputs to the instance's sources. `b1` then names the block's output. A layer
+or instance with `repeat: N` chains N copies, suffixed `_1` ... `_N`, and its
+own name names the last copy. Every node from an expansion carries the chain
+of instances it came from, so its diagnostics point at the block's line and
+name the instance's line as related.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .diagnostics import Diagnostics, Related, Span, did_you_mean, escape
+from .ir import INVALID, POISON, Node, Spec
+from .loader import YamlMap, YamlScalar, YamlSeq, to_plain
+from .schema import INSTANCE_KEYS, NOT_WRAPPABLE, check_layer, check_name, spec_schema
+
+MAX_NODES = 100_000
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass
+class _Scope:
+    """Where layers are being expanded: the top level, or one copy of a block."""
+
+    prefix: str = ""
+    locals: frozenset = frozenset()  # local layer names (blocks only)
+    sources: dict = field(default_factory=dict)  # block input name -> (global name, span)
+    params: dict | None = None  # param name -> YAML node of its value (blocks only)
+    origin: tuple[Related, ...] = ()
+    blocks_open: tuple[str, ...] = ()
+    block: str = ""
+    previous: tuple[str, Span] | None = None  # the layer a layer without `inputs` reads
+
+
+class _Expander:
+    def __init__(self, blocks: dict[str, YamlMap], inputs: list[Node], diags: Diagnostics):
+        self.blocks = blocks
+        self.model_inputs = inputs
+        self.diags = diags
+        self.nodes: list[Node] = []
+        self.aliases: dict[str, str] = {}
+        self.too_big = False
+
+    # -- references -------------------------------------------------------------
+
+    def _reference(self, ref: YamlScalar, scope: _Scope) -> tuple[str, Span] | None:
+        name = ref.value
+        if not isinstance(name, str):
+            return None  # the schema reports the type
+        if scope.params is None:
+            return name, ref.span
+        if name in scope.locals:
+            return scope.prefix + name, ref.span
+        if name in scope.sources:
+            return scope.sources[name][0], ref.span
+        hint = did_you_mean(name, set(scope.locals) | set(scope.sources))
+        self.diags.error(
+            "E301", f"unknown name `{escape(name)}` in block `{scope.block}`", ref.span,
+            help=(f"did you mean `{hint}`? " if hint else "")
+            + "a block's layers read only the block's inputs and its own layers",
+            related=scope.origin,
+        )
+        return None
+
+    def _sources(self, item: YamlMap, scope: _Scope, name: str, what: str):
+        """The (global name, span) pairs a layer reads, or None if they cannot be resolved."""
+        given = item.get("inputs")
+        if given is None:
+            if scope.previous is not None:
+                return [scope.previous]
+            candidates = (
+                list(scope.sources.values())
+                if scope.params is not None
+                else [(n.name, n.span()) for n in self.model_inputs]
+            )
+            if len(candidates) == 1:
+                return [(candidates[0][0], item.span)]
+            where = f"block `{scope.block}`" if scope.params is not None else "the spec"
+            self.diags.error(
+                "E102", f"{what} `{escape(name)}` needs `inputs`: it is the first layer and "
+                f"{where} has {len(candidates)} inputs", item.get("name").span,
+                help="add `inputs: [...]` naming its sources", related=scope.origin,
+            )
+            return None
+        refs = [given] if isinstance(given, YamlScalar) else (
+            given.items if isinstance(given, YamlSeq) else []
+        )
+        out = []
+        for ref in refs:
+            if not isinstance(ref, YamlScalar):
+                return None
+            resolved = self._reference(ref, scope)
+            if resolved is None:
+                return None
+            out.append(resolved)
+        return out or None
+
+    # -- substitution -----------------------------------------------------------
+
+    def _substitute(self, node, scope: _Scope):
+        """A copy of `node` with every `$param` value replaced by the parameter's node."""
+        if scope.params is None:
+            return node
+        if isinstance(node, YamlScalar):
+            if isinstance(node.value, str) and node.value.startswith("$"):
+                match = _PARAM.fullmatch(node.value)
+                if match and match.group(1) in scope.params:
+                    return scope.params[match.group(1)]
+                hint = did_you_mean(node.value[1:], scope.params)
+                self.diags.error(
+                    "E202", f"`{escape(node.value)}` is not a parameter of block `{scope.block}`",
+                    node.span, help=f"did you mean `${hint}`?" if hint else
+                    "declare it under the block's `params:`", related=scope.origin,
+                )
+            return node
+        if isinstance(node, YamlSeq):
+            return YamlSeq([self._substitute(item, scope) for item in node.items], node.span)
+        if isinstance(node, YamlMap):
+            entries = {
+                key: (key_node, self._substitute(value, scope) if key != "inputs" else value)
+                for key, (key_node, value) in node.entries.items()
+            }
+            return YamlMap(entries, node.span)
+        return node
+
+    # -- layers -----------------------------------------------------------------
+
+    def run(self, items: list, scope: _Scope) -> tuple[str, Span] | None:
+        """Expand a list of layer mappings; returns the last layer's (name, span)."""
+        for item in items:
+            if self.too_big:
+                return None
+            if not isinstance(item, YamlMap):
+                continue  # the schema reports it
+            name_node = item.get("name")
+            if not (isinstance(name_node, YamlScalar) and isinstance(name_node.value, str)
+                    and _IDENTIFIER.fullmatch(name_node.value)):
+                self._bad_name(item, name_node, scope)
+                scope.previous = (POISON, item.span)
+                continue
+            if not check_name(name_node, self.diags, scope.origin):
+                scope.previous = (POISON, item.span)
+                continue
+            if item.get("block") is not None:
+                self._instance(item, scope)
+            else:
+                self._layer(item, scope)
+        return scope.previous
+
+    def _bad_name(self, item: YamlMap, name_node, scope: _Scope) -> None:
+        if name_node is None:
+            self.diags.error("E102", "layer needs `name`", item.span,
+                             help="add `name: ...` (an identifier)", related=scope.origin)
+        elif isinstance(name_node, YamlScalar) and isinstance(name_node.value, str):
+            self.diags.error(
+                "E106", f"`{escape(name_node.value)}` is not a valid name", name_node.span,
+                help="names are ASCII identifiers: a letter or `_`, then letters, digits or `_`",
+                related=scope.origin,
+            )
+        else:
+            self.diags.error("E103", "`name` must be a name", name_node.span,
+                             related=scope.origin)
+
+    def _repeat(self, item: YamlMap) -> int:
+        node = item.get("repeat")
+        value = node.value if isinstance(node, YamlScalar) else None
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10_000:
+            return value
+        return 1  # a bad value is reported by the schema
+
+    def _add(self, node: Node, scope: _Scope) -> bool:
+        if len(self.nodes) >= MAX_NODES:
+            self.too_big = True
+            self.diags.error(
+                "E204", f"expansion makes more than {MAX_NODES} layers", node.span(),
+                help="lower a `repeat:` count", related=scope.origin,
+            )
+            return False
+        self.nodes.append(node)
+        return True
+
+    def _layer(self, item: YamlMap, scope: _Scope) -> None:
+        local = item.get("name").value
+        name = scope.prefix + local
+        op_node = item.get("op")
+        op = op_node.value if isinstance(op_node, YamlScalar) else None
+        ops = spec_schema().ops
+        item = self._substitute(item, scope)
+        attrs = None
+        if op_node is None:
+            self.diags.error("E102", f"layer `{escape(local)}` needs `op` (or `block`)",
+                             item.get("name").span, help="add `op: ...`", related=scope.origin)
+        elif op not in ops:
+            self._unknown_op(op_node, scope)
+        else:
+            attrs = check_layer(item, op, self.diags, scope.origin)
+            if attrs is not None and op == "time_distributed":
+                attrs = self._wrapped(item, attrs, scope)
+        sources = self._sources(item, scope, local, "layer")
+        repeat = self._repeat(item)
+        for k in range(1, repeat + 1):
+            copy_name = f"{name}_{k}" if repeat > 1 else name
+            if sources is None:
+                sources = [(POISON, item.get("name").span)]
+            node = Node(
+                copy_name, op if attrs is not None else INVALID, attrs or {},
+                tuple(s[0] for s in sources), item, tuple(s[1] for s in sources), scope.origin,
+            )
+            if not self._add(node, scope):
+                return
+            sources = [(copy_name, item.get("name").span)]
+        if repeat > 1:
+            self.aliases[name] = f"{name}_{repeat}"
+        scope.previous = (name, item.get("name").span)
+
+    def _unknown_op(self, op_node, scope: _Scope) -> None:
+        op = op_node.value
+        if isinstance(op, str):
+            hint = did_you_mean(op, spec_schema().ops)
+            self.diags.error(
+                "E105", f"unknown op `{escape(op)}`", op_node.span,
+                help=f"did you mean `{hint}`?" if hint else "see docs/ops.md for the ops",
+                related=scope.origin,
+            )
+        else:
+            self.diags.error("E103", "`op` must be a string", op_node.span, related=scope.origin)
+
+    def _wrapped(self, item: YamlMap, attrs: dict, scope: _Scope) -> dict | None:
+        """Check the layer inside `time_distributed`; its checked attributes replace the raw ones."""
+        inner = item.get("layer")
+        op_node = inner.get("op")
+        if op_node is None:
+            self.diags.error("E102", "the wrapped `layer` needs `op`", inner.span,
+                             help="add `op: dense` or another op", related=scope.origin)
+            return None
+        op = op_node.value
+        if op not in spec_schema().ops:
+            self._unknown_op(op_node, scope)
+            return None
+        if op in NOT_WRAPPABLE:
+            self.diags.error(
+                "E104", f"`time_distributed` cannot wrap `{op}`", op_node.span,
+                help="wrap a single-input layer such as `dense`", related=scope.origin,
+            )
+            return None
+        inner_attrs = check_layer(inner, op, self.diags, scope.origin, inner=True)
+        if inner_attrs is None:
+            return None
+        if op == "time_distributed":
+            return None
+        return {**attrs, "layer": {"op": op, **inner_attrs}}
+
+    # -- block instances --------------------------------------------------------
+
+    def _instance(self, item: YamlMap, scope: _Scope) -> None:
+        local = item.get("name").value
+        name = scope.prefix + local
+        block_node = item.get("block")
+        block = block_node.value
+        origin_here = Related(item.get("name").span, f"in block `{block}`, instance `{name}`")
+        sources = self._sources(item, scope, local, "instance")
+        scope.previous = (POISON, item.get("name").span)  # until the expansion succeeds
+        if not isinstance(block, str) or block not in self.blocks:
+            hint = did_you_mean(block, self.blocks) if isinstance(block, str) else None
+            self.diags.error(
+                "E201", f"unknown block `{escape(str(block))}`", block_node.span,
+                help=f"did you mean `{hint}`?" if hint else "define it under `blocks:`",
+                related=scope.origin,
+            )
+            return
+        if block in scope.blocks_open:
+            self.diags.error(
+                "E203", f"block `{block}` uses itself", block_node.span,
+                help="a block cannot contain an instance of itself", related=scope.origin,
+            )
+            return
+        definition = self.blocks[block]
+        params = self._params(item, definition, block, scope)
+        if params is None or sources is None:
+            return
+        layers = definition.get("layers")
+        layer_items = layers.items if isinstance(layers, YamlSeq) else []
+        block_inputs = _block_inputs(definition)
+        if len(sources) != len(block_inputs):
+            self.diags.error(
+                "E403", f"block `{block}` takes {len(block_inputs)} input"
+                f"{'s' if len(block_inputs) != 1 else ''}, instance `{escape(local)}` gives "
+                f"{len(sources)}", item.get("inputs").span if item.get("inputs") else
+                item.get("name").span, related=scope.origin,
+            )
+            return
+        locals_ = frozenset(
+            layer.get("name").value for layer in layer_items
+            if isinstance(layer, YamlMap) and isinstance(layer.get("name"), YamlScalar)
+        )
+        output = _block_output(definition, layer_items)
+        repeat = self._repeat(item)
+        last = None
+        for k in range(1, repeat + 1):
+            prefix = f"{name}_{k}_" if repeat > 1 else f"{name}_"
+            child = _Scope(
+                prefix=prefix, locals=locals_,
+                sources={n: s for n, s in zip(block_inputs, sources)},
+                params=params, origin=(origin_here, *scope.origin),
+                blocks_open=(*scope.blocks_open, block), block=block,
+            )
+            self.run(layer_items, child)
+            if self.too_big:
+                return
+            if output is None or output.value not in locals_:
+                if k == 1:
+                    self.diags.error(
+                        "E204", f"block `{block}`'s output is not one of its layers",
+                        output.span if output is not None else definition.span,
+                        help="name one of the block's layers under `outputs:`",
+                        related=child.origin,
+                    )
+                return
+            last = prefix + output.value
+            sources = [(last, item.get("name").span)]
+        self.aliases[name] = last
+        scope.previous = (name, item.get("name").span)
+
+    def _params(self, item: YamlMap, definition: YamlMap, block: str, scope: _Scope):
+        """Parameter values for one instance: given ones, then defaults; None on error."""
+        declared = definition.get("params")
+        declared = declared.entries if isinstance(declared, YamlMap) else {}
+        values = {}
+        ok = True
+        for key, (key_node, value) in item.entries.items():
+            if key in INSTANCE_KEYS:
+                continue
+            if key not in declared:
+                hint = did_you_mean(key, declared)
+                self.diags.error(
+                    "E202", f"block `{block}` has no parameter `{escape(key)}`", key_node.span,
+                    help=f"did you mean `{hint}`?" if hint else (
+                        "its parameters: " + ", ".join(f"`{p}`" for p in declared)
+                        if declared else "the block declares no `params:`"),
+                    related=scope.origin,
+                )
+                ok = False
+                continue
+            values[key] = self._substitute(value, scope)
+        for key, (key_node, default) in declared.items():
+            if key in values:
+                continue
+            if isinstance(default, YamlScalar) and default.value is None:
+                self.diags.error(
+                    "E202", f"instance `{escape(item.get('name').value)}` of block `{block}` "
+                    f"needs parameter `{key}`", item.get("name").span,
+                    help=f"add `{key}: ...` to the instance",
+                    related=[Related(key_node.span, "declared here without a default"),
+                             *scope.origin],
+                )
+                ok = False
+                continue
+            values[key] = default
+        return values if ok else None
+
+
+def _block_inputs(definition: YamlMap) -> list[str]:
+    node = definition.get("inputs")
+    if isinstance(node, YamlSeq):
+        return [i.value for i in node.items if isinstance(i, YamlScalar)]
+    return ["x"]
+
+
+def _block_output(definition: YamlMap, layer_items: list) -> YamlScalar | None:
+    node = definition.get("outputs")
+    if isinstance(node, YamlSeq) and node.items:
+        node = node.items[0]
+    if isinstance(node, YamlScalar):
+        return node
+    for layer in reversed(layer_items):
+        if isinstance(layer, YamlMap) and isinstance(layer.get("name"), YamlScalar):
+            return layer.get("name")
+    return None
+
+
+def expand(root: YamlMap, file: str, diags: Diagnostics) -> Spec:
+    """The flat spec: input nodes, expanded layer nodes, aliases and outputs."""
+    dims_node = root.get("dims")
+    dims, dim_spans = {}, {}
+    if isinstance(dims_node, YamlMap):
+        for key, (key_node, value) in dims_node.entries.items():
+            dims[key] = value.value if isinstance(value, YamlScalar) else None
+            dim_spans[key] = key_node.span
+    inputs = []
+    for item in root.get("inputs").items:
+        data = to_plain(item)
+        attrs = {"shape": data["shape"], "dtype": data.get("dtype", "float32")}
+        inputs.append(Node(data["name"], "input", attrs, (), item))
+    blocks_node = root.get("blocks")
+    blocks = {
+        key: value for key, (_, value) in blocks_node.entries.items()
+    } if isinstance(blocks_node, YamlMap) else {}
+    expander = _Expander(blocks, inputs, diags)
+    last = expander.run(root.get("layers").items, _Scope())
+    outputs_node = root.get("outputs")
+    if outputs_node is None:
+        outputs = [last] if last else []
+    else:
+        refs = outputs_node.items if isinstance(outputs_node, YamlSeq) else [outputs_node]
+        outputs = [(ref.value, ref.span) for ref in refs]
+    batch = root.get("batch_size")
+    description = root.get("description")
+    return Spec(
+        file=file,
+        name=root.get("name").value,
+        description=description.value if description is not None else "",
+        dims=dims,
+        dim_spans=dim_spans,
+        batch_size=batch.value if batch is not None else None,
+        inputs=inputs,
+        layers=expander.nodes,
+        aliases=expander.aliases,
+        outputs=outputs,
+    )

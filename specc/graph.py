@@ -1,0 +1,168 @@
+"""Builds the layer graph (a networkx DiGraph of IR nodes) and checks its structure.
+
+Checks: unique names, references that exist, dimension names that exist, no
+cycles, outputs that exist, and layers whose result reaches no output (a
+warning; the backends leave them out, as Keras's functional API does). Every
+check is linear in the graph's size: cycles are found with one topological
+sort, never by enumerating cycles or paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from .diagnostics import Diagnostics, Related, Span, did_you_mean, escape
+from .ir import INVALID, POISON, Node, Spec
+
+
+@dataclass
+class ModelGraph:
+    """The checked layer graph: nodes in a stable topological order, and the outputs."""
+
+    spec: Spec
+    graph: nx.DiGraph
+    order: list[Node]  # topological, ties broken by position in the spec
+    outputs: list[str]
+    live: set[str] = field(default_factory=set)  # nodes that reach an output
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def node(self, name: str) -> Node:
+        return self.graph.nodes[name]["node"]
+
+    def __str__(self) -> str:
+        return "\n".join(str(n) for n in self.order)
+
+
+def resolve(name: str, aliases: dict[str, str]) -> str:
+    """Follow instance and repeat aliases to the node a name stands for."""
+    seen = 0
+    while name in aliases and seen <= len(aliases):
+        name = aliases[name]
+        seen += 1
+    return name
+
+
+def build_graph(spec: Spec, diags: Diagnostics) -> ModelGraph | None:
+    """The layer graph of a spec; None when its structure is too broken to shape."""
+    graph = nx.DiGraph()
+    nodes: dict[str, Node] = {}
+    position: dict[str, int] = {}
+    for node in [*spec.inputs, *spec.layers]:
+        if node.name in nodes:
+            first = nodes[node.name]
+            diags.error(
+                "E302", f"name `{escape(node.name)}` is used twice", node.span(),
+                label="used again here",
+                related=[Related(first.span(), "first used here"), *node.origin],
+                help="names must be unique across inputs and layers (block layers get their "
+                "instance's prefix)",
+            )
+            continue
+        nodes[node.name] = node
+        position[node.name] = len(position)
+        graph.add_node(node.name, node=node)
+    names = set(nodes) | set(spec.aliases)
+    for node in spec.layers:
+        if nodes.get(node.name) is not node:
+            continue
+        resolved = []
+        for ref, span in zip(node.inputs, node.input_spans, strict=True):
+            if ref == POISON:
+                node.op = INVALID
+                continue
+            target = resolve(ref, spec.aliases)
+            if target not in nodes:
+                _unknown(ref, span, names, node.origin, diags, "layer or input")
+                node.op = INVALID
+                continue
+            resolved.append(target)
+        node.inputs = tuple(resolved)
+        for index, source in enumerate(resolved):
+            graph.add_edge(source, node.name, index=index)
+    _check_dims(spec, diags)
+    outputs = []
+    for ref, span in spec.outputs:
+        target = resolve(ref, spec.aliases)
+        if target == POISON:
+            continue
+        if target not in nodes:
+            _unknown(ref, span, names, (), diags, "output")
+            continue
+        if target not in outputs:
+            outputs.append(target)
+    order = _order(graph, position, diags)
+    if order is None:
+        return None
+    model = ModelGraph(spec, graph, [graph.nodes[n]["node"] for n in order], outputs)
+    _check_reachable(model, diags)
+    return model
+
+
+def _unknown(ref, span: Span, names, origin, diags: Diagnostics, what: str) -> None:
+    hint = did_you_mean(str(ref), names)
+    diags.error(
+        "E301", f"unknown {what} `{escape(ref)}`", span,
+        help=f"did you mean `{hint}`?" if hint else "name an input or a layer of the spec",
+        related=origin,
+    )
+
+
+def _check_dims(spec: Spec, diags: Diagnostics) -> None:
+    """Dimension names in input shapes must be declared under `dims:`."""
+    for node in spec.inputs:
+        for index, dim in enumerate(node.attrs["shape"]):
+            if isinstance(dim, str) and dim not in spec.dims:
+                hint = did_you_mean(dim, spec.dims)
+                diags.error(
+                    "E304", f"unknown dimension `{escape(dim)}` in the shape of `{node.name}`",
+                    node.span("shape", index),
+                    help=f"did you mean `{hint}`?" if hint else
+                    f"declare it: `dims: {{{escape(dim)}: null}}` (null for a variable size)",
+                )
+
+
+def _order(graph: nx.DiGraph, position: dict[str, int], diags: Diagnostics) -> list[str] | None:
+    try:
+        return list(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
+    except nx.NetworkXUnfeasible:
+        cycle = nx.find_cycle(graph)
+        members = [edge[0] for edge in cycle]
+        first = min(members, key=position.__getitem__)
+        start = members.index(first)
+        members = members[start:] + members[:start]
+        node = graph.nodes[first]["node"]
+        path = " -> ".join(f"`{m}`" for m in [*members, first])
+        related = [Related(graph.nodes[m]["node"].span(), f"`{m}` is part of the cycle")
+                   for m in members[1:]]
+        diags.error(
+            "E303", f"layers form a cycle: {path}", node.span(),
+            related=related, help="a layer cannot read its own result; break the cycle",
+        )
+        return None
+
+
+def _check_reachable(model: ModelGraph, diags: Diagnostics) -> None:
+    """Warn about nodes whose result no output uses (one reverse BFS)."""
+    live = set(model.outputs)
+    stack = list(model.outputs)
+    graph = model.graph
+    while stack:
+        for source in graph.predecessors(stack.pop()):
+            if source not in live:
+                live.add(source)
+                stack.append(source)
+    model.live = live
+    for node in model.order:
+        if node.name in live or node.op == INVALID:
+            continue
+        what = "input" if node.op == "input" else "layer"
+        diags.warning(
+            "W305", f"{what} `{node.name}` reaches no output", node.span(),
+            help="use it, list it under `outputs:`, or remove it; the emitted model leaves it out",
+            related=node.origin,
+        )

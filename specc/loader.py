@@ -1,0 +1,438 @@
+"""YAML text to a tree of located nodes, refusing everything a spec never needs.
+
+Built on PyYAML's event stream (the C parser when present) rather than its
+composer, so nesting depth is checked before it can recurse, and every key and
+value keeps its file:line:col. Scalars are resolved by a strict YAML 1.2 core
+resolver; YAML 1.1 spellings that would silently change meaning (`no`, `010`,
+`1:20`) are refused with a located diagnostic instead of guessed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .diagnostics import Diagnostics, Related, Span, escape
+
+MAX_BYTES = 1 << 20
+MAX_DEPTH = 64
+MAX_INT_DIGITS = 18
+
+_Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_CORE = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_CORE + t for t in ("str", "int", "float", "bool", "null")}
+_MAP_TAG = _CORE + "map"
+_SEQ_TAG = _CORE + "seq"
+
+
+@dataclass(eq=False, slots=True)
+class YamlScalar:
+    value: object
+    span: Span
+    plain: bool = True
+
+
+@dataclass(eq=False, slots=True)
+class YamlSeq:
+    items: list
+    span: Span
+
+
+@dataclass(eq=False, slots=True)
+class YamlMap:
+    """A mapping; `entries` maps each key to (key node, value node) in file order."""
+
+    entries: dict[str, tuple[YamlScalar, object]]
+    span: Span
+
+    def get(self, key: str):
+        entry = self.entries.get(key)
+        return entry[1] if entry else None
+
+    def key_span(self, key: str) -> Span:
+        entry = self.entries.get(key)
+        return entry[0].span if entry else self.span
+
+
+YamlNode = YamlScalar | YamlSeq | YamlMap
+
+
+@dataclass
+class Document:
+    file: str
+    text: str
+    root: YamlNode | None
+    lines: list[str] = field(default_factory=list, repr=False)
+
+
+def to_plain(node):
+    """The plain Python value of a node (dicts, lists, scalars), for jsonschema."""
+    if isinstance(node, YamlScalar):
+        return node.value
+    if isinstance(node, YamlSeq):
+        return [to_plain(item) for item in node.items]
+    if isinstance(node, YamlMap):
+        return {key: to_plain(value) for key, (_, value) in node.entries.items()}
+    return None
+
+
+def node_at(node, path) -> tuple[object, object]:
+    """The deepest node on `path` (keys and indices) and the key node of its last step.
+
+    Stops at the last node that exists, so a diagnostic about a missing child
+    still points at its parent.
+    """
+    key_node = None
+    for step in path:
+        if isinstance(node, YamlMap) and isinstance(step, str) and step in node.entries:
+            key_node, node = node.entries[step]
+        elif isinstance(node, YamlSeq) and isinstance(step, int) and 0 <= step < len(node.items):
+            key_node, node = None, node.items[step]
+        else:
+            break
+    return node, key_node
+
+
+def read_source(path: str | Path, diags: Diagnostics) -> str | None:
+    """Read a spec file as UTF-8 text; None (with a diagnostic) if it cannot be a spec.
+
+    Raises OSError for files that cannot be read at all: the CLI turns that
+    into exit code 2, since it is an I/O problem, not a problem in the spec.
+    """
+    path = Path(path)
+    with path.open("rb") as handle:
+        data = handle.read(MAX_BYTES + 1)
+    name = str(path)
+    if len(data) > MAX_BYTES:
+        diags.error(
+            "E009",
+            f"file is larger than {MAX_BYTES // 1024} KiB",
+            Span(name, 1, 1, 1, 1),
+            help="a spec is a short text file; generate large graphs with `blocks` and `repeat`",
+        )
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        diags.error(
+            "E014",
+            f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+            Span(name, line, column, line, column + 1),
+            help="save the spec as UTF-8",
+        )
+        return None
+
+
+def load_text(text: str, file: str, diags: Diagnostics) -> Document:
+    """Parse YAML text into a located tree; `root` is None if the YAML was refused."""
+    doc = Document(file, text, None)
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        diags.error("E009", f"text is larger than {MAX_BYTES // 1024} KiB", Span(file, 1, 1, 1, 1))
+        return doc
+    before = len(diags.items)
+    try:
+        root = _Builder(file, diags).build(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        span = _mark_span(file, mark, mark) if mark else Span(file, 1, 1, 1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        diags.error("E001", f"YAML syntax error: {escape(problem)}", span)
+        return doc
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        diags.error(
+            "E001",
+            f"YAML syntax error: character U+{_codepoint(exc.character):04X} is not allowed in YAML",
+            Span(file, line, column, line, column + 1),
+        )
+        return doc
+    except yaml.YAMLError as exc:
+        diags.error("E001", f"YAML syntax error: {escape(exc)}", Span(file, 1, 1, 1, 1))
+        return doc
+    except _Abort:
+        return doc
+    if len(diags.items) == before:
+        doc.root = root
+    return doc
+
+
+class _Abort(Exception):
+    """Stops reading at a problem after which the rest of the file cannot be trusted."""
+
+
+def _codepoint(character) -> int:
+    return character if isinstance(character, int) else ord(character)
+
+
+def _tag_name(tag: str) -> str:
+    return "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
+
+
+def _mark_span(file: str, start, end) -> Span:
+    return Span(file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
+class _Builder:
+    """Turns the event stream into YamlMap/YamlSeq/YamlScalar nodes, iteratively."""
+
+    def __init__(self, file: str, diags: Diagnostics):
+        self.file = file
+        self.diags = diags
+        # Each frame: [container, pending key node or None, start event].
+        self.stack: list[list] = []
+        self.root = None
+        self.documents = 0
+
+    def build(self, text: str):
+        for event in yaml.parse(text, Loader=_Parser):
+            self._event(event)
+        return self.root
+
+    def _span(self, event) -> Span:
+        return _mark_span(self.file, event.start_mark, event.end_mark)
+
+    def _event(self, event) -> None:
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            self._check_anchor(event)
+            self._attach(self._scalar(event))
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            self._check_anchor(event)
+            expected = _MAP_TAG if kind is yaml.MappingStartEvent else _SEQ_TAG
+            if event.tag not in (None, expected):
+                self._bad_tag(event)
+            if len(self.stack) >= MAX_DEPTH:
+                self.diags.error(
+                    "E008",
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                    self._span(event),
+                    help="a spec never needs this much nesting",
+                )
+                raise _Abort
+            node = (
+                YamlMap({}, self._span(event))
+                if kind is yaml.MappingStartEvent
+                else YamlSeq([], self._span(event))
+            )
+            self.stack.append([node, None])
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            node = self.stack.pop()[0]
+            start = node.span
+            node.span = Span(
+                self.file, start.line, start.column, event.end_mark.line + 1,
+                event.end_mark.column + 1,
+            )
+            self._attach(node)
+        elif kind is yaml.AliasEvent:
+            self.diags.error(
+                "E006",
+                f"alias `*{escape(event.anchor)}` not allowed",
+                self._span(event),
+                help="write the value out; reuse layers with `blocks` and `repeat`",
+            )
+            self._attach(YamlScalar(None, self._span(event)))
+        elif kind is yaml.DocumentStartEvent:
+            self.documents += 1
+            if self.documents > 1:
+                self.diags.error(
+                    "E004",
+                    "more than one YAML document in one file",
+                    self._span(event),
+                    help="put each spec in a file of its own",
+                )
+                raise _Abort
+
+    def _check_anchor(self, event) -> None:
+        if event.anchor is not None:
+            self.diags.error(
+                "E006",
+                f"anchor `&{escape(event.anchor)}` not allowed",
+                self._span(event),
+                help="write the value out; reuse layers with `blocks` and `repeat`",
+            )
+
+    def _bad_tag(self, event) -> None:
+        self.diags.error(
+            "E005",
+            f"tag `{escape(_tag_name(event.tag))}` not allowed",
+            self._span(event),
+            help="specs use plain YAML values only; remove the tag",
+        )
+
+    def _scalar(self, event) -> YamlScalar:
+        span = self._span(event)
+        text = event.value
+        tag = event.tag
+        plain = event.implicit[0] and tag is None
+        if tag is not None and tag not in _SCALAR_TAGS:
+            self._bad_tag(event)
+            return YamlScalar(None, span, plain)
+        if tag == _CORE + "str" or (tag is None and not plain):
+            return YamlScalar(text, span, plain)
+        value = self._resolve(text, span)
+        if tag is not None:
+            wanted = {"int": int, "float": (float, int), "bool": bool, "null": type(None)}[
+                tag[len(_CORE):]
+            ]
+            if not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
+                self.diags.error(
+                    "E005",
+                    f"tag `{escape(_tag_name(tag))}` does not fit the value `{escape(text)}`",
+                    span,
+                    help="remove the tag",
+                )
+            elif tag == _CORE + "float":
+                value = float(value)
+        return YamlScalar(value, span, plain)
+
+    def _resolve(self, text: str, span: Span):
+        """Strict YAML 1.2 core resolution of a plain scalar."""
+        resolved = _resolve_plain(text)
+        if isinstance(resolved, _Problem):
+            self.diags.error(resolved.code, resolved.message, span, help=resolved.help)
+            return None
+        return resolved
+
+    def _attach(self, node) -> None:
+        if not self.stack:
+            self.root = node
+            return
+        frame = self.stack[-1]
+        container = frame[0]
+        if isinstance(container, YamlSeq):
+            container.items.append(node)
+            return
+        key = frame[1]
+        if key is None:
+            frame[1] = self._key(node)
+            return
+        frame[1] = None
+        if key is _SKIP:
+            return
+        if key.value in container.entries:
+            first = container.entries[key.value][0]
+            self.diags.error(
+                "E002",
+                f"duplicate key `{escape(key.value)}`",
+                key.span,
+                label="repeated here",
+                related=[Related(first.span, "first defined here")],
+                help="remove one of the two",
+            )
+            return
+        container.entries[key.value] = (key, node)
+
+    def _key(self, node):
+        if isinstance(node, YamlScalar) and isinstance(node.value, str):
+            if node.plain and node.value == "<<":
+                self.diags.error(
+                    "E007",
+                    "merge key `<<` not allowed",
+                    node.span,
+                    help="write the keys out; reuse layers with `blocks`",
+                )
+                return _SKIP
+            return node
+        what = "a mapping" if isinstance(node, YamlMap) else (
+            "a list" if isinstance(node, YamlSeq) else f"`{_show(node.value)}`"
+        )
+        self.diags.error(
+            "E003",
+            f"key {what} is not a string",
+            node.span,
+            help="keys are names; quote the key if it is meant as text",
+        )
+        return _SKIP
+
+
+_SKIP = YamlScalar(None, Span("", 0, 0, 0, 0))
+
+
+def _show(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return escape(value)
+
+
+@dataclass(frozen=True)
+class _Problem:
+    code: str
+    message: str
+    help: str
+
+
+_NULL = {"", "~", "null", "Null", "NULL"}
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
+_YAML11_BOOL = {
+    w for word in ("yes", "no", "on", "off") for w in (word, word.capitalize(), word.upper())
+}
+_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9]+")
+_PREFIXED = re.compile(r"[-+]?0[xXoObB][0-9a-fA-F_]+")
+_UNDERSCORE = re.compile(r"[-+]?[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?")
+_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+_NONFINITE = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
+
+
+def _resolve_plain(text: str):
+    if text in _NULL:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    if text in _YAML11_BOOL:
+        return _Problem(
+            "E010",
+            f"`{text}` is a boolean in YAML 1.1 and a string in YAML 1.2",
+            "write `true` or `false` for a flag, or quote it for text",
+        )
+    first = text[0]
+    if not (first.isdigit() or first in "+-."):
+        return text
+    if _INT.fullmatch(text):
+        if len(text.lstrip("+-")) > MAX_INT_DIGITS:
+            return _Problem(
+                "E013",
+                f"integer `{text}` has more than {MAX_INT_DIGITS} digits",
+                "no layer size needs this; check the value",
+            )
+        return int(text)
+    if _LEADING_ZERO.fullmatch(text):
+        return _Problem(
+            "E011",
+            f"`{text}` is octal in YAML 1.1 and decimal in YAML 1.2",
+            f"write `{int(text)}` for the number, or quote it for text",
+        )
+    if _FLOAT.fullmatch(text):
+        value = float(text)
+        if not math.isfinite(value):
+            return _Problem("E012", f"`{text}` is not a finite number", "use a finite value")
+        return value
+    if _NONFINITE.fullmatch(text):
+        return _Problem("E012", f"`{text}` is not a finite number", "use a finite value")
+    if _PREFIXED.fullmatch(text) or _UNDERSCORE.fullmatch(text):
+        return _Problem(
+            "E011",
+            f"`{text}` is a number in YAML 1.1 and a string in YAML 1.2",
+            "write the number in plain decimal, or quote it for text",
+        )
+    if _SEXAGESIMAL.fullmatch(text):
+        return _Problem(
+            "E011",
+            f"`{text}` is a base-60 number in YAML 1.1 and a string in YAML 1.2",
+            "quote it if it is text",
+        )
+    return text

@@ -1,0 +1,42 @@
+"""`conv1d` over (batch, time, channels), as Keras's Conv1D."""
+
+from __future__ import annotations
+
+from ..shapes import RuleContext, Shape, Sym, dim_label
+from . import ParamCount, register, same
+
+
+def conv_length(length, kernel: int, stride: int, dilation: int, padding: str):
+    """Output length, as Keras computes it; a Sym in, a Sym out."""
+    span = dilation * (kernel - 1) + 1
+    if isinstance(length, int):
+        if padding == "valid":
+            return (length - span) // stride + 1
+        return -(-length // stride)
+    key = ("conv", length, span, stride, padding == "valid")
+    if padding == "valid":
+        return Sym(f"({dim_label(length)}-{span})//{stride}+1", key)
+    return length if stride == 1 else Sym(f"ceil({dim_label(length)}/{stride})", key)
+
+
+def conv_params(ctx: RuleContext, shape: Shape) -> ParamCount:
+    a = ctx.attrs
+    f = ctx.shapes[0][-1]
+    return same(a["kernel_size"] * f * a["filters"] + (a["filters"] if a["use_bias"] else 0))
+
+
+@register("conv1d", params=conv_params)
+def conv1d_shape(ctx: RuleContext) -> Shape:
+    x = ctx.one_input()
+    ctx.rank(x, (3,), "3-D (batch, time, channels)")
+    ctx.static(x[2], "channel count")
+    a = ctx.attrs
+    length = conv_length(x[1], a["kernel_size"], a["strides"], a["dilation_rate"], a["padding"])
+    if isinstance(length, int) and length < 1:
+        span = a["dilation_rate"] * (a["kernel_size"] - 1) + 1
+        ctx.fail(
+            "E410", f"{ctx.what} needs at least {span} time steps with `padding: valid`, "
+            f"got {x[1]} {ctx.origin_of(0)}", at=("kernel_size",),
+            help="use a smaller `kernel_size`, or `padding: same`",
+        )
+    return (x[0], length, a["filters"])

@@ -1,0 +1,70 @@
+"""`dense`, `time_distributed`, `embedding`."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..shapes import RuleContext, Shape, ShapeProblem
+from . import RULES, ParamCount, register, same
+
+
+def dense_params(ctx: RuleContext, shape: Shape) -> ParamCount:
+    f = ctx.shapes[0][-1]
+    units = ctx.attrs["units"]
+    return same(f * units + (units if ctx.attrs["use_bias"] else 0))
+
+
+@register("dense", params=dense_params)
+def dense_shape(ctx: RuleContext) -> Shape:
+    x = ctx.one_input()
+    ctx.rank(x, tuple(range(2, 9)), "(batch, ..., features)")
+    ctx.static(x[-1], "feature size")
+    return (*x[:-1], ctx.attrs["units"])
+
+
+def _inner(ctx: RuleContext) -> RuleContext:
+    """The context of the wrapped layer: one time step of the input."""
+    x = ctx.shapes[0]
+    inner = ctx.attrs["layer"]
+    attrs = {k: v for k, v in inner.items() if k != "op"}
+    return replace(ctx, op=inner["op"], attrs=attrs, shapes=[(x[0], *x[2:])],
+                   at_prefix=("layer",))
+
+
+def time_distributed_params(ctx: RuleContext, shape: Shape) -> ParamCount:
+    inner = _inner(ctx)
+    rule = RULES[inner.op]
+    return rule.params(inner, rule.shape(inner))
+
+
+@register("time_distributed", params=time_distributed_params)
+def time_distributed_shape(ctx: RuleContext) -> Shape:
+    x = ctx.one_input()
+    ctx.rank(x, tuple(range(3, 9)), "(batch, time, ...)")
+    inner = _inner(ctx)
+    try:
+        out = RULES[inner.op].shape(inner)
+    except ShapeProblem as problem:
+        if problem.at and problem.at[0] == "input":
+            # The wrapped layer sees one time step: say so, with the full shape.
+            problem.message += " (one time step of the input)"
+        raise
+    return (x[0], x[1], *out[1:])
+
+
+def embedding_params(ctx: RuleContext, shape: Shape) -> ParamCount:
+    return same(ctx.attrs["input_dim"] * ctx.attrs["output_dim"])
+
+
+@register("embedding", params=embedding_params)
+def embedding_shape(ctx: RuleContext) -> Shape:
+    x = ctx.one_input()
+    ctx.rank(x, tuple(range(2, 9)), "(batch, time) integer")
+    source = ctx.sources[0]
+    if source.op == "input" and not source.attrs["dtype"].startswith("int"):
+        ctx.fail(
+            "E409", f"{ctx.what} needs integer token ids, but input `{source.name}` is "
+            f"{source.attrs['dtype']}", at=("input", 0),
+            help=f"give `{source.name}` `dtype: int32`",
+        )
+    return (*x, ctx.attrs["output_dim"])

@@ -1,0 +1,96 @@
+"""The front end in one place: spec text to a shaped, checked layer graph.
+
+    YAML text -> loader -> schema -> expand -> graph -> shapes -> lints
+
+Each stage reports into one `Diagnostics`; a stage runs only when the stages
+before it left something it can work on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .diagnostics import Diagnostic, Diagnostics, Severity, SpecError
+from .graph import ModelGraph, build_graph
+from .lints import run_lints
+from .loader import Document, load_text, read_source
+from .schema import check_top
+from .expand import expand
+from .shapes import infer_shapes
+
+
+@dataclass
+class Report:
+    """What `validate` found: the diagnostics, and the shaped graph when there is one."""
+
+    file: str
+    text: str
+    diagnostics: list[Diagnostic]
+    graph: ModelGraph | None
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
+
+
+def source_of(spec: str | Path) -> tuple[str, str | None]:
+    """(file name, text) for a path or for spec text; text None means read the file.
+
+    A `str` holding a newline is spec text; any other str, or a Path, is a path.
+    """
+    if isinstance(spec, str) and "\n" in spec:
+        return "<string>", spec
+    return str(spec), None
+
+
+def check_text(text: str, file: str) -> Report:
+    diags = Diagnostics()
+    doc = load_text(text, file, diags)
+    graph = _check_document(doc, diags)
+    return Report(file, text, diags.sorted(), graph)
+
+
+def _check_document(doc: Document, diags: Diagnostics) -> ModelGraph | None:
+    if diags.has_errors:
+        return None
+    if not check_top(doc.root, doc.file, diags):
+        return None
+    spec = expand(doc.root, doc.file, diags)
+    graph = build_graph(spec, diags)
+    if graph is None:
+        return None
+    infer_shapes(graph, diags)
+    run_lints(graph, diags)
+    return graph
+
+
+def validate(spec: str | Path) -> Report:
+    """Check a spec (a path, or YAML text) and return every problem and the shaped graph.
+
+    Raises OSError when a path cannot be read; problems in the spec itself are
+    diagnostics in the report, never exceptions.
+    """
+    file, text = source_of(spec)
+    if text is None:
+        diags = Diagnostics()
+        text = read_source(file, diags)
+        if text is None:
+            return Report(file, "", diags.sorted(), None)
+    return check_text(text, file)
+
+
+def load(spec: str | Path) -> ModelGraph:
+    """The shaped layer graph of a valid spec; raises SpecError listing its errors."""
+    report = validate(spec)
+    if not report.ok or report.graph is None:
+        raise SpecError(report.diagnostics)
+    return report.graph

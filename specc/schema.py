@@ -1,0 +1,400 @@
+"""Checks a loaded spec against schemas/spec.schema.json and maps each problem to its YAML node.
+
+The JSON Schema file is the one definition of the format. For speed and for
+clear messages, the checker does not run the whole schema over the document:
+it checks the top level with layers left opaque, then checks each layer
+against a validator built once for its op (the op's `$defs/op_*` entry plus
+the common layer keys). Each jsonschema error becomes one diagnostic at the
+exact key or value, never a dump of the sub-schema.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from .diagnostics import Diagnostics, Related, did_you_mean, escape
+from .loader import YamlMap, YamlScalar, YamlSeq, node_at, to_plain
+from .reserved import reserved_reason
+
+LAYER_KEYS = ("name", "op", "inputs", "repeat", "description")
+INSTANCE_KEYS = ("name", "block", "inputs", "repeat", "description")
+# Ops that combine several inputs, or that make no sense per time step.
+NOT_WRAPPABLE = frozenset(
+    {"add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate",
+     "attention", "multi_head_attention", "time_distributed"}
+)
+
+
+def schema_text() -> str:
+    """The schema file's text, from the installed package or the source tree."""
+    try:
+        return resources.files("specc.schemas").joinpath("spec.schema.json").read_text("utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        root = Path(__file__).resolve().parent.parent
+        return (root / "schemas" / "spec.schema.json").read_text("utf-8")
+
+
+@dataclass(frozen=True)
+class OpSchema:
+    """What the schema says about one op: its attributes, defaults and validators."""
+
+    name: str
+    attributes: tuple[str, ...]
+    required: tuple[str, ...]
+    defaults: dict
+    layer_validator: Draft202012Validator
+    inner_validator: Draft202012Validator
+
+
+class SpecSchema:
+    """The schema, compiled once per process into the validators the checker uses."""
+
+    def __init__(self, schema: dict):
+        self.schema = schema
+        defs = schema["$defs"]
+        top = copy.deepcopy(schema)
+        top["properties"]["layers"]["items"] = {"type": "object"}
+        top["$defs"]["block"]["properties"]["layers"]["items"] = {"type": "object"}
+        self.top_validator = Draft202012Validator(top)
+        self.ops: dict[str, OpSchema] = {}
+        common = defs["layer"]["else"]["properties"]
+        for key, op_def in defs.items():
+            if not key.startswith("op_"):
+                continue
+            op = key[3:]
+            props = op_def["properties"]
+            if "layer" in props:  # the wrapped layer is checked on its own, by its op
+                props = {**props, "layer": {"type": "object"}}
+            required = tuple(op_def.get("required", ()))
+            layer = {
+                "type": "object",
+                "properties": {**common, **props},
+                "required": ["name", "op", *required],
+                "additionalProperties": False,
+                "$defs": defs,
+            }
+            inner = {
+                "type": "object",
+                "properties": {"op": common["op"], "description": common["description"], **props},
+                "required": ["op", *required],
+                "additionalProperties": False,
+                "$defs": defs,
+            }
+            defaults = {}
+            for attr, prop in props.items():
+                if "default" in prop:
+                    defaults[attr] = prop["default"]
+            self.ops[op] = OpSchema(
+                op, tuple(props), required, defaults,
+                Draft202012Validator(layer), Draft202012Validator(inner),
+            )
+
+
+@cache
+def spec_schema() -> SpecSchema:
+    return SpecSchema(json.loads(schema_text()))
+
+
+_TYPE_NAMES = {
+    "integer": "an integer", "number": "a number", "string": "a string",
+    "boolean": "`true` or `false`", "null": "null", "array": "a list", "object": "a mapping",
+}
+
+
+def show_value(value) -> str:
+    """A short, escaped rendering of a plain value for messages."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "`null`"
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    if isinstance(value, str):
+        return f"`{escape(value)}`" if value else "an empty string"
+    return f"`{value}`"
+
+
+class SchemaReporter:
+    """Turns jsonschema errors on one YAML subtree into located diagnostics."""
+
+    def __init__(self, diags: Diagnostics, root, origin: tuple[Related, ...] = (), what: str = ""):
+        self.diags = diags
+        self.root = root
+        self.origin = origin
+        self.what = what  # e.g. "`lstm` layer `enc`", used to open messages
+
+    def report(self, errors) -> bool:
+        """Report every error; True if there were none."""
+        ok = True
+        for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
+            ok = False
+            self._one(error)
+        return ok
+
+    def _where(self, path) -> str:
+        field = _field_name(path)
+        if field and self.what:
+            return f"`{field}` of {self.what}"
+        if field:
+            return f"`{field}`"
+        return self.what or "the spec"
+
+    def _error(self, code, message, node, *, label="", help=""):
+        self.diags.error(code, message, node.span, label=label, help=help, related=self.origin)
+
+    def _one(self, error: ValidationError) -> None:
+        path = list(error.absolute_path)
+        node, key_node = node_at(self.root, path)
+        kind = error.validator
+        value = error.instance
+        if kind in ("anyOf", "oneOf"):
+            error = _best_alternative(error)
+            if error.validator in ("anyOf", "oneOf"):
+                expected = " or ".join(_expected_types(error))
+                self._error(
+                    "E103",
+                    f"{self._where(path)} must be {expected}, got {show_value(value)}",
+                    node,
+                )
+                return
+            sub_path = path + list(error.path)
+            if error.validator == "type":
+                expected = " or ".join(_expected_types(error.parent or error))
+                node, _ = node_at(self.root, sub_path)
+                self._error(
+                    "E103",
+                    f"{self._where(sub_path)} must be {expected}, got {show_value(error.instance)}",
+                    node,
+                )
+                return
+            self._one_leaf(error, sub_path)
+            return
+        self._one_leaf(error, path)
+
+    def _one_leaf(self, error: ValidationError, path: list) -> None:
+        node, key_node = node_at(self.root, path)
+        kind = error.validator
+        value = error.instance
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        where = self._where(path)
+        if kind == "additionalProperties" and isinstance(value, dict):
+            allowed = set(schema.get("properties", {}))
+            for key in value:
+                if key in allowed:
+                    continue
+                key_span_node = node.entries[key][0] if isinstance(node, YamlMap) else node
+                hint = did_you_mean(key, allowed)
+                owner = self.what or ("the spec" if not path else f"`{_field_name(path)}`")
+                help_text = f"did you mean `{hint}`?" if hint else _allowed_help(allowed)
+                self._error("E101", f"unknown key `{escape(key)}` in {owner}", key_span_node,
+                            help=help_text)
+            return
+        if kind == "required":
+            missing = [k for k in error.validator_value if k not in value]
+            owner = self.what or (f"`{_field_name(path)}`" if path else "the spec")
+            for key in missing:
+                self._error("E102", f"{owner} needs `{key}`", node,
+                            help=_REQUIRED_HELP.get(key, f"add `{key}: ...`"))
+            return
+        if kind == "type":
+            expected = " or ".join(_expected_types(error))
+            self._error("E103", f"{where} must be {expected}, got {show_value(value)}", node)
+            return
+        if kind == "pattern" and schema.get("pattern", "").startswith("^[A-Za-z_]"):
+            self._error(
+                "E106", f"{where}: {show_value(value)} is not a valid name", node,
+                help="names are ASCII identifiers: a letter or `_`, then letters, digits or `_`",
+            )
+            return
+        if kind == "propertyNames":
+            bad = error.instance
+            key_span_node = node
+            parent, _ = node_at(self.root, path)
+            if isinstance(parent, YamlMap) and bad in parent.entries:
+                key_span_node = parent.entries[bad][0]
+            self._error(
+                "E106", f"{show_value(bad)} is not a valid name", key_span_node,
+                help="names are ASCII identifiers: a letter or `_`, then letters, digits or `_`",
+            )
+            return
+        if kind == "enum":
+            options = ", ".join(f"`{o}`" for o in error.validator_value)
+            hint = did_you_mean(value, [str(o) for o in error.validator_value]) if isinstance(
+                value, str) else None
+            self._error(
+                "E104", f"{where} must be one of {options}; got {show_value(value)}", node,
+                help=f"did you mean `{hint}`?" if hint else "",
+            )
+            return
+        if kind == "const":
+            if path == ["specc"]:
+                self._error("E107", f"unsupported format version {show_value(value)}", node,
+                            help="write `specc: 1`")
+                return
+            self._error("E104", f"{where} must be `{error.validator_value}`; got {show_value(value)}",
+                        node)
+            return
+        if kind == "not":
+            self._error("E104", f"{where} cannot be {show_value(value)}", node,
+                        help=schema.get("description", ""))
+            return
+        bound = _BOUNDS.get(kind)
+        if bound:
+            self._error("E104", f"{where} must be {bound} {error.validator_value}, got "
+                        f"{show_value(value)}", node)
+            return
+        if kind in ("minItems", "maxItems"):
+            many = "at least" if kind == "minItems" else "at most"
+            n = error.validator_value
+            self._error("E104", f"{where} needs {many} {n} item{'s' if n != 1 else ''}", node)
+            return
+        self._error("E104", f"{where}: {escape(error.message)}", node)
+
+
+_BOUNDS = {
+    "minimum": "at least", "maximum": "at most",
+    "exclusiveMinimum": "above", "exclusiveMaximum": "below",
+}
+
+_REQUIRED_HELP = {
+    "specc": "start the spec with `specc: 1`",
+    "name": "add `name: ...` (an identifier)",
+    "inputs": "add `inputs: [{name: x, shape: [T, 8]}]`",
+    "layers": "add `layers:` with at least one layer",
+    "shape": "add `shape: [...]` (without the batch axis)",
+    "op": "add `op: ...` (or `block: ...` for a block instance)",
+    "units": "add `units: N`",
+}
+
+
+def _allowed_help(allowed) -> str:
+    return "allowed keys: " + ", ".join(f"`{k}`" for k in sorted(allowed)) if allowed else ""
+
+
+def _field_name(path) -> str:
+    """The name of the attribute a path ends in (`units`, `shape[1]`)."""
+    out = ""
+    for step in path:
+        out = f"{out}[{step}]" if isinstance(step, int) else step
+    return out
+
+
+def _expected_types(error: ValidationError) -> list[str]:
+    """Plain-words types an anyOf/type error accepts, from its schema."""
+    out: list[str] = []
+
+    def visit(schema):
+        if not isinstance(schema, dict):
+            return
+        if "$ref" in schema:
+            visit(_resolve_ref(schema["$ref"]))
+        types = schema.get("type")
+        if isinstance(types, str):
+            types = [types]
+        for t in types or ():
+            name = _TYPE_NAMES.get(t, t)
+            if t == "integer" and schema.get("minimum") == 1:
+                name = "a positive integer"
+            if t == "string" and "pattern" in schema:
+                name = "a name"
+            if name not in out:
+                out.append(name)
+        if "const" in schema:
+            out.append(f"`{schema['const']}`")
+        for alt in schema.get("anyOf", ()) + schema.get("oneOf", ()):
+            visit(alt)
+
+    visit(error.schema)
+    return out or ["a valid value"]
+
+
+def _resolve_ref(ref: str) -> dict:
+    node = spec_schema().schema
+    for part in ref.lstrip("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def _best_alternative(error: ValidationError) -> ValidationError:
+    """For anyOf/oneOf: the failure of the alternative whose type did match, if any."""
+    matching = [e for e in error.context if e.validator != "type" and not e.path]
+    deeper = [e for e in error.context if e.path]
+    if deeper:
+        return deeper[0]
+    if matching:
+        return matching[0]
+    return error
+
+
+def check_top(root, file: str, diags: Diagnostics) -> bool:
+    """Check everything but the layers' own attributes; True if the spec can be expanded."""
+    if not isinstance(root, YamlMap):
+        from .diagnostics import Span
+
+        span = root.span if root is not None else Span(file, 1, 1, 1, 1)
+        got = "an empty file" if root is None else show_value(to_plain(root))
+        diags.error("E103", f"a spec must be a mapping, got {got}", span,
+                    help="start with `specc: 1`, `name:`, `inputs:` and `layers:`")
+        return False
+    schema = spec_schema()
+    errors = list(schema.top_validator.iter_errors(to_plain(root)))
+    ok = SchemaReporter(diags, root).report(errors)
+    return check_names(root, diags) and ok
+
+
+def check_names(root: YamlMap, diags: Diagnostics) -> bool:
+    """Refuse names the emitted code could not use (keywords, framework attributes)."""
+    ok = True
+    named = []
+    inputs = root.get("inputs")
+    if isinstance(inputs, YamlSeq):
+        named += [item.get("name") for item in inputs.items if isinstance(item, YamlMap)]
+    dims = root.get("dims")
+    if isinstance(dims, YamlMap):
+        named += [key for key, _ in dims.entries.values()]
+    blocks = root.get("blocks")
+    if isinstance(blocks, YamlMap):
+        named += [key for key, _ in blocks.entries.values()]
+    for node in named:
+        ok = check_name(node, diags) and ok
+    return ok
+
+
+def check_name(node, diags: Diagnostics, origin: tuple[Related, ...] = ()) -> bool:
+    if not (isinstance(node, YamlScalar) and isinstance(node.value, str)):
+        return True  # a wrong type is the schema's to report
+    reason = reserved_reason(node.value)
+    if reason:
+        diags.error("E106", f"name `{escape(node.value)}` {reason}", node.span,
+                    help="rename it, e.g. with a suffix: `" + escape(node.value) + "_1`",
+                    related=origin)
+        return False
+    return True
+
+
+def check_layer(node: YamlMap, op: str, diags: Diagnostics, origin: tuple[Related, ...],
+                inner: bool = False) -> dict | None:
+    """Check one expanded layer (or a wrapped inner layer); its attributes with defaults."""
+    op_schema = spec_schema().ops[op]
+    data = to_plain(node)
+    name = data.get("name")
+    what = f"`{op}` layer `{escape(name)}`" if isinstance(name, str) else f"`{op}` layer"
+    validator = op_schema.inner_validator if inner else op_schema.layer_validator
+    ok = SchemaReporter(diags, node, origin, what).report(validator.iter_errors(data))
+    if not ok:
+        return None
+    attrs = dict(op_schema.defaults)
+    for key, value in data.items():
+        if key not in LAYER_KEYS:
+            attrs[key] = value
+    return attrs
