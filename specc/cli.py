@@ -1,0 +1,145 @@
+"""The `specc` command line.
+
+Exit codes: 0 clean (warnings allowed unless `--strict`), 1 problems found,
+2 usage, I/O or internal error. Nothing a user types ends in a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .diagnostics import escape
+from .pipeline import Report, validate
+from .render import FORMATS, render_github, render_json, render_text
+from .schema import schema_text
+from .summary import summary_json, summary_text
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_ERROR = 0, 1, 2
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise _UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="specc", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"specc {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                     parser_class=_Parser)
+    check = commands.add_parser("validate", help="check specs and report every problem")
+    check.add_argument("paths", nargs="+", metavar="PATH",
+                       help="spec files, or folders searched for *.yaml and *.yml")
+    check.add_argument("--format", choices=FORMATS, default="text")
+    check.add_argument("--strict", action="store_true", help="fail on warnings too")
+    summary = commands.add_parser("summary", help="each layer's shape and parameter counts")
+    summary.add_argument("spec", metavar="SPEC")
+    summary.add_argument("--format", choices=("text", "json"), default="text")
+    commands.add_parser("schema", help="print the spec format's JSON Schema")
+    return parser
+
+
+def spec_files(paths: list[str]) -> list[Path]:
+    """The spec files named by PATHs: files as given, folders searched recursively."""
+    found = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            inside = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES
+                            and p.is_file())
+            if not inside:
+                raise _UsageError(f"no *.yaml or *.yml files under `{escape(raw)}`")
+            found += inside
+        elif path.exists():
+            found.append(path)
+        else:
+            raise _UsageError(f"no such file or folder: `{escape(raw)}`")
+    return found
+
+
+def _validate(args, out) -> int:
+    files = spec_files(args.paths)
+    reports: list[Report] = []
+    io_failed = False
+    for path in files:
+        try:
+            reports.append(validate(path))
+        except OSError as exc:
+            print(f"specc: error: cannot read `{escape(path)}`: {escape(exc.strerror or exc)}",
+                  file=sys.stderr)
+            io_failed = True
+    diagnostics = [d for r in reports for d in r.diagnostics]
+    if args.format == "json":
+        out.write(render_json(diagnostics, len(files)))
+    elif args.format == "github":
+        out.write(render_github(diagnostics))
+    else:
+        text = render_text(diagnostics, {r.file: r.text for r in reports})
+        errors = sum(d.is_error for d in diagnostics)
+        warnings = len(diagnostics) - errors
+        if text:
+            out.write(text + "\n")
+        out.write(f"{len(files)} file{'s' if len(files) != 1 else ''} checked: "
+                  f"{_count(errors, 'error')}, {_count(warnings, 'warning')}\n")
+    if io_failed:
+        return EXIT_ERROR
+    failed = any(d.is_error or args.strict for d in diagnostics)
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _summary(args, out) -> int:
+    path = Path(args.spec)
+    if not path.is_file():
+        raise _UsageError(f"no such file: `{escape(args.spec)}`")
+    try:
+        report = validate(path)
+    except OSError as exc:
+        print(f"specc: error: cannot read `{escape(path)}`: {escape(exc.strerror or exc)}",
+              file=sys.stderr)
+        return EXIT_ERROR
+    if not report.ok or report.graph is None:
+        sys.stderr.write(render_text(report.diagnostics, {report.file: report.text}))
+        return EXIT_PROBLEMS
+    out.write(summary_json(report.graph) if args.format == "json" else summary_text(report.graph))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    out = sys.stdout
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "validate":
+            return _validate(args, out)
+        if args.command == "summary":
+            return _summary(args, out)
+        out.write(schema_text())
+        return EXIT_OK
+    except _UsageError as exc:
+        print(f"specc: error: {exc}", file=sys.stderr)
+        print("usage: specc {validate,summary,schema} ... (see `specc --help`)", file=sys.stderr)
+        return EXIT_ERROR
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+    except BaseException as exc:  # noqa: BLE001 - the promise is: never a traceback
+        print(f"specc: internal error: {type(exc).__name__}: {escape(exc)}", file=sys.stderr)
+        print("please report this with the spec that caused it", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def main_exit() -> None:
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""The `specc summary` view of a shaped graph: each layer's shape and parameter counts."""
+
+from __future__ import annotations
+
+import json
+
+from .graph import ModelGraph
+from .shapes import dim_json, show
+
+BACKENDS = ("keras", "torch")
+
+
+def summary_data(model: ModelGraph) -> dict:
+    """The summary as plain data (the stable `summary --format json` document).
+
+    Lists the layers the model keeps: those whose result reaches an output.
+    """
+    inputs = [
+        {"name": n.name, "shape": [dim_json(d) for d in n.meta["shape"][1:]],
+         "dtype": n.attrs["dtype"]}
+        for n in model.spec.inputs
+    ]
+    layers = []
+    totals = dict.fromkeys(BACKENDS, 0)
+    for node in model.order:
+        if node.op == "input" or node.name not in model.live:
+            continue
+        params = node.meta["params"]
+        layers.append({
+            "name": node.name,
+            "op": node.op,
+            "inputs": list(node.inputs),
+            "shape": [dim_json(d) for d in node.meta["shape"][1:]],
+            "params": dict(params),
+        })
+        for backend in BACKENDS:
+            totals[backend] += params[backend]
+    return {
+        "name": model.name,
+        "inputs": inputs,
+        "layers": layers,
+        "outputs": list(model.outputs),
+        "params": totals,
+    }
+
+
+def summary_json(model: ModelGraph) -> str:
+    return json.dumps(summary_data(model), indent=2) + "\n"
+
+
+def summary_text(model: ModelGraph) -> str:
+    """A table in the spirit of `keras.Model.summary()`, with both frameworks' counts."""
+    header = ("layer", "op", "inputs", "output shape", "keras params", "torch params")
+    rows = []
+    for node in model.order:
+        if node.name not in model.live:
+            continue
+        params = node.meta["params"]
+        rows.append((
+            node.name, node.op, ", ".join(node.inputs), show(node.meta["shape"]),
+            f"{params['keras']:,}", f"{params['torch']:,}",
+        ))
+    data = summary_data(model)
+    total = ("total", "", "", "", f"{data['params']['keras']:,}", f"{data['params']['torch']:,}")
+    widths = [max(len(r[i]) for r in [header, *rows, total]) for i in range(len(header))]
+    numeric = (4, 5)
+
+    def line(row) -> str:
+        cells = [c.rjust(w) if i in numeric else c.ljust(w)
+                 for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        return "  ".join(cells).rstrip()
+
+    rule = "-" * len(line(header))
+    out = [f"model `{model.name}`", line(header), rule, *map(line, rows), rule, line(total)]
+    out.append(f"outputs: {', '.join(model.outputs)}")
+    return "\n".join(out) + "\n"
