@@ -1,7 +1,7 @@
 """specc: YAML layer graphs, shape-checked without a framework, emitted as Keras 3 or PyTorch.
 
-    report = specc.validate("specs/skip_deep_lstm.yaml")   # diagnostics + shaped graph
-    graph = specc.load("specs/skip_deep_lstm.yaml")        # raises SpecError on errors
+report = specc.validate("specs/skip_deep_lstm.yaml")   # diagnostics + shaped graph
+graph = specc.load("specs/skip_deep_lstm.yaml")        # raises SpecError on errors
 """
 
 from .diagnostics import Diagnostic, Related, Severity, Span, SpecError

@@ -33,11 +33,16 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="specc", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"specc {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
-                                     parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_Parser
+    )
     check = commands.add_parser("validate", help="check specs and report every problem")
-    check.add_argument("paths", nargs="+", metavar="PATH",
-                       help="spec files, or folders searched for *.yaml and *.yml")
+    check.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="spec files, or folders searched for *.yaml and *.yml",
+    )
     check.add_argument("--format", choices=FORMATS, default="text")
     check.add_argument("--strict", action="store_true", help="fail on warnings too")
     summary = commands.add_parser("summary", help="each layer's shape and parameter counts")
@@ -53,8 +58,7 @@ def spec_files(paths: list[str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            inside = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES
-                            and p.is_file())
+            inside = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
             if not inside:
                 raise _UsageError(f"no *.yaml or *.yml files under `{escape(raw)}`")
             found += inside
@@ -73,8 +77,10 @@ def _validate(args, out) -> int:
         try:
             reports.append(validate(path))
         except OSError as exc:
-            print(f"specc: error: cannot read `{escape(path)}`: {escape(exc.strerror or exc)}",
-                  file=sys.stderr)
+            print(
+                f"specc: error: cannot read `{escape(path)}`: {escape(exc.strerror or exc)}",
+                file=sys.stderr,
+            )
             io_failed = True
     diagnostics = [d for r in reports for d in r.diagnostics]
     if args.format == "json":
@@ -87,8 +93,10 @@ def _validate(args, out) -> int:
         warnings = len(diagnostics) - errors
         if text:
             out.write(text + "\n")
-        out.write(f"{len(files)} file{'s' if len(files) != 1 else ''} checked: "
-                  f"{_count(errors, 'error')}, {_count(warnings, 'warning')}\n")
+        out.write(
+            f"{len(files)} file{'s' if len(files) != 1 else ''} checked: "
+            f"{_count(errors, 'error')}, {_count(warnings, 'warning')}\n"
+        )
     if io_failed:
         return EXIT_ERROR
     failed = any(d.is_error or args.strict for d in diagnostics)
@@ -106,8 +114,10 @@ def _summary(args, out) -> int:
     try:
         report = validate(path)
     except OSError as exc:
-        print(f"specc: error: cannot read `{escape(path)}`: {escape(exc.strerror or exc)}",
-              file=sys.stderr)
+        print(
+            f"specc: error: cannot read `{escape(path)}`: {escape(exc.strerror or exc)}",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     if not report.ok or report.graph is None:
         sys.stderr.write(render_text(report.diagnostics, {report.file: report.text}))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import NamedTuple
 
 
 class Severity(str, Enum):
@@ -16,8 +17,7 @@ class Severity(str, Enum):
     WARNING = "warning"
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """A 1-based, end-exclusive region of a source file."""
 
     file: str
@@ -164,7 +164,9 @@ class SpecError(Exception):
 
     def __init__(self, diagnostics: list[Diagnostic]):
         self.diagnostics = diagnostics
-        first = next((d for d in diagnostics if d.is_error), diagnostics[0] if diagnostics else None)
+        first = next(
+            (d for d in diagnostics if d.is_error), diagnostics[0] if diagnostics else None
+        )
         where = f"{first.span}: " if first and first.span else ""
         summary = f"{where}error[{first.code}]: {first.message}" if first else "invalid spec"
         more = len([d for d in diagnostics if d.is_error]) - 1

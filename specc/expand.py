@@ -62,7 +62,9 @@ class _Expander:
             return scope.sources[name][0], ref.span
         hint = did_you_mean(name, set(scope.locals) | set(scope.sources))
         self.diags.error(
-            "E301", f"unknown name `{escape(name)}` in block `{scope.block}`", ref.span,
+            "E301",
+            f"unknown name `{escape(name)}` in block `{scope.block}`",
+            ref.span,
             help=(f"did you mean `{hint}`? " if hint else "")
             + "a block's layers read only the block's inputs and its own layers",
             related=scope.origin,
@@ -84,13 +86,18 @@ class _Expander:
                 return [(candidates[0][0], item.span)]
             where = f"block `{scope.block}`" if scope.params is not None else "the spec"
             self.diags.error(
-                "E102", f"{what} `{escape(name)}` needs `inputs`: it is the first layer and "
-                f"{where} has {len(candidates)} inputs", item.get("name").span,
-                help="add `inputs: [...]` naming its sources", related=scope.origin,
+                "E102",
+                f"{what} `{escape(name)}` needs `inputs`: it is the first layer and "
+                f"{where} has {len(candidates)} inputs",
+                item.get("name").span,
+                help="add `inputs: [...]` naming its sources",
+                related=scope.origin,
             )
             return None
-        refs = [given] if isinstance(given, YamlScalar) else (
-            given.items if isinstance(given, YamlSeq) else []
+        refs = (
+            [given]
+            if isinstance(given, YamlScalar)
+            else (given.items if isinstance(given, YamlSeq) else [])
         )
         out = []
         for ref in refs:
@@ -115,9 +122,13 @@ class _Expander:
                     return scope.params[match.group(1)]
                 hint = did_you_mean(node.value[1:], scope.params)
                 self.diags.error(
-                    "E202", f"`{escape(node.value)}` is not a parameter of block `{scope.block}`",
-                    node.span, help=f"did you mean `${hint}`?" if hint else
-                    "declare it under the block's `params:`", related=scope.origin,
+                    "E202",
+                    f"`{escape(node.value)}` is not a parameter of block `{scope.block}`",
+                    node.span,
+                    help=f"did you mean `${hint}`?"
+                    if hint
+                    else "declare it under the block's `params:`",
+                    related=scope.origin,
                 )
             return node
         if isinstance(node, YamlSeq):
@@ -140,8 +151,11 @@ class _Expander:
             if not isinstance(item, YamlMap):
                 continue  # the schema reports it
             name_node = item.get("name")
-            if not (isinstance(name_node, YamlScalar) and isinstance(name_node.value, str)
-                    and _IDENTIFIER.fullmatch(name_node.value)):
+            if not (
+                isinstance(name_node, YamlScalar)
+                and isinstance(name_node.value, str)
+                and _IDENTIFIER.fullmatch(name_node.value)
+            ):
                 self._bad_name(item, name_node, scope)
                 scope.previous = (POISON, item.span)
                 continue
@@ -156,17 +170,23 @@ class _Expander:
 
     def _bad_name(self, item: YamlMap, name_node, scope: _Scope) -> None:
         if name_node is None:
-            self.diags.error("E102", "layer needs `name`", item.span,
-                             help="add `name: ...` (an identifier)", related=scope.origin)
+            self.diags.error(
+                "E102",
+                "layer needs `name`",
+                item.span,
+                help="add `name: ...` (an identifier)",
+                related=scope.origin,
+            )
         elif isinstance(name_node, YamlScalar) and isinstance(name_node.value, str):
             self.diags.error(
-                "E106", f"`{escape(name_node.value)}` is not a valid name", name_node.span,
+                "E106",
+                f"`{escape(name_node.value)}` is not a valid name",
+                name_node.span,
                 help="names are ASCII identifiers: a letter or `_`, then letters, digits or `_`",
                 related=scope.origin,
             )
         else:
-            self.diags.error("E103", "`name` must be a name", name_node.span,
-                             related=scope.origin)
+            self.diags.error("E103", "`name` must be a name", name_node.span, related=scope.origin)
 
     def _repeat(self, item: YamlMap) -> int:
         node = item.get("repeat")
@@ -179,8 +199,11 @@ class _Expander:
         if len(self.nodes) >= MAX_NODES:
             self.too_big = True
             self.diags.error(
-                "E204", f"expansion makes more than {MAX_NODES} layers", node.span(),
-                help="lower a `repeat:` count", related=scope.origin,
+                "E204",
+                f"expansion makes more than {MAX_NODES} layers",
+                node.span(),
+                help="lower a `repeat:` count",
+                related=scope.origin,
             )
             return False
         self.nodes.append(node)
@@ -195,8 +218,13 @@ class _Expander:
         item = self._substitute(item, scope)
         attrs = None
         if op_node is None:
-            self.diags.error("E102", f"layer `{escape(local)}` needs `op` (or `block`)",
-                             item.get("name").span, help="add `op: ...`", related=scope.origin)
+            self.diags.error(
+                "E102",
+                f"layer `{escape(local)}` needs `op` (or `block`)",
+                item.get("name").span,
+                help="add `op: ...`",
+                related=scope.origin,
+            )
         elif op not in ops:
             self._unknown_op(op_node, scope)
         else:
@@ -210,8 +238,13 @@ class _Expander:
             if sources is None:
                 sources = [(POISON, item.get("name").span)]
             node = Node(
-                copy_name, op if attrs is not None else INVALID, attrs or {},
-                tuple(s[0] for s in sources), item, tuple(s[1] for s in sources), scope.origin,
+                copy_name,
+                op if attrs is not None else INVALID,
+                attrs or {},
+                tuple(s[0] for s in sources),
+                item,
+                tuple(s[1] for s in sources),
+                scope.origin,
             )
             if not self._add(node, scope):
                 return
@@ -225,7 +258,9 @@ class _Expander:
         if isinstance(op, str):
             hint = did_you_mean(op, spec_schema().ops)
             self.diags.error(
-                "E105", f"unknown op `{escape(op)}`", op_node.span,
+                "E105",
+                f"unknown op `{escape(op)}`",
+                op_node.span,
                 help=f"did you mean `{hint}`?" if hint else "see docs/ops.md for the ops",
                 related=scope.origin,
             )
@@ -237,8 +272,13 @@ class _Expander:
         inner = item.get("layer")
         op_node = inner.get("op")
         if op_node is None:
-            self.diags.error("E102", "the wrapped `layer` needs `op`", inner.span,
-                             help="add `op: dense` or another op", related=scope.origin)
+            self.diags.error(
+                "E102",
+                "the wrapped `layer` needs `op`",
+                inner.span,
+                help="add `op: dense` or another op",
+                related=scope.origin,
+            )
             return None
         op = op_node.value
         if op not in spec_schema().ops:
@@ -246,8 +286,11 @@ class _Expander:
             return None
         if op in NOT_WRAPPABLE:
             self.diags.error(
-                "E104", f"`time_distributed` cannot wrap `{op}`", op_node.span,
-                help="wrap a single-input layer such as `dense`", related=scope.origin,
+                "E104",
+                f"`time_distributed` cannot wrap `{op}`",
+                op_node.span,
+                help="wrap a single-input layer such as `dense`",
+                related=scope.origin,
             )
             return None
         inner_attrs = check_layer(inner, op, self.diags, scope.origin, inner=True)
@@ -270,15 +313,20 @@ class _Expander:
         if not isinstance(block, str) or block not in self.blocks:
             hint = did_you_mean(block, self.blocks) if isinstance(block, str) else None
             self.diags.error(
-                "E201", f"unknown block `{escape(str(block))}`", block_node.span,
+                "E201",
+                f"unknown block `{escape(str(block))}`",
+                block_node.span,
                 help=f"did you mean `{hint}`?" if hint else "define it under `blocks:`",
                 related=scope.origin,
             )
             return
         if block in scope.blocks_open:
             self.diags.error(
-                "E203", f"block `{block}` uses itself", block_node.span,
-                help="a block cannot contain an instance of itself", related=scope.origin,
+                "E203",
+                f"block `{block}` uses itself",
+                block_node.span,
+                help="a block cannot contain an instance of itself",
+                related=scope.origin,
             )
             return
         definition = self.blocks[block]
@@ -290,14 +338,17 @@ class _Expander:
         block_inputs = _block_inputs(definition)
         if len(sources) != len(block_inputs):
             self.diags.error(
-                "E403", f"block `{block}` takes {len(block_inputs)} input"
+                "E403",
+                f"block `{block}` takes {len(block_inputs)} input"
                 f"{'s' if len(block_inputs) != 1 else ''}, instance `{escape(local)}` gives "
-                f"{len(sources)}", item.get("inputs").span if item.get("inputs") else
-                item.get("name").span, related=scope.origin,
+                f"{len(sources)}",
+                item.get("inputs").span if item.get("inputs") else item.get("name").span,
+                related=scope.origin,
             )
             return
         locals_ = frozenset(
-            layer.get("name").value for layer in layer_items
+            layer.get("name").value
+            for layer in layer_items
             if isinstance(layer, YamlMap) and isinstance(layer.get("name"), YamlScalar)
         )
         output = _block_output(definition, layer_items)
@@ -306,10 +357,13 @@ class _Expander:
         for k in range(1, repeat + 1):
             prefix = f"{name}_{k}_" if repeat > 1 else f"{name}_"
             child = _Scope(
-                prefix=prefix, locals=locals_,
+                prefix=prefix,
+                locals=locals_,
                 sources={n: s for n, s in zip(block_inputs, sources)},
-                params=params, origin=(origin_here, *scope.origin),
-                blocks_open=(*scope.blocks_open, block), block=block,
+                params=params,
+                origin=(origin_here, *scope.origin),
+                blocks_open=(*scope.blocks_open, block),
+                block=block,
             )
             self.run(layer_items, child)
             if self.too_big:
@@ -317,7 +371,8 @@ class _Expander:
             if output is None or output.value not in locals_:
                 if k == 1:
                     self.diags.error(
-                        "E204", f"block `{block}`'s output is not one of its layers",
+                        "E204",
+                        f"block `{block}`'s output is not one of its layers",
                         output.span if output is not None else definition.span,
                         help="name one of the block's layers under `outputs:`",
                         related=child.origin,
@@ -340,10 +395,16 @@ class _Expander:
             if key not in declared:
                 hint = did_you_mean(key, declared)
                 self.diags.error(
-                    "E202", f"block `{block}` has no parameter `{escape(key)}`", key_node.span,
-                    help=f"did you mean `{hint}`?" if hint else (
+                    "E202",
+                    f"block `{block}` has no parameter `{escape(key)}`",
+                    key_node.span,
+                    help=f"did you mean `{hint}`?"
+                    if hint
+                    else (
                         "its parameters: " + ", ".join(f"`{p}`" for p in declared)
-                        if declared else "the block declares no `params:`"),
+                        if declared
+                        else "the block declares no `params:`"
+                    ),
                     related=scope.origin,
                 )
                 ok = False
@@ -354,11 +415,15 @@ class _Expander:
                 continue
             if isinstance(default, YamlScalar) and default.value is None:
                 self.diags.error(
-                    "E202", f"instance `{escape(item.get('name').value)}` of block `{block}` "
-                    f"needs parameter `{key}`", item.get("name").span,
+                    "E202",
+                    f"instance `{escape(item.get('name').value)}` of block `{block}` "
+                    f"needs parameter `{key}`",
+                    item.get("name").span,
                     help=f"add `{key}: ...` to the instance",
-                    related=[Related(key_node.span, "declared here without a default"),
-                             *scope.origin],
+                    related=[
+                        Related(key_node.span, "declared here without a default"),
+                        *scope.origin,
+                    ],
                 )
                 ok = False
                 continue
@@ -399,9 +464,11 @@ def expand(root: YamlMap, file: str, diags: Diagnostics) -> Spec:
         attrs = {"shape": data["shape"], "dtype": data.get("dtype", "float32")}
         inputs.append(Node(data["name"], "input", attrs, (), item))
     blocks_node = root.get("blocks")
-    blocks = {
-        key: value for key, (_, value) in blocks_node.entries.items()
-    } if isinstance(blocks_node, YamlMap) else {}
+    blocks = (
+        {key: value for key, (_, value) in blocks_node.entries.items()}
+        if isinstance(blocks_node, YamlMap)
+        else {}
+    )
     expander = _Expander(blocks, inputs, diags)
     last = expander.run(root.get("layers").items, _Scope())
     outputs_node = root.get("outputs")

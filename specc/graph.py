@@ -56,7 +56,9 @@ def build_graph(spec: Spec, diags: Diagnostics) -> ModelGraph | None:
         if node.name in nodes:
             first = nodes[node.name]
             diags.error(
-                "E302", f"name `{escape(node.name)}` is used twice", node.span(),
+                "E302",
+                f"name `{escape(node.name)}` is used twice",
+                node.span(),
                 label="used again here",
                 related=[Related(first.span(), "first used here"), *node.origin],
                 help="names must be unique across inputs and layers (block layers get their "
@@ -106,7 +108,9 @@ def build_graph(spec: Spec, diags: Diagnostics) -> ModelGraph | None:
 def _unknown(ref, span: Span, names, origin, diags: Diagnostics, what: str) -> None:
     hint = did_you_mean(str(ref), names)
     diags.error(
-        "E301", f"unknown {what} `{escape(ref)}`", span,
+        "E301",
+        f"unknown {what} `{escape(ref)}`",
+        span,
         help=f"did you mean `{hint}`?" if hint else "name an input or a layer of the spec",
         related=origin,
     )
@@ -119,10 +123,12 @@ def _check_dims(spec: Spec, diags: Diagnostics) -> None:
             if isinstance(dim, str) and dim not in spec.dims:
                 hint = did_you_mean(dim, spec.dims)
                 diags.error(
-                    "E304", f"unknown dimension `{escape(dim)}` in the shape of `{node.name}`",
+                    "E304",
+                    f"unknown dimension `{escape(dim)}` in the shape of `{node.name}`",
                     node.span("shape", index),
-                    help=f"did you mean `{hint}`?" if hint else
-                    f"declare it: `dims: {{{escape(dim)}: null}}` (null for a variable size)",
+                    help=f"did you mean `{hint}`?"
+                    if hint
+                    else f"declare it: `dims: {{{escape(dim)}: null}}` (null for a variable size)",
                 )
 
 
@@ -137,11 +143,16 @@ def _order(graph: nx.DiGraph, position: dict[str, int], diags: Diagnostics) -> l
         members = members[start:] + members[:start]
         node = graph.nodes[first]["node"]
         path = " -> ".join(f"`{m}`" for m in [*members, first])
-        related = [Related(graph.nodes[m]["node"].span(), f"`{m}` is part of the cycle")
-                   for m in members[1:]]
+        related = [
+            Related(graph.nodes[m]["node"].span(), f"`{m}` is part of the cycle")
+            for m in members[1:]
+        ]
         diags.error(
-            "E303", f"layers form a cycle: {path}", node.span(),
-            related=related, help="a layer cannot read its own result; break the cycle",
+            "E303",
+            f"layers form a cycle: {path}",
+            node.span(),
+            related=related,
+            help="a layer cannot read its own result; break the cycle",
         )
         return None
 
@@ -162,7 +173,9 @@ def _check_reachable(model: ModelGraph, diags: Diagnostics) -> None:
             continue
         what = "input" if node.op == "input" else "layer"
         diags.warning(
-            "W305", f"{what} `{node.name}` reaches no output", node.span(),
+            "W305",
+            f"{what} `{node.name}` reaches no output",
+            node.span(),
             help="use it, list it under `outputs:`, or remove it; the emitted model leaves it out",
             related=node.origin,
         )

@@ -59,18 +59,26 @@ def run_lints(model, diags: Diagnostics) -> None:
         if node.name not in model.live:
             continue
         for code, blockers, message, fix in (
-            ("W501", keras_blockers(node.op, node.attrs),
-             "keeps Keras off its cuDNN kernel", "Keras then runs a slower generic loop"),
-            ("W502", torch_blockers(node.op, node.attrs),
-             "makes PyTorch loop over time steps in Python",
-             "the fused `nn." + node.op.upper() + "` cannot express it"),
+            (
+                "W501",
+                keras_blockers(node.op, node.attrs),
+                "keeps Keras off its cuDNN kernel",
+                "Keras then runs a slower generic loop",
+            ),
+            (
+                "W502",
+                torch_blockers(node.op, node.attrs),
+                "makes PyTorch loop over time steps in Python",
+                "the fused `nn." + node.op.upper() + "` cannot express it",
+            ),
         ):
             if not blockers:
                 continue
             first, *rest = blockers
             setting = ", ".join(f"`{b}: {_plain(node.attrs[b])}`" for b in blockers)
             diags.warning(
-                code, f"`{node.op}` layer `{node.name}`: {setting} {message}",
+                code,
+                f"`{node.op}` layer `{node.name}`: {setting} {message}",
                 node.span(first),
                 help=f"{fix}; drop the setting to run on the fused kernel",
                 related=[Related(node.span(b), f"`{b}` is set here") for b in rest]

@@ -173,7 +173,7 @@ def _codepoint(character) -> int:
 
 
 def _tag_name(tag: str) -> str:
-    return "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
+    return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
 
 
 def _mark_span(file: str, start, end) -> Span:
@@ -227,7 +227,10 @@ class _Builder:
             node = self.stack.pop()[0]
             start = node.span
             node.span = Span(
-                self.file, start.line, start.column, event.end_mark.line + 1,
+                self.file,
+                start.line,
+                start.column,
+                event.end_mark.line + 1,
                 event.end_mark.column + 1,
             )
             self._attach(node)
@@ -268,7 +271,8 @@ class _Builder:
         )
 
     def _scalar(self, event) -> YamlScalar:
-        span = self._span(event)
+        start, end = event.start_mark, event.end_mark
+        span = Span(self.file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
         text = event.value
         tag = event.tag
         plain = event.implicit[0] and tag is None
@@ -280,7 +284,7 @@ class _Builder:
         value = self._resolve(text, span)
         if tag is not None:
             wanted = {"int": int, "float": (float, int), "bool": bool, "null": type(None)}[
-                tag[len(_CORE):]
+                tag[len(_CORE) :]
             ]
             if not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
                 self.diags.error(
@@ -341,8 +345,10 @@ class _Builder:
                 )
                 return _SKIP
             return node
-        what = "a mapping" if isinstance(node, YamlMap) else (
-            "a list" if isinstance(node, YamlSeq) else f"`{_show(node.value)}`"
+        what = (
+            "a mapping"
+            if isinstance(node, YamlMap)
+            else ("a list" if isinstance(node, YamlSeq) else f"`{_show(node.value)}`")
         )
         self.diags.error(
             "E003",

@@ -8,6 +8,8 @@ before it left something it can work on.
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,9 +56,27 @@ def source_of(spec: str | Path) -> tuple[str, str | None]:
 
 def check_text(text: str, file: str) -> Report:
     diags = Diagnostics()
-    doc = load_text(text, file, diags)
-    graph = _check_document(doc, diags)
+    with _no_gc():
+        doc = load_text(text, file, diags)
+        graph = _check_document(doc, diags)
     return Report(file, text, diags.sorted(), graph)
+
+
+@contextmanager
+def _no_gc():
+    """Pause the cyclic garbage collector while the front end builds its objects.
+
+    A large spec allocates hundreds of thousands of small objects that are all
+    alive until the end; every collection pass would walk them again for
+    nothing (measured: 40% of the time for a 10,000-layer spec).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _check_document(doc: Document, diags: Diagnostics) -> ModelGraph | None:

@@ -88,8 +88,12 @@ def diagnostic_json(d: Diagnostic) -> dict:
         "label": d.label,
         "help": d.help,
         "related": [
-            {"file": r.span.file, "line": r.span.line, "column": r.span.column,
-             "message": r.message}
+            {
+                "file": r.span.file,
+                "line": r.span.line,
+                "column": r.span.column,
+                "message": r.message,
+            }
             for r in d.related
         ],
     }
@@ -127,4 +131,3 @@ def render_github(diagnostics: list[Diagnostic]) -> str:
             body += f"\nhelp: {escape(d.help)}"
         lines.append(f"::{command} {','.join(props)}::{_gh_data(body)}")
     return "\n".join(lines) + ("\n" if lines else "")
-

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -28,8 +29,18 @@ LAYER_KEYS = ("name", "op", "inputs", "repeat", "description")
 INSTANCE_KEYS = ("name", "block", "inputs", "repeat", "description")
 # Ops that combine several inputs, or that make no sense per time step.
 NOT_WRAPPABLE = frozenset(
-    {"add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate",
-     "attention", "multi_head_attention", "time_distributed"}
+    {
+        "add",
+        "subtract",
+        "multiply",
+        "average",
+        "maximum",
+        "minimum",
+        "concatenate",
+        "attention",
+        "multi_head_attention",
+        "time_distributed",
+    }
 )
 
 
@@ -42,9 +53,15 @@ def schema_text() -> str:
         return (root / "schemas" / "spec.schema.json").read_text("utf-8")
 
 
-@dataclass(frozen=True)
+@dataclass
 class OpSchema:
-    """What the schema says about one op: its attributes, defaults and validators."""
+    """What the schema says about one op: its attributes, defaults and validators.
+
+    `is_valid` is the fast path: it checks keys and each attribute value on its
+    own, caching the verdict per (attribute, value), so a 10,000-layer spec
+    costs a few dict look-ups per layer. Only a layer that fails it goes
+    through the full validator, whose errors become the diagnostics.
+    """
 
     name: str
     attributes: tuple[str, ...]
@@ -52,6 +69,29 @@ class OpSchema:
     defaults: dict
     layer_validator: Draft202012Validator
     inner_validator: Draft202012Validator
+    value_validators: dict[str, Draft202012Validator]
+    verdicts: dict = field(default_factory=dict)
+
+    def is_valid(self, data: dict, inner: bool) -> bool:
+        keys = _INNER_KEYS if inner else _LAYER_KEYS
+        for key in self.required:
+            if key not in data:
+                return False
+        for key, value in data.items():
+            if key in keys:
+                if not _valid_common(key, value, inner):
+                    return False
+                continue
+            validator = self.value_validators.get(key)
+            if validator is None:
+                return False
+            frozen = (key, _freeze(value))
+            verdict = self.verdicts.get(frozen)
+            if verdict is None:
+                verdict = self.verdicts[frozen] = validator.is_valid(value)
+            if not verdict:
+                return False
+        return "op" in data and (inner or "name" in data)
 
 
 class SpecSchema:
@@ -92,10 +132,49 @@ class SpecSchema:
             for attr, prop in props.items():
                 if "default" in prop:
                     defaults[attr] = prop["default"]
+            value_validators = {
+                attr: Draft202012Validator({**prop, "$defs": defs}) for attr, prop in props.items()
+            }
             self.ops[op] = OpSchema(
-                op, tuple(props), required, defaults,
-                Draft202012Validator(layer), Draft202012Validator(inner),
+                op,
+                tuple(props),
+                required,
+                defaults,
+                Draft202012Validator(layer),
+                Draft202012Validator(inner),
+                value_validators,
             )
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LAYER_KEYS = frozenset(LAYER_KEYS)
+_INNER_KEYS = frozenset(("op", "description"))
+
+
+def _valid_common(key: str, value, inner: bool) -> bool:
+    """The fast path's check of the keys every layer has (mirrors `$defs/layer`)."""
+    if key == "name" or key == "op":
+        return isinstance(value, str) and (key == "op" or _IDENTIFIER.fullmatch(value) is not None)
+    if key == "inputs":
+        if isinstance(value, str):
+            return _IDENTIFIER.fullmatch(value) is not None
+        return (
+            isinstance(value, list)
+            and bool(value)
+            and all(isinstance(v, str) and _IDENTIFIER.fullmatch(v) for v in value)
+        )
+    if key == "repeat":
+        return type(value) is int and 1 <= value <= 10_000
+    return isinstance(value, str)  # description
+
+
+def _freeze(value):
+    """A hashable key for a plain value that tells `true` from `1` and `1` from `1.0`."""
+    if isinstance(value, list):
+        return ("list", tuple(_freeze(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((k, _freeze(v)) for k, v in value.items())))
+    return (type(value).__name__, value)
 
 
 @cache
@@ -104,8 +183,13 @@ def spec_schema() -> SpecSchema:
 
 
 _TYPE_NAMES = {
-    "integer": "an integer", "number": "a number", "string": "a string",
-    "boolean": "`true` or `false`", "null": "null", "array": "a list", "object": "a mapping",
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "`true` or `false`",
+    "null": "null",
+    "array": "a list",
+    "object": "a mapping",
 }
 
 
@@ -196,15 +280,20 @@ class SchemaReporter:
                 hint = did_you_mean(key, allowed)
                 owner = self.what or ("the spec" if not path else f"`{_field_name(path)}`")
                 help_text = f"did you mean `{hint}`?" if hint else _allowed_help(allowed)
-                self._error("E101", f"unknown key `{escape(key)}` in {owner}", key_span_node,
-                            help=help_text)
+                self._error(
+                    "E101", f"unknown key `{escape(key)}` in {owner}", key_span_node, help=help_text
+                )
             return
         if kind == "required":
             missing = [k for k in error.validator_value if k not in value]
             owner = self.what or (f"`{_field_name(path)}`" if path else "the spec")
             for key in missing:
-                self._error("E102", f"{owner} needs `{key}`", node,
-                            help=_REQUIRED_HELP.get(key, f"add `{key}: ...`"))
+                self._error(
+                    "E102",
+                    f"{owner} needs `{key}`",
+                    node,
+                    help=_REQUIRED_HELP.get(key, f"add `{key}: ...`"),
+                )
             return
         if kind == "type":
             expected = " or ".join(_expected_types(error))
@@ -212,7 +301,9 @@ class SchemaReporter:
             return
         if kind == "pattern" and schema.get("pattern", "").startswith("^[A-Za-z_]"):
             self._error(
-                "E106", f"{where}: {show_value(value)} is not a valid name", node,
+                "E106",
+                f"{where}: {show_value(value)} is not a valid name",
+                node,
                 help="names are ASCII identifiers: a letter or `_`, then letters, digits or `_`",
             )
             return
@@ -223,35 +314,54 @@ class SchemaReporter:
             if isinstance(parent, YamlMap) and bad in parent.entries:
                 key_span_node = parent.entries[bad][0]
             self._error(
-                "E106", f"{show_value(bad)} is not a valid name", key_span_node,
+                "E106",
+                f"{show_value(bad)} is not a valid name",
+                key_span_node,
                 help="names are ASCII identifiers: a letter or `_`, then letters, digits or `_`",
             )
             return
         if kind == "enum":
             options = ", ".join(f"`{o}`" for o in error.validator_value)
-            hint = did_you_mean(value, [str(o) for o in error.validator_value]) if isinstance(
-                value, str) else None
+            hint = (
+                did_you_mean(value, [str(o) for o in error.validator_value])
+                if isinstance(value, str)
+                else None
+            )
             self._error(
-                "E104", f"{where} must be one of {options}; got {show_value(value)}", node,
+                "E104",
+                f"{where} must be one of {options}; got {show_value(value)}",
+                node,
                 help=f"did you mean `{hint}`?" if hint else "",
             )
             return
         if kind == "const":
             if path == ["specc"]:
-                self._error("E107", f"unsupported format version {show_value(value)}", node,
-                            help="write `specc: 1`")
+                self._error(
+                    "E107",
+                    f"unsupported format version {show_value(value)}",
+                    node,
+                    help="write `specc: 1`",
+                )
                 return
-            self._error("E104", f"{where} must be `{error.validator_value}`; got {show_value(value)}",
-                        node)
+            self._error(
+                "E104", f"{where} must be `{error.validator_value}`; got {show_value(value)}", node
+            )
             return
         if kind == "not":
-            self._error("E104", f"{where} cannot be {show_value(value)}", node,
-                        help=schema.get("description", ""))
+            self._error(
+                "E104",
+                f"{where} cannot be {show_value(value)}",
+                node,
+                help=schema.get("description", ""),
+            )
             return
         bound = _BOUNDS.get(kind)
         if bound:
-            self._error("E104", f"{where} must be {bound} {error.validator_value}, got "
-                        f"{show_value(value)}", node)
+            self._error(
+                "E104",
+                f"{where} must be {bound} {error.validator_value}, got {show_value(value)}",
+                node,
+            )
             return
         if kind in ("minItems", "maxItems"):
             many = "at least" if kind == "minItems" else "at most"
@@ -262,8 +372,10 @@ class SchemaReporter:
 
 
 _BOUNDS = {
-    "minimum": "at least", "maximum": "at most",
-    "exclusiveMinimum": "above", "exclusiveMaximum": "below",
+    "minimum": "at least",
+    "maximum": "at most",
+    "exclusiveMinimum": "above",
+    "exclusiveMaximum": "below",
 }
 
 _REQUIRED_HELP = {
@@ -343,8 +455,12 @@ def check_top(root, file: str, diags: Diagnostics) -> bool:
 
         span = root.span if root is not None else Span(file, 1, 1, 1, 1)
         got = "an empty file" if root is None else show_value(to_plain(root))
-        diags.error("E103", f"a spec must be a mapping, got {got}", span,
-                    help="start with `specc: 1`, `name:`, `inputs:` and `layers:`")
+        diags.error(
+            "E103",
+            f"a spec must be a mapping, got {got}",
+            span,
+            help="start with `specc: 1`, `name:`, `inputs:` and `layers:`",
+        )
         return False
     schema = spec_schema()
     errors = list(schema.top_validator.iter_errors(to_plain(root)))
@@ -375,24 +491,29 @@ def check_name(node, diags: Diagnostics, origin: tuple[Related, ...] = ()) -> bo
         return True  # a wrong type is the schema's to report
     reason = reserved_reason(node.value)
     if reason:
-        diags.error("E106", f"name `{escape(node.value)}` {reason}", node.span,
-                    help="rename it, e.g. with a suffix: `" + escape(node.value) + "_1`",
-                    related=origin)
+        diags.error(
+            "E106",
+            f"name `{escape(node.value)}` {reason}",
+            node.span,
+            help="rename it, e.g. with a suffix: `" + escape(node.value) + "_1`",
+            related=origin,
+        )
         return False
     return True
 
 
-def check_layer(node: YamlMap, op: str, diags: Diagnostics, origin: tuple[Related, ...],
-                inner: bool = False) -> dict | None:
+def check_layer(
+    node: YamlMap, op: str, diags: Diagnostics, origin: tuple[Related, ...], inner: bool = False
+) -> dict | None:
     """Check one expanded layer (or a wrapped inner layer); its attributes with defaults."""
     op_schema = spec_schema().ops[op]
     data = to_plain(node)
     name = data.get("name")
     what = f"`{op}` layer `{escape(name)}`" if isinstance(name, str) else f"`{op}` layer"
-    validator = op_schema.inner_validator if inner else op_schema.layer_validator
-    ok = SchemaReporter(diags, node, origin, what).report(validator.iter_errors(data))
-    if not ok:
-        return None
+    if not op_schema.is_valid(data, inner):
+        validator = op_schema.inner_validator if inner else op_schema.layer_validator
+        if not SchemaReporter(diags, node, origin, what).report(validator.iter_errors(data)):
+            return None
     attrs = dict(op_schema.defaults)
     for key, value in data.items():
         if key not in LAYER_KEYS:

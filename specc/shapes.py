@@ -33,9 +33,7 @@ class Sym:
     def __eq__(self, other) -> bool:
         if self is other:
             return True
-        return (
-            isinstance(other, Sym) and self.key is not None and self.key == other.key
-        )
+        return isinstance(other, Sym) and self.key is not None and self.key == other.key
 
     def __hash__(self) -> int:
         return hash(self.key) if self.key is not None else id(self)
@@ -117,8 +115,16 @@ class RuleContext:
     def what(self) -> str:
         return f"`{self.op}` layer `{escape(self.node.name)}`"
 
-    def fail(self, code: str, message: str, *, at: tuple = (), label: str = "",
-             help: str = "", related: list[Related] | None = None):
+    def fail(
+        self,
+        code: str,
+        message: str,
+        *,
+        at: tuple = (),
+        label: str = "",
+        help: str = "",
+        related: list[Related] | None = None,
+    ):
         if at and at[0] != "input":
             at = (*self.at_prefix, *at)
         raise ShapeProblem(code, message, at, label, help, related or [])
@@ -130,29 +136,36 @@ class RuleContext:
     def one_input(self) -> Shape:
         if len(self.shapes) != 1:
             self.fail(
-                "E403", f"{self.what} takes one input, got {len(self.shapes)}",
-                at=("inputs",), help="give it a single source",
+                "E403",
+                f"{self.what} takes one input, got {len(self.shapes)}",
+                at=("inputs",),
+                help="give it a single source",
             )
         return self.shapes[0]
 
-    def rank(self, shape: Shape, ranks: tuple[int, ...], meaning: str, index: int = 0,
-             help: str = "") -> None:
+    def rank(
+        self, shape: Shape, ranks: tuple[int, ...], meaning: str, index: int = 0, help: str = ""
+    ) -> None:
         """Require a rank (batch included); `meaning` describes it, e.g. (batch, time, features)."""
         if len(shape) in ranks:
             return
         got = show(shape)
         self.fail(
-            "E402", f"{self.what} needs a {meaning} input, got {got} {self.origin_of(index)}",
-            at=("input", index), label=f"{got} here", help=help,
+            "E402",
+            f"{self.what} needs a {meaning} input, got {got} {self.origin_of(index)}",
+            at=("input", index),
+            label=f"{got} here",
+            help=help,
         )
 
     def static(self, dim: Dim, what: str, index: int = 0, help: str = "") -> int:
         if isinstance(dim, int):
             return dim
         self.fail(
-            "E405", f"{self.what} needs a static {what}, got `{dim_label(dim)}` "
-            f"{self.origin_of(index)}",
-            at=("input", index), label=f"{show(self.shapes[index])} here",
+            "E405",
+            f"{self.what} needs a static {what}, got `{dim_label(dim)}` {self.origin_of(index)}",
+            at=("input", index),
+            label=f"{show(self.shapes[index])} here",
             help=help or "give the dimension a size under `dims:` or in the input's shape",
         )
 
@@ -161,8 +174,12 @@ class RuleContext:
         if isinstance(value, int):
             return value
         if value not in self.dims:
-            self.fail("E304", f"unknown dimension `{escape(value)}` in {self.what}", at=path,
-                      help="declare it under `dims:`")
+            self.fail(
+                "E304",
+                f"unknown dimension `{escape(value)}` in {self.what}",
+                at=path,
+                help="declare it under `dims:`",
+            )
         return self.dims[value]
 
 
@@ -204,8 +221,7 @@ def infer_shapes(model, diags: Diagnostics) -> None:
         if any(shape is None for shape in shapes):
             continue
         rule = RULES[node.op]
-        ctx = RuleContext(node, node.op, node.attrs, shapes, sources, dims,
-                          model.spec.batch_size)
+        ctx = RuleContext(node, node.op, node.attrs, shapes, sources, dims, model.spec.batch_size)
         try:
             shape = rule.shape(ctx)
         except ShapeProblem as problem:
@@ -224,5 +240,11 @@ def _report(node: Node, problem: ShapeProblem, diags: Diagnostics) -> None:
         span = node.span(*path) if path[0] in node.source.entries else node.span()
     else:
         span = node.span()
-    diags.error(problem.code, problem.message, span, label=problem.label, help=problem.help,
-                related=[*problem.related, *node.origin])
+    diags.error(
+        problem.code,
+        problem.message,
+        span,
+        label=problem.label,
+        help=problem.help,
+        related=[*problem.related, *node.origin],
+    )

@@ -16,8 +16,11 @@ def summary_data(model: ModelGraph) -> dict:
     Lists the layers the model keeps: those whose result reaches an output.
     """
     inputs = [
-        {"name": n.name, "shape": [dim_json(d) for d in n.meta["shape"][1:]],
-         "dtype": n.attrs["dtype"]}
+        {
+            "name": n.name,
+            "shape": [dim_json(d) for d in n.meta["shape"][1:]],
+            "dtype": n.attrs["dtype"],
+        }
         for n in model.spec.inputs
     ]
     layers = []
@@ -26,13 +29,15 @@ def summary_data(model: ModelGraph) -> dict:
         if node.op == "input" or node.name not in model.live:
             continue
         params = node.meta["params"]
-        layers.append({
-            "name": node.name,
-            "op": node.op,
-            "inputs": list(node.inputs),
-            "shape": [dim_json(d) for d in node.meta["shape"][1:]],
-            "params": dict(params),
-        })
+        layers.append(
+            {
+                "name": node.name,
+                "op": node.op,
+                "inputs": list(node.inputs),
+                "shape": [dim_json(d) for d in node.meta["shape"][1:]],
+                "params": dict(params),
+            }
+        )
         for backend in BACKENDS:
             totals[backend] += params[backend]
     return {
@@ -56,18 +61,26 @@ def summary_text(model: ModelGraph) -> str:
         if node.name not in model.live:
             continue
         params = node.meta["params"]
-        rows.append((
-            node.name, node.op, ", ".join(node.inputs), show(node.meta["shape"]),
-            f"{params['keras']:,}", f"{params['torch']:,}",
-        ))
+        rows.append(
+            (
+                node.name,
+                node.op,
+                ", ".join(node.inputs),
+                show(node.meta["shape"]),
+                f"{params['keras']:,}",
+                f"{params['torch']:,}",
+            )
+        )
     data = summary_data(model)
     total = ("total", "", "", "", f"{data['params']['keras']:,}", f"{data['params']['torch']:,}")
     widths = [max(len(r[i]) for r in [header, *rows, total]) for i in range(len(header))]
     numeric = (4, 5)
 
     def line(row) -> str:
-        cells = [c.rjust(w) if i in numeric else c.ljust(w)
-                 for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        cells = [
+            c.rjust(w) if i in numeric else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
         return "  ".join(cells).rstrip()
 
     rule = "-" * len(line(header))

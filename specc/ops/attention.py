@@ -15,9 +15,12 @@ def timestep_attention_params(ctx: RuleContext, shape: Shape) -> ParamCount:
 def timestep_attention_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     ctx.rank(x, (3,), "3-D (batch, time, features)")
-    ctx.static(x[1], "time length",
-               help="its dense layer over time needs the length: give the time dimension a "
-               "size under `dims:`")
+    ctx.static(
+        x[1],
+        "time length",
+        help="its dense layer over time needs the length: give the time dimension a "
+        "size under `dims:`",
+    )
     return x
 
 
@@ -26,8 +29,12 @@ def _qkv(ctx: RuleContext, allow_self: bool) -> tuple[Shape, Shape, Shape]:
     lowest = 1 if allow_self else 2
     if not lowest <= n <= 3:
         forms = "[query], " if allow_self else ""
-        ctx.fail("E403", f"{ctx.what} takes {forms}[query, value] or [query, value, key], got "
-                 f"{n} input{'s' if n != 1 else ''}", at=("inputs",))
+        ctx.fail(
+            "E403",
+            f"{ctx.what} takes {forms}[query, value] or [query, value, key], got "
+            f"{n} input{'s' if n != 1 else ''}",
+            at=("inputs",),
+        )
     for i, shape in enumerate(ctx.shapes):
         ctx.rank(shape, (3,), "3-D (batch, time, features)", index=i)
         ctx.static(shape[2], "feature size", index=i)
@@ -36,8 +43,10 @@ def _qkv(ctx: RuleContext, allow_self: bool) -> tuple[Shape, Shape, Shape]:
     key = ctx.shapes[2] if n > 2 else value
     if key[1] != value[1]:
         ctx.fail(
-            "E407", f"{ctx.what} needs key and value of the same length, got "
-            f"`{dim_label(key[1])}` and `{dim_label(value[1])}`", at=("input", 2),
+            "E407",
+            f"{ctx.what} needs key and value of the same length, got "
+            f"`{dim_label(key[1])}` and `{dim_label(value[1])}`",
+            at=("input", 2),
             label=f"{show(key)} here, value {show(value)} {ctx.origin_of(1)}",
         )
     return query, value, key
@@ -53,8 +62,10 @@ def attention_shape(ctx: RuleContext) -> Shape:
     if query[2] != key[2]:
         which = 2 if len(ctx.shapes) > 2 else 1
         ctx.fail(
-            "E407", f"{ctx.what} scores query against key, so both need the same width; got "
-            f"{query[2]} and {key[2]}", at=("input", which),
+            "E407",
+            f"{ctx.what} scores query against key, so both need the same width; got "
+            f"{query[2]} and {key[2]}",
+            at=("input", which),
             label=f"{show(ctx.shapes[which])} here, query {show(query)} {ctx.origin_of(0)}",
             help="project one side with a `dense` layer, or use `multi_head_attention`",
         )
@@ -71,8 +82,13 @@ def multi_head_attention_params(ctx: RuleContext, shape: Shape) -> ParamCount:
     vd = a.get("value_dim") or kd
     b = 1 if a["use_bias"] else 0
     dq, dk, dv = query[2], key[2], value[2]
-    total = (dq * heads * kd + dk * heads * kd + dv * heads * vd + heads * vd * dq
-             + b * (2 * heads * kd + heads * vd + dq))
+    total = (
+        dq * heads * kd
+        + dk * heads * kd
+        + dv * heads * vd
+        + heads * vd * dq
+        + b * (2 * heads * kd + heads * vd + dq)
+    )
     return same(total)
 
 

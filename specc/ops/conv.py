@@ -35,8 +35,10 @@ def conv1d_shape(ctx: RuleContext) -> Shape:
     if isinstance(length, int) and length < 1:
         span = a["dilation_rate"] * (a["kernel_size"] - 1) + 1
         ctx.fail(
-            "E410", f"{ctx.what} needs at least {span} time steps with `padding: valid`, "
-            f"got {x[1]} {ctx.origin_of(0)}", at=("kernel_size",),
+            "E410",
+            f"{ctx.what} needs at least {span} time steps with `padding: valid`, "
+            f"got {x[1]} {ctx.origin_of(0)}",
+            at=("kernel_size",),
             help="use a smaller `kernel_size`, or `padding: same`",
         )
     return (x[0], length, a["filters"])

@@ -27,8 +27,7 @@ def _inner(ctx: RuleContext) -> RuleContext:
     x = ctx.shapes[0]
     inner = ctx.attrs["layer"]
     attrs = {k: v for k, v in inner.items() if k != "op"}
-    return replace(ctx, op=inner["op"], attrs=attrs, shapes=[(x[0], *x[2:])],
-                   at_prefix=("layer",))
+    return replace(ctx, op=inner["op"], attrs=attrs, shapes=[(x[0], *x[2:])], at_prefix=("layer",))
 
 
 def time_distributed_params(ctx: RuleContext, shape: Shape) -> ParamCount:
@@ -63,8 +62,10 @@ def embedding_shape(ctx: RuleContext) -> Shape:
     source = ctx.sources[0]
     if source.op == "input" and not source.attrs["dtype"].startswith("int"):
         ctx.fail(
-            "E409", f"{ctx.what} needs integer token ids, but input `{source.name}` is "
-            f"{source.attrs['dtype']}", at=("input", 0),
+            "E409",
+            f"{ctx.what} needs integer token ids, but input `{source.name}` is "
+            f"{source.attrs['dtype']}",
+            at=("input", 0),
             help=f"give `{source.name}` `dtype: int32`",
         )
     return (*x, ctx.attrs["output_dim"])

@@ -12,11 +12,19 @@ ELEMENTWISE = ("add", "subtract", "multiply", "average", "maximum", "minimum")
 def _count(ctx: RuleContext) -> None:
     n = len(ctx.shapes)
     if ctx.op == "subtract" and n != 2:
-        ctx.fail("E403", f"{ctx.what} takes exactly 2 inputs, got {n}", at=("inputs",),
-                 help="`subtract` computes inputs[0] - inputs[1]")
+        ctx.fail(
+            "E403",
+            f"{ctx.what} takes exactly 2 inputs, got {n}",
+            at=("inputs",),
+            help="`subtract` computes inputs[0] - inputs[1]",
+        )
     if n < 2:
-        ctx.fail("E403", f"{ctx.what} merges 2 or more inputs, got {n}", at=("inputs",),
-                 help="list its sources: `inputs: [a, b]`")
+        ctx.fail(
+            "E403",
+            f"{ctx.what} merges 2 or more inputs, got {n}",
+            at=("inputs",),
+            help="list its sources: `inputs: [a, b]`",
+        )
 
 
 def _fix_help(ctx: RuleContext, index: int) -> str:
@@ -30,11 +38,15 @@ def _fix_help(ctx: RuleContext, index: int) -> str:
     if units is not None and odd.op in ("lstm", "gru", "rnn", "dense"):
         doubled = odd.attrs.get("bidirectional") and odd.attrs.get("merge_mode") == "concat"
         if not doubled:
-            return (f"give `{odd.name}` {target} units, or project `{first.name}` with a "
-                    f"`dense` of {got[-1]} units")
+            return (
+                f"give `{odd.name}` {target} units, or project `{first.name}` with a "
+                f"`dense` of {got[-1]} units"
+            )
         if isinstance(target, int) and target % 2 == 0:
-            return (f"give `{odd.name}` {target // 2} units (it is bidirectional), or project "
-                    f"`{first.name}` with a `dense` of {got[-1]} units")
+            return (
+                f"give `{odd.name}` {target // 2} units (it is bidirectional), or project "
+                f"`{first.name}` with a `dense` of {got[-1]} units"
+            )
     return f"project `{odd.name}` with a `dense` of {target} units"
 
 
@@ -45,12 +57,14 @@ def elementwise_shape(ctx: RuleContext) -> Shape:
     for index, shape in enumerate(ctx.shapes[1:], start=1):
         if shape != want:
             ctx.fail(
-                "E401", f"`{ctx.op}` merge `{ctx.node.name}` needs equal shapes",
+                "E401",
+                f"`{ctx.op}` merge `{ctx.node.name}` needs equal shapes",
                 at=("input", index),
                 label=f"{show(shape)} here, {show(want)} {ctx.origin_of(0)}",
                 help=_fix_help(ctx, index),
                 related=[Related(ctx.node.input_spans[0], f"{show(want)} {ctx.origin_of(0)}")]
-                if index > 1 else [],
+                if index > 1
+                else [],
             )
     return want
 
@@ -63,8 +77,10 @@ def concatenate_shape(ctx: RuleContext) -> Shape:
     axis = ctx.attrs["axis"]
     if not (-rank < axis < rank) or axis == 0:
         ctx.fail(
-            "E408", f"{ctx.what} cannot join along axis {axis} of {rank}-D inputs {show(want)}",
-            at=("axis",), help=f"use an axis from 1 to {rank - 1}, or -1 for the last",
+            "E408",
+            f"{ctx.what} cannot join along axis {axis} of {rank}-D inputs {show(want)}",
+            at=("axis",),
+            help=f"use an axis from 1 to {rank - 1}, or -1 for the last",
         )
     axis %= rank
     total = want[axis]
@@ -74,10 +90,11 @@ def concatenate_shape(ctx: RuleContext) -> Shape:
         )
         if not same_rest:
             ctx.fail(
-                "E401", f"`concatenate` `{ctx.node.name}` needs equal shapes except on axis "
-                f"{axis}", at=("input", index),
+                "E401",
+                f"`concatenate` `{ctx.node.name}` needs equal shapes except on axis {axis}",
+                at=("input", index),
                 label=f"{show(shape)} here, {show(want)} {ctx.origin_of(0)}",
                 help=f"make `{ctx.sources[index].name}` match {show(want)} outside axis {axis}",
             )
         total = dim_add(total, shape[axis])
-    return (*want[:axis], total, *want[axis + 1:])
+    return (*want[:axis], total, *want[axis + 1 :])

@@ -77,7 +77,9 @@ def recurrent_shape(ctx: RuleContext) -> Shape:
     ctx.static(x[2], "feature size")
     if ctx.attrs["stateful"] and ctx.batch_size is None:
         ctx.fail(
-            "E405", f"stateful {ctx.what} needs a fixed batch size", at=("stateful",),
+            "E405",
+            f"stateful {ctx.what} needs a fixed batch size",
+            at=("stateful",),
             help="set `batch_size: N` at the top of the spec",
         )
     w = width(ctx.attrs)

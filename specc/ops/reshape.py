@@ -12,9 +12,14 @@ from . import register
 @register("repeat_vector")
 def repeat_vector_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
-    ctx.rank(x, (2,), "2-D (batch, features)",
-             help="`repeat_vector` repeats a vector; take the last step first, e.g. with "
-             "`last_step`" if len(x) == 3 else "")
+    ctx.rank(
+        x,
+        (2,),
+        "2-D (batch, features)",
+        help="`repeat_vector` repeats a vector; take the last step first, e.g. with `last_step`"
+        if len(x) == 3
+        else "",
+    )
     n = ctx.dim(ctx.attrs["n"], ("n",))
     return (x[0], n, x[1])
 
@@ -27,8 +32,10 @@ def permute_shape(ctx: RuleContext) -> Shape:
     if sorted(dims) != list(range(1, axes + 1)):
         listed = ", ".join(str(d) for d in range(1, axes + 1))
         ctx.fail(
-            "E404", f"`dims` {dims} of {ctx.what} is not a permutation of {listed} for the "
-            f"input {show(x)} {ctx.origin_of(0)}", at=("dims",),
+            "E404",
+            f"`dims` {dims} of {ctx.what} is not a permutation of {listed} for the "
+            f"input {show(x)} {ctx.origin_of(0)}",
+            at=("dims",),
             help=f"list each of {listed} once (1-based, batch excluded, as Keras `Permute`)",
         )
     return (x[0], *(x[d] for d in dims))
@@ -37,12 +44,18 @@ def permute_shape(ctx: RuleContext) -> Shape:
 @register("reshape")
 def reshape_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
-    target = [ctx.dim(v, ("target_shape", i)) if isinstance(v, str) else v
-              for i, v in enumerate(ctx.attrs["target_shape"])]
+    target = [
+        ctx.dim(v, ("target_shape", i)) if isinstance(v, str) else v
+        for i, v in enumerate(ctx.attrs["target_shape"])
+    ]
     unknown = [i for i, v in enumerate(target) if v == -1]
     if len(unknown) > 1:
-        ctx.fail("E406", f"{ctx.what} can infer only one axis, got {len(unknown)} -1s",
-                 at=("target_shape", unknown[1]), help="give every axis but one a size")
+        ctx.fail(
+            "E406",
+            f"{ctx.what} can infer only one axis, got {len(unknown)} -1s",
+            at=("target_shape", unknown[1]),
+            help="give every axis but one a size",
+        )
     size = x[1:]
     known = [v for v in target if v != -1]
     static_in = all(isinstance(d, int) for d in size)
@@ -53,15 +66,18 @@ def reshape_shape(ctx: RuleContext) -> Shape:
         if unknown:
             if rest == 0 or total % rest:
                 ctx.fail(
-                    "E406", f"{ctx.what} cannot reshape {show(x)} ({total} values per row) "
-                    f"to {shown}", at=("target_shape",),
+                    "E406",
+                    f"{ctx.what} cannot reshape {show(x)} ({total} values per row) to {shown}",
+                    at=("target_shape",),
                     help=f"the sizes must divide {total}",
                 )
             target[unknown[0]] = total // rest
         elif total != rest:
             ctx.fail(
-                "E406", f"{ctx.what} cannot reshape {show(x)} ({total} values per row) to "
-                f"{shown} ({rest} values)", at=("target_shape",),
+                "E406",
+                f"{ctx.what} cannot reshape {show(x)} ({total} values per row) to "
+                f"{shown} ({rest} values)",
+                at=("target_shape",),
                 help=f"the sizes must multiply to {total}",
             )
     elif unknown:
@@ -86,7 +102,9 @@ def over_time_shape(ctx: RuleContext) -> Shape:
     hint = ""
     source = ctx.sources[0]
     if len(x) == 2 and source.op in ("lstm", "gru", "rnn"):
-        hint = f"`{source.name}` already returns its last step; remove this layer, or set " \
-               f"`return_sequences: true` on `{source.name}`"
+        hint = (
+            f"`{source.name}` already returns its last step; remove this layer, or set "
+            f"`return_sequences: true` on `{source.name}`"
+        )
     ctx.rank(x, (3,), "3-D (batch, time, features)", help=hint)
     return (x[0], x[2])
