@@ -268,7 +268,7 @@ class _Expander:
             self.diags.error("E103", "`op` must be a string", op_node.span, related=scope.origin)
 
     def _wrapped(self, item: YamlMap, attrs: dict, scope: _Scope) -> dict | None:
-        """Check the layer inside `time_distributed`; its checked attributes replace the raw ones."""
+        """Check the layer inside `time_distributed`; its checked attributes replace the raw."""
         inner = item.get("layer")
         op_node = inner.get("op")
         if op_node is None:
@@ -359,7 +359,7 @@ class _Expander:
             child = _Scope(
                 prefix=prefix,
                 locals=locals_,
-                sources={n: s for n, s in zip(block_inputs, sources)},
+                sources={n: s for n, s in zip(block_inputs, sources, strict=True)},
                 params=params,
                 origin=(origin_here, *scope.origin),
                 blocks_open=(*scope.blocks_open, block),

@@ -150,7 +150,7 @@ def load_text(text: str, file: str, diags: Diagnostics) -> Document:
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
         diags.error(
             "E001",
-            f"YAML syntax error: character U+{_codepoint(exc.character):04X} is not allowed in YAML",
+            f"YAML syntax error: character U+{_codepoint(exc.character):04X} is not allowed",
             Span(file, line, column, line, column + 1),
         )
         return doc

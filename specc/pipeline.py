@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import Diagnostic, Diagnostics, Severity, SpecError
+from .expand import expand
 from .graph import ModelGraph, build_graph
 from .lints import run_lints
 from .loader import Document, load_text, read_source
 from .schema import check_top
-from .expand import expand
 from .shapes import infer_shapes
 
 
