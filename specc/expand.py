@@ -75,8 +75,8 @@ class _Expander:
         """The (global name, span) pairs a layer reads, or None if they cannot be resolved."""
         given = item.get("inputs")
         if given is None:
-            if scope.previous is not None:
-                return [scope.previous]
+            if scope.previous is not None:  # implied: point at the layer itself
+                return [(scope.previous[0], item.get("name").span)]
             candidates = (
                 list(scope.sources.values())
                 if scope.params is not None

@@ -335,12 +335,18 @@ FRAMEWORK_ATTRIBUTES = frozenset(
 )
 
 
-def reserved_reason(name: str) -> str | None:
-    """Why `name` cannot name an input, layer, block or dimension, or None if it can."""
+def reserved_reason(name: str, code_name: bool = True) -> str | None:
+    """Why `name` cannot name an input or layer, or None if it can.
+
+    Dimension and block names never become identifiers in emitted code, so
+    for them (`code_name=False`) only keywords and dunders are refused.
+    """
     if keyword.iskeyword(name):
         return "is a Python keyword"
     if name.startswith("__") and name.endswith("__"):
         return "is a dunder name"
+    if not code_name:
+        return None
     if name in EMITTER_NAMES:
         return "is a name the emitted code uses itself"
     if name in FRAMEWORK_ATTRIBUTES:

@@ -474,22 +474,21 @@ def check_names(root: YamlMap, diags: Diagnostics) -> bool:
     named = []
     inputs = root.get("inputs")
     if isinstance(inputs, YamlSeq):
-        named += [item.get("name") for item in inputs.items if isinstance(item, YamlMap)]
-    dims = root.get("dims")
-    if isinstance(dims, YamlMap):
-        named += [key for key, _ in dims.entries.values()]
-    blocks = root.get("blocks")
-    if isinstance(blocks, YamlMap):
-        named += [key for key, _ in blocks.entries.values()]
-    for node in named:
-        ok = check_name(node, diags) and ok
+        named += [(item.get("name"), True) for item in inputs.items if isinstance(item, YamlMap)]
+    for section in ("dims", "blocks"):
+        node = root.get(section)
+        if isinstance(node, YamlMap):
+            named += [(key, False) for key, _ in node.entries.values()]
+    for node, code_name in named:
+        ok = check_name(node, diags, code_name=code_name) and ok
     return ok
 
 
-def check_name(node, diags: Diagnostics, origin: tuple[Related, ...] = ()) -> bool:
+def check_name(node, diags: Diagnostics, origin: tuple[Related, ...] = (),
+               code_name: bool = True) -> bool:
     if not (isinstance(node, YamlScalar) and isinstance(node.value, str)):
         return True  # a wrong type is the schema's to report
-    reason = reserved_reason(node.value)
+    reason = reserved_reason(node.value, code_name)
     if reason:
         diags.error(
             "E106",
