@@ -122,7 +122,9 @@ class Diagnostics:
 
     def add(self, diagnostic: Diagnostic) -> None:
         assert diagnostic.code in CODES, diagnostic.code
-        key = (diagnostic.code, diagnostic.span, diagnostic.message)
+        # One code at one place is one problem: a block parameter used by two
+        # layers is reported where it was written, once.
+        key = (diagnostic.code, diagnostic.span)
         if key not in self._seen:
             self._seen.add(key)
             self.items.append(diagnostic)

@@ -46,6 +46,7 @@ class _Expander:
         self.diags = diags
         self.nodes: list[Node] = []
         self.aliases: dict[str, str] = {}
+        self.names: set[str] = set()
         self.too_big = False
 
     # -- references -------------------------------------------------------------
@@ -207,6 +208,7 @@ class _Expander:
             )
             return False
         self.nodes.append(node)
+        self.names.add(node.name)
         return True
 
     def _layer(self, item: YamlMap, scope: _Scope) -> None:
@@ -215,9 +217,12 @@ class _Expander:
         op_node = item.get("op")
         op = op_node.value if isinstance(op_node, YamlScalar) else None
         ops = spec_schema().ops
+        before = len(self.diags.items)
         item = self._substitute(item, scope)
         attrs = None
-        if op_node is None:
+        if len(self.diags.items) > before:
+            pass  # a `$param` that is not a parameter: reported, the layer stays unchecked
+        elif op_node is None:
             self.diags.error(
                 "E102",
                 f"layer `{escape(local)}` needs `op` (or `block`)",
@@ -228,7 +233,7 @@ class _Expander:
         elif op not in ops:
             self._unknown_op(op_node, scope)
         else:
-            attrs = check_layer(item, op, self.diags, scope.origin)
+            attrs = check_layer(item, op, self.diags, self._origin(item, local, scope))
             if attrs is not None and op == "time_distributed":
                 attrs = self._wrapped(item, attrs, scope)
         sources = self._sources(item, scope, local, "layer")
@@ -252,6 +257,19 @@ class _Expander:
         if repeat > 1:
             self.aliases[name] = f"{name}_{repeat}"
         scope.previous = (name, item.get("name").span)
+
+    @staticmethod
+    def _origin(item: YamlMap, local: str, scope: _Scope) -> tuple[Related, ...]:
+        """Related locations for a layer's diagnostics: inside a block, the layer's line too.
+
+        A substituted value's problem is reported where the value was written
+        (the instance); this adds the block line that uses it. When the
+        problem is on that block line already, the renderer shows it once.
+        """
+        if scope.params is None:
+            return scope.origin
+        here = Related(item.get("name").span, f"layer `{local}` of block `{scope.block}`")
+        return (here, *scope.origin)
 
     def _unknown_op(self, op_node, scope: _Scope) -> None:
         op = op_node.value
@@ -379,6 +397,9 @@ class _Expander:
                     )
                 return
             last = prefix + output.value
+            if last not in self.names and last not in self.aliases:
+                last = POISON  # the output failed to expand; that was reported
+                break
             sources = [(last, item.get("name").span)]
         self.aliases[name] = last
         scope.previous = (name, item.get("name").span)

@@ -74,10 +74,10 @@ def build_graph(spec: Spec, diags: Diagnostics) -> ModelGraph | None:
             continue
         resolved = []
         for ref, span in zip(node.inputs, node.input_spans, strict=True):
-            if ref == POISON:
+            target = resolve(ref, spec.aliases)
+            if target == POISON:
                 node.op = INVALID
                 continue
-            target = resolve(ref, spec.aliases)
             if target not in nodes:
                 _unknown(ref, span, names, node.origin, diags, "layer or input")
                 node.op = INVALID
@@ -101,7 +101,7 @@ def build_graph(spec: Spec, diags: Diagnostics) -> ModelGraph | None:
     if order is None:
         return None
     model = ModelGraph(spec, graph, [graph.nodes[n]["node"] for n in order], outputs)
-    _check_reachable(model, diags)
+    _check_reachable(model, diags, warn=not diags.has_errors)
     return model
 
 
@@ -157,8 +157,12 @@ def _order(graph: nx.DiGraph, position: dict[str, int], diags: Diagnostics) -> l
         return None
 
 
-def _check_reachable(model: ModelGraph, diags: Diagnostics) -> None:
-    """Warn about nodes whose result no output uses (one reverse BFS)."""
+def _check_reachable(model: ModelGraph, diags: Diagnostics, warn: bool) -> None:
+    """Find the nodes whose result an output uses (one reverse BFS); warn about the rest.
+
+    No warnings once the spec has errors: a broken reference cuts the graph,
+    and the layers above the cut would be reported as unused for nothing.
+    """
     live = set(model.outputs)
     stack = list(model.outputs)
     graph = model.graph
@@ -168,6 +172,8 @@ def _check_reachable(model: ModelGraph, diags: Diagnostics) -> None:
                 live.add(source)
                 stack.append(source)
     model.live = live
+    if not warn:
+        return
     for node in model.order:
         if node.name in live or node.op == INVALID:
             continue

@@ -234,7 +234,15 @@ class SchemaReporter:
         return self.what or "the spec"
 
     def _error(self, code, message, node, *, label="", help=""):
-        self.diags.error(code, message, node.span, label=label, help=help, related=self.origin)
+        span = node.span
+        # Inside a block, the origin names the layer's line; skip it when the
+        # problem is on that line already.
+        related = [
+            r
+            for r in self.origin
+            if not (r.span.file == span.file and span.line <= r.span.line <= span.end_line)
+        ]
+        self.diags.error(code, message, span, label=label, help=help, related=related)
 
     def _one(self, error: ValidationError) -> None:
         path = list(error.absolute_path)
@@ -484,8 +492,9 @@ def check_names(root: YamlMap, diags: Diagnostics) -> bool:
     return ok
 
 
-def check_name(node, diags: Diagnostics, origin: tuple[Related, ...] = (),
-               code_name: bool = True) -> bool:
+def check_name(
+    node, diags: Diagnostics, origin: tuple[Related, ...] = (), code_name: bool = True
+) -> bool:
     if not (isinstance(node, YamlScalar) and isinstance(node.value, str)):
         return True  # a wrong type is the schema's to report
     reason = reserved_reason(node.value, code_name)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from specc.diagnostics import Diagnostics
@@ -122,10 +120,12 @@ def test_duplicate_key_names_first_definition():
     ],
     ids=["flow-seq", "flow-map", "block-map", "block-seq"],
 )
-def test_deep_nesting_is_refused_quickly(text):
-    start = time.perf_counter()
+def test_deep_nesting_is_refused_at_the_limit(text):
+    """Refused on the event stream at depth 65, before anything recurses.
+
+    (How fast is measured in benchmarks/validate_speed.py, not here.)
+    """
     doc, problems = load(text)
-    assert time.perf_counter() - start < 0.5
     assert doc.root is None
     assert problems[0][0] in ("E008", "E001")
     if problems[0][0] == "E008":
@@ -139,12 +139,10 @@ def test_nesting_at_the_limit_is_accepted():
     assert problems[0][0] == "E008"
 
 
-def test_alias_bomb_is_refused_quickly():
+def test_alias_bomb_is_refused_without_expansion():
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 12)]
-    start = time.perf_counter()
     doc, problems = load("\n".join(lines))
-    assert time.perf_counter() - start < 0.5
     assert doc.root is None and problems[0][0] == "E006"
 
 
@@ -152,9 +150,7 @@ def test_large_file_is_refused(tmp_path):
     path = tmp_path / "big.yaml"
     path.write_text("a: 1\n" + "# padding\n" * 120_000)
     diags = Diagnostics()
-    start = time.perf_counter()
     assert read_source(path, diags) is None
-    assert time.perf_counter() - start < 0.5
     assert [d.code for d in diags.items] == ["E009"]
 
 

@@ -1,0 +1,147 @@
+"""Blocks and repeat: expansion, naming, parameters, and diagnostics inside expansions."""
+
+from __future__ import annotations
+
+import specc
+
+HEAD = "specc: 1\nname: m\ndims: {T: 12}\ninputs:\n  - {name: x, shape: [T, 8]}\n"
+BLOCK = """\
+blocks:
+  res:
+    params: {units: 16, rate: 0.0}
+    inputs: [src]
+    layers:
+      - {name: main, op: lstm, units: $units, return_sequences: true, dropout: $rate}
+      - {name: skip, op: lstm, units: $units, return_sequences: true, inputs: src}
+      - {name: sum, op: add, inputs: [main, skip]}
+"""
+
+
+def shaped(text: str):
+    report = specc.validate(text)
+    assert report.ok, [(d.code, d.message) for d in report.diagnostics]
+    return report.graph
+
+
+def errors(text: str):
+    return [(d.code, d.span.line, d.span.column) for d in specc.validate(text).errors]
+
+
+def test_instance_expands_under_its_prefix_and_names_its_output():
+    g = shaped(HEAD + BLOCK + "layers:\n  - {name: b1, block: res, units: 32}\n"
+               "  - {name: out, op: dense, units: 1}\n")
+    assert [n.name for n in g.order] == ["x", "b1_main", "b1_skip", "b1_sum", "out"]
+    assert g.node("out").inputs == ("b1_sum",)
+    assert g.node("b1_main").attrs["units"] == 32
+    assert g.node("b1_main").attrs["dropout"] == 0.0  # the default
+    assert g.node("b1_skip").inputs == ("x",)
+
+
+def test_repeated_instance_chains_copies():
+    g = shaped(HEAD + BLOCK + "layers:\n  - {name: b, block: res, repeat: 3}\n")
+    names = [n.name for n in g.order]
+    assert names[1:4] == ["b_1_main", "b_1_skip", "b_1_sum"]
+    assert g.node("b_2_main").inputs == ("b_1_sum",)
+    assert g.node("b_3_skip").inputs == ("b_2_sum",)
+    assert g.outputs == ["b_3_sum"]
+
+
+def test_repeated_layer_chains_copies_and_its_name_is_the_last():
+    g = shaped(HEAD + "layers:\n  - {name: l, op: lstm, units: 4, return_sequences: true, "
+               "repeat: 3}\n  - {name: out, op: dense, units: 1, inputs: l}\n")
+    assert [n.name for n in g.order] == ["x", "l_1", "l_2", "l_3", "out"]
+    assert g.node("l_2").inputs == ("l_1",)
+    assert g.node("out").inputs == ("l_3",)
+
+
+def test_nested_blocks():
+    text = HEAD + BLOCK + """\
+  pair:
+    params: {units: 8}
+    layers:
+      - {name: a, block: res, units: $units}
+      - {name: b, block: res, units: $units}
+layers:
+  - {name: p, block: pair, units: 4}
+"""
+    g = shaped(text)
+    assert "p_a_main" in [n.name for n in g.order]
+    assert g.node("p_b_main").inputs == ("p_a_sum",)
+    assert g.node("p_b_main").attrs["units"] == 4
+
+
+def test_error_in_expansion_points_at_block_and_instance():
+    text = HEAD + BLOCK + "layers:\n  - {name: b1, block: res, units: 16}\n" \
+        "  - {name: b2, block: res, units: 0}\n"
+    report = specc.validate(text)
+    (d,) = report.errors
+    # The bad value was written at the instance: point there, name the block line.
+    assert (d.code, d.span.line, d.span.column) == ("E104", 16, 35)
+    # The instance's own line is the primary one, so only the block line is related.
+    assert [r.span.line for r in d.related] == [11]
+    assert "layer `main` of block `res`" in d.related[0].message
+
+
+def test_shape_error_inside_block_names_the_instance():
+    text = HEAD + BLOCK.replace("inputs: [main, skip]", "inputs: [main, src]") + \
+        "layers:\n  - {name: b1, block: res, units: 4}\n"
+    report = specc.validate(text)
+    (d,) = report.errors
+    assert (d.code, d.span.line, d.span.column) == ("E401", 13, 45)
+    assert d.related[-1].span.line == 15 and "b1" in d.related[-1].message
+    assert d.help == "project `x` with a `dense` of 4 units"
+
+
+def test_unknown_parameter_suggests_the_closest():
+    report = specc.validate(HEAD + BLOCK + "layers:\n  - {name: b1, block: res, unit: 4}\n")
+    (d,) = report.errors
+    assert d.code == "E202" and d.help == "did you mean `units`?"
+    assert (d.span.line, d.span.column) == (15, 28)
+
+
+def test_required_parameter():
+    text = HEAD + BLOCK.replace("{units: 16, rate: 0.0}", "{units: null, rate: 0.0}") + \
+        "layers:\n  - {name: b1, block: res}\n"
+    (d,) = specc.validate(text).errors
+    assert d.code == "E202" and "needs parameter `units`" in d.message
+
+
+def test_undeclared_dollar_parameter():
+    text = HEAD + BLOCK.replace("dropout: $rate", "dropout: $rat") + \
+        "layers:\n  - {name: b1, block: res}\n"
+    (d,) = specc.validate(text).errors
+    assert d.code == "E202" and d.help == "did you mean `$rate`?"
+    assert d.span.line == 11
+
+
+def test_unknown_block_and_recursion():
+    assert errors(HEAD + BLOCK + "layers:\n  - {name: b1, block: rez}\n") == [("E201", 15, 23)]
+    text = HEAD + "blocks:\n  loop:\n    layers:\n      - {name: a, block: loop}\n" \
+        "layers:\n  - {name: b1, block: loop}\n"
+    assert [e[0] for e in errors(text)] == ["E203"]
+
+
+def test_block_layers_see_only_their_scope():
+    text = HEAD + BLOCK.replace("inputs: src}", "inputs: x}") + \
+        "layers:\n  - {name: b1, block: res}\n"
+    (d,) = specc.validate(text).errors
+    assert d.code == "E301" and "in block `res`" in d.message
+
+
+def test_instance_input_count_must_match_block():
+    text = HEAD + BLOCK + "layers:\n  - {name: b1, block: res, inputs: [x, x]}\n"
+    assert [e[0] for e in errors(text)] == ["E403"]
+
+
+def test_expanded_names_collide_with_user_names():
+    text = HEAD + BLOCK + "layers:\n  - {name: b1, block: res}\n" \
+        "  - {name: b1_sum, op: dense, units: 2}\n"
+    assert [e[0] for e in errors(text)] == ["E302"]
+
+
+def test_expansion_budget():
+    text = HEAD + BLOCK + "layers:\n  - {name: b, block: res, repeat: 10000}\n" \
+        "  - {name: c, block: res, repeat: 10000}\n" \
+        "  - {name: d, block: res, repeat: 10000}\n" \
+        "  - {name: e, block: res, repeat: 10000}\n"
+    assert [e[0] for e in errors(text)] == ["E204"]

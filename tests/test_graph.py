@@ -1,0 +1,86 @@
+"""The graph stage: references, names, cycles, outputs, reachability."""
+
+from __future__ import annotations
+
+import specc
+
+HEAD = "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [6, 4]}\n"
+
+
+def found(text: str):
+    return [(d.code, d.span.line, d.span.column) for d in specc.validate(text).diagnostics]
+
+
+def test_unknown_reference_suggests_a_name():
+    report = specc.validate(HEAD + "layers:\n  - {name: enc, op: lstm, units: 2}\n"
+                            "  - {name: out, op: dense, units: 1, inputs: enk}\n")
+    (d,) = report.diagnostics
+    assert (d.code, d.span.line, d.span.column) == ("E301", 7, 46)
+    assert d.help == "did you mean `enc`?"
+
+
+def test_duplicate_names_point_at_both():
+    report = specc.validate(HEAD + "layers:\n  - {name: x, op: dense, units: 2}\n")
+    (d,) = report.errors
+    assert d.code == "E302" and d.span.line == 6 and d.related[0].span.line == 4
+
+
+def test_cycle_is_reported_once_with_its_members():
+    text = HEAD + "layers:\n  - {name: a, op: add, inputs: [x, c]}\n" \
+        "  - {name: b, op: dense, units: 4, inputs: a}\n" \
+        "  - {name: c, op: dense, units: 4, inputs: b}\n"
+    report = specc.validate(text)
+    (d,) = report.errors
+    assert d.code == "E303" and "`a` -> `b` -> `c` -> `a`" in d.message
+
+
+def test_forward_references_are_allowed():
+    text = HEAD + "layers:\n  - {name: out, op: dense, units: 1, inputs: h}\n" \
+        "  - {name: h, op: lstm, units: 3, inputs: x}\noutputs: out\n"
+    report = specc.validate(text)
+    assert report.ok
+    assert [n.name for n in report.graph.order] == ["x", "h", "out"]
+
+
+def test_unknown_output_and_default_output():
+    assert found(HEAD + "layers:\n  - {name: a, op: lstm, units: 2}\noutputs: [b]\n")[0][:2] \
+        == ("E301", 7)
+    report = specc.validate(HEAD + "layers:\n  - {name: a, op: lstm, units: 2}\n")
+    assert report.graph.outputs == ["a"]
+
+
+def test_unreachable_layers_are_warnings():
+    text = HEAD + "layers:\n  - {name: a, op: lstm, units: 2, return_sequences: true}\n" \
+        "  - {name: dead, op: lstm, units: 2}\n  - {name: out, op: dense, units: 1, inputs: a}\n"
+    assert found(text) == [("W305", 7, 12)]
+
+
+def test_undeclared_dimension():
+    text = "specc: 1\nname: m\ndims: {T: 3}\ninputs:\n  - {name: x, shape: [S, 4]}\n" \
+        "layers:\n  - {name: a, op: lstm, units: 2}\n"
+    (d,) = specc.validate(text).errors
+    assert (d.code, d.span.line, d.span.column) == ("E304", 5, 23)
+    assert d.help == "did you mean `T`?" or "declare" in d.help
+
+
+def test_first_layer_with_several_inputs_needs_inputs():
+    text = "specc: 1\nname: m\ninputs:\n  - {name: a, shape: [4]}\n  - {name: b, shape: [4]}\n" \
+        "layers:\n  - {name: s, op: add}\n"
+    assert [c for c, *_ in found(text)] == ["E102"]
+
+
+def test_debug_print_is_one_line_per_node():
+    report = specc.validate(HEAD + "layers:\n  - {name: a, op: lstm, units: 2}\n")
+    assert str(report.graph).splitlines() == [
+        "x = input() -> (batch, 6, 4)",
+        "a = lstm(x) -> (batch, 2)",
+    ]
+
+
+def test_load_raises_spec_error_with_location():
+    import pytest
+
+    with pytest.raises(specc.SpecError) as info:
+        specc.load(HEAD + "layers:\n  - {name: a, op: lstn, units: 2}\n")
+    assert "<string>:6:19: error[E105]: unknown op `lstn`" in str(info.value)
+    assert info.value.diagnostics[0].help == "did you mean `lstm`?"
