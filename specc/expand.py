@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 from .diagnostics import Diagnostics, Related, Span, did_you_mean, escape
 from .ir import INVALID, POISON, Node, Spec
 from .loader import YamlMap, YamlScalar, YamlSeq, to_plain
-from .schema import INSTANCE_KEYS, NOT_WRAPPABLE, check_layer, check_name, spec_schema
+from .schema import (
+    INSTANCE_KEYS,
+    NOT_WRAPPABLE,
+    check_layer,
+    check_name,
+    show_value,
+    spec_schema,
+)
 
 MAX_NODES = 100_000
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -150,7 +157,15 @@ class _Expander:
             if self.too_big:
                 return None
             if not isinstance(item, YamlMap):
-                continue  # the schema reports it
+                self.diags.error(
+                    "E103",
+                    f"a layer must be a mapping, got {show_value(to_plain(item))}",
+                    item.span,
+                    help="write a layer as `{name: ..., op: ..., ...}`",
+                    related=scope.origin,
+                )
+                scope.previous = (POISON, item.span)
+                continue
             name_node = item.get("name")
             if not (
                 isinstance(name_node, YamlScalar)

@@ -133,6 +133,9 @@ def _check_dims(spec: Spec, diags: Diagnostics) -> None:
 
 
 def _order(graph: nx.DiGraph, position: dict[str, int], diags: Diagnostics) -> list[str] | None:
+    """Topological order, ties broken by position in the spec; None (reported) on a cycle."""
+    if all(position[a] < position[b] for a, b in graph.edges):
+        return list(position)  # every layer reads earlier ones: the spec's order is the order
     try:
         return list(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
     except nx.NetworkXUnfeasible:

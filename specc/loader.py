@@ -192,8 +192,13 @@ class _Builder:
         self.documents = 0
 
     def build(self, text: str):
-        for event in yaml.parse(text, Loader=_Parser):
-            self._event(event)
+        parser = _Parser(text)
+        try:
+            handle = self._event
+            while parser.check_event():
+                handle(parser.get_event())
+        finally:
+            parser.dispose()
         return self.root
 
     def _span(self, event) -> Span:
