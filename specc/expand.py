@@ -287,7 +287,7 @@ class _Expander:
         return (here, *scope.origin)
 
     def _unknown_op(self, op_node, scope: _Scope) -> None:
-        op = op_node.value
+        op = op_node.value if isinstance(op_node, YamlScalar) else None
         if isinstance(op, str):
             hint = did_you_mean(op, spec_schema().ops)
             self.diags.error(
@@ -313,7 +313,7 @@ class _Expander:
                 related=scope.origin,
             )
             return None
-        op = op_node.value
+        op = op_node.value if isinstance(op_node, YamlScalar) else None
         if op not in spec_schema().ops:
             self._unknown_op(op_node, scope)
             return None

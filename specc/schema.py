@@ -433,7 +433,7 @@ def _expected_types(error: ValidationError) -> list[str]:
                 out.append(name)
         if "const" in schema:
             out.append(f"`{schema['const']}`")
-        for alt in schema.get("anyOf", ()) + schema.get("oneOf", ()):
+        for alt in [*schema.get("anyOf", ()), *schema.get("oneOf", ())]:
             visit(alt)
 
     visit(error.schema)
