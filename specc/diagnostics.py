@@ -90,12 +90,14 @@ CODES: dict[str, str] = {
     "E202": "bad block parameter",
     "E203": "recursive block",
     "E204": "bad block definition",
+    "W205": "block never used",
     # E3xx: the layer graph
     "E301": "unknown reference",
     "E302": "duplicate name",
     "E303": "cycle in the layer graph",
     "E304": "unknown dimension name",
     "W305": "layer reaches no output",
+    "W306": "setting has no effect",
     # E4xx: shapes
     "E401": "merge needs equal shapes",
     "E402": "wrong input rank",

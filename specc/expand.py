@@ -18,9 +18,12 @@ from dataclasses import dataclass, field
 from .diagnostics import Diagnostics, Related, Span, did_you_mean, escape
 from .ir import INVALID, POISON, Node, Spec
 from .loader import YamlMap, YamlScalar, YamlSeq, to_plain
+from .reserved import reserved_reason
 from .schema import (
     INSTANCE_KEYS,
+    NAME_HELP,
     NOT_WRAPPABLE,
+    check_instance,
     check_layer,
     check_name,
     show_value,
@@ -54,14 +57,15 @@ class _Expander:
         self.nodes: list[Node] = []
         self.aliases: dict[str, str] = {}
         self.names: set[str] = set()
+        self.used_blocks: set[str] = set()
         self.too_big = False
 
     # -- references -------------------------------------------------------------
 
     def _reference(self, ref: YamlScalar, scope: _Scope) -> tuple[str, Span] | None:
         name = ref.value
-        if not isinstance(name, str):
-            return None  # the schema reports the type
+        if not (isinstance(name, str) and _IDENTIFIER.fullmatch(name)):
+            return None  # the schema reports it
         if scope.params is None:
             return name, ref.span
         if name in scope.locals:
@@ -198,7 +202,7 @@ class _Expander:
                 "E106",
                 f"`{escape(name_node.value)}` is not a valid name",
                 name_node.span,
-                help="names are ASCII identifiers: a letter or `_`, then letters, digits or `_`",
+                help=NAME_HELP,
                 related=scope.origin,
             )
         else:
@@ -229,6 +233,9 @@ class _Expander:
     def _layer(self, item: YamlMap, scope: _Scope) -> None:
         local = item.get("name").value
         name = scope.prefix + local
+        if scope.params is not None and not self._expanded_name_ok(name, item, scope):
+            scope.previous = (POISON, item.span)
+            return
         op_node = item.get("op")
         op = op_node.value if isinstance(op_node, YamlScalar) else None
         ops = spec_schema().ops
@@ -272,6 +279,21 @@ class _Expander:
         if repeat > 1:
             self.aliases[name] = f"{name}_{repeat}"
         scope.previous = (name, item.get("name").span)
+
+    def _expanded_name_ok(self, name: str, item: YamlMap, scope: _Scope) -> bool:
+        """An expanded name (`state` + `_` + `dict`) can be reserved though its parts are not."""
+        reason = reserved_reason(name)
+        if reason is None:
+            return True
+        self.diags.error(
+            "E106",
+            f"layer `{item.get('name').value}` of block `{scope.block}` expands to "
+            f"`{name}`, which {reason}",
+            item.get("name").span,
+            help="rename the layer or the instance",
+            related=scope.origin,
+        )
+        return False
 
     @staticmethod
     def _origin(item: YamlMap, local: str, scope: _Scope) -> tuple[Related, ...]:
@@ -362,13 +384,19 @@ class _Expander:
                 related=scope.origin,
             )
             return
+        self.used_blocks.add(block)
         definition = self.blocks[block]
+        before = len(self.diags.items)
+        item = self._substitute(item, scope)
+        if len(self.diags.items) > before or not check_instance(item, self.diags, scope.origin):
+            return
         params = self._params(item, definition, block, scope)
         if params is None or sources is None:
             return
         layers = definition.get("layers")
         layer_items = layers.items if isinstance(layers, YamlSeq) else []
         block_inputs = _block_inputs(definition)
+        repeat = self._repeat(item)
         if len(sources) != len(block_inputs):
             self.diags.error(
                 "E403",
@@ -379,13 +407,22 @@ class _Expander:
                 related=scope.origin,
             )
             return
+        if repeat > 1 and len(block_inputs) > 1:
+            self.diags.error(
+                "E403",
+                f"block `{block}` takes {len(block_inputs)} inputs, so it cannot be repeated: "
+                "each copy reads only the copy before",
+                item.get("repeat").span,
+                help="write the copies out as separate instances",
+                related=scope.origin,
+            )
+            return
         locals_ = frozenset(
             layer.get("name").value
             for layer in layer_items
             if isinstance(layer, YamlMap) and isinstance(layer.get("name"), YamlScalar)
         )
         output = _block_output(definition, layer_items)
-        repeat = self._repeat(item)
         last = None
         for k in range(1, repeat + 1):
             prefix = f"{name}_{k}_" if repeat > 1 else f"{name}_"
@@ -445,7 +482,7 @@ class _Expander:
                 )
                 ok = False
                 continue
-            values[key] = self._substitute(value, scope)
+            values[key] = value  # `$param`s of an enclosing block are substituted already
         for key, (key_node, default) in declared.items():
             if key in values:
                 continue
@@ -507,6 +544,15 @@ def expand(root: YamlMap, file: str, diags: Diagnostics) -> Spec:
     )
     expander = _Expander(blocks, inputs, diags)
     last = expander.run(root.get("layers").items, _Scope())
+    if isinstance(blocks_node, YamlMap) and not expander.too_big:
+        for key, (key_node, _) in blocks_node.entries.items():
+            if key not in expander.used_blocks:
+                diags.warning(
+                    "W205",
+                    f"block `{key}` is never used, so its layers are not checked",
+                    key_node.span,
+                    help="use it in a layer (`{name: ..., block: " + key + "}`) or remove it",
+                )
     outputs_node = root.get("outputs")
     if outputs_node is None:
         outputs = [last] if last else []

@@ -174,17 +174,22 @@ def _check_reachable(model: ModelGraph, diags: Diagnostics, warn: bool) -> None:
             if source not in live:
                 live.add(source)
                 stack.append(source)
-    model.live = live
+    # Inputs stay in the model even when unused, so that its call signature
+    # is the spec's list of inputs whatever the layers do with them.
+    model.live = live | {node.name for node in model.spec.inputs}
     if not warn:
         return
     for node in model.order:
         if node.name in live or node.op == INVALID:
             continue
-        what = "input" if node.op == "input" else "layer"
+        if node.op == "input":
+            what, fate = "input", "the emitted model still takes it, and ignores it"
+        else:
+            what, fate = "layer", "the emitted model leaves it out"
         diags.warning(
             "W305",
             f"{what} `{node.name}` reaches no output",
             node.span(),
-            help="use it, list it under `outputs:`, or remove it; the emitted model leaves it out",
+            help=f"use it, list it under `outputs:`, or remove it; {fate}",
             related=node.origin,
         )

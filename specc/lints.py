@@ -12,7 +12,6 @@ choice, so they are not linted either.
 from __future__ import annotations
 
 from .diagnostics import Diagnostics, Related
-from .schema import show_value
 
 RECURRENT = ("lstm", "gru", "rnn")
 
@@ -53,38 +52,62 @@ def torch_blockers(op: str, attrs: dict) -> list[str]:
 
 
 def run_lints(model, diags: Diagnostics) -> None:
+    """GPU lints and settings without effect, on every layer that reaches an output."""
     for node in model.order:
-        if node.op not in RECURRENT or node.attrs.get("variant", "standard") != "standard":
-            continue
         if node.name not in model.live:
             continue
-        for code, blockers, message, fix in (
-            (
-                "W501",
-                keras_blockers(node.op, node.attrs),
-                "keeps Keras off its cuDNN kernel",
-                "Keras then runs a slower generic loop",
-            ),
-            (
-                "W502",
-                torch_blockers(node.op, node.attrs),
-                "makes PyTorch loop over time steps in Python",
-                "the fused `nn." + node.op.upper() + "` cannot express it",
-            ),
-        ):
-            if not blockers:
-                continue
-            first, *rest = blockers
-            setting = ", ".join(f"`{b}: {_plain(node.attrs[b])}`" for b in blockers)
-            diags.warning(
-                code,
-                f"`{node.op}` layer `{node.name}`: {setting} {message}",
-                node.span(first),
-                help=f"{fix}; drop the setting to run on the fused kernel",
-                related=[Related(node.span(b), f"`{b}` is set here") for b in rest]
-                + list(node.origin),
-            )
+        if node.op in RECURRENT:
+            _lint_recurrent(node, node.op, node.attrs, node.source, (), diags)
+        elif node.op == "time_distributed" and node.attrs["layer"]["op"] in RECURRENT:
+            inner = node.attrs["layer"]
+            _lint_recurrent(node, inner["op"], inner, node.source.get("layer"), ("layer",), diags)
+
+
+def _lint_recurrent(node, op: str, attrs: dict, source, prefix: tuple, diags: Diagnostics) -> None:
+    _lint_no_effect(node, op, attrs, source, prefix, diags)
+    if attrs.get("variant", "standard") != "standard":
+        return
+    what = f"`{op}` layer `{node.name}`"
+    for code, blockers, message, fix in (
+        ("W501", keras_blockers(op, attrs), "keeps Keras off its cuDNN kernel",
+         "Keras then runs a slower generic loop"),
+        ("W502", torch_blockers(op, attrs), "makes PyTorch loop over time steps in Python",
+         f"the fused `nn.{op.upper()}` cannot express it"),
+    ):
+        if not blockers:
+            continue
+        first, *rest = blockers
+        setting = ", ".join(f"`{b}: {_plain(attrs[b])}`" for b in blockers)
+        diags.warning(
+            code, f"{what}: {setting} {message}", node.span(*prefix, first),
+            help=f"{fix}; drop the setting to run on the fused kernel",
+            related=[Related(node.span(*prefix, b), f"`{b}` is set here") for b in rest]
+            + list(node.origin),
+        )
+
+
+def _lint_no_effect(node, op, attrs, source, prefix: tuple, diags: Diagnostics) -> None:
+    """Settings written in the spec that the layer's other settings make meaningless."""
+    written = set(source.entries) if source is not None else set()
+    variant = attrs.get("variant", "standard")
+    reasons = {}
+    if "merge_mode" in written and not attrs["bidirectional"]:
+        reasons["merge_mode"] = "the layer is not bidirectional"
+    if "recurrent_dropout_mode" in written and not attrs["recurrent_dropout"]:
+        reasons["recurrent_dropout_mode"] = "`recurrent_dropout` is 0"
+    for key in ("forget_bias", "unit_forget_bias"):
+        if key in written and variant in ("nfg", "cifg"):
+            reasons[key] = f"the `{variant}` variant has no forget gate of its own"
+    if "use_bias" in written and variant == "layer_norm":
+        reasons["use_bias"] = "the `layer_norm` variant has no biases (its norms shift instead)"
+    for key, reason in reasons.items():
+        diags.warning(
+            "W306", f"`{key}` has no effect on `{op}` layer `{node.name}`: {reason}",
+            node.span(*prefix, key), help=f"remove `{key}`", related=node.origin,
+        )
 
 
 def _plain(value) -> str:
-    return show_value(value).strip("`")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

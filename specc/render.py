@@ -120,7 +120,8 @@ def render_github(diagnostics: list[Diagnostic]) -> str:
         props = []
         if d.span:
             s = d.span
-            props += [f"file={_gh_property(s.file)}", f"line={s.line}", f"col={s.column}"]
+            file = _gh_property(escape(s.file))
+            props += [f"file={file}", f"line={s.line}", f"col={s.column}"]
             if s.end_line == s.line:
                 props += [f"endLine={s.end_line}", f"endColumn={s.end_column}"]
         props.append(f"title={_gh_property(f'{d.code} {CODES[d.code]}')}")

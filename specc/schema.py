@@ -18,13 +18,14 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from .diagnostics import Diagnostics, Related, did_you_mean, escape
 from .loader import YamlMap, YamlScalar, YamlSeq, node_at, to_plain
 from .reserved import reserved_reason
 
+NAME_HELP = "names are ASCII identifiers: a letter or `_`, then letters, digits or `_`"
 LAYER_KEYS = ("name", "op", "inputs", "repeat", "description")
 INSTANCE_KEYS = ("name", "block", "inputs", "repeat", "description")
 # Ops that combine several inputs, or that make no sense per time step.
@@ -53,6 +54,16 @@ def schema_text() -> str:
         return (root / "schemas" / "spec.schema.json").read_text("utf-8")
 
 
+# YAML gives `64.0` as a float; JSON Schema would call it an integer. A layer
+# size written as a float is a mistake (or a YAML surprise), so refuse it.
+Validator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
+
+
 @dataclass
 class OpSchema:
     """What the schema says about one op: its attributes, defaults and validators.
@@ -67,9 +78,9 @@ class OpSchema:
     attributes: tuple[str, ...]
     required: tuple[str, ...]
     defaults: dict
-    layer_validator: Draft202012Validator
-    inner_validator: Draft202012Validator
-    value_validators: dict[str, Draft202012Validator]
+    layer_validator: Validator
+    inner_validator: Validator
+    value_validators: dict[str, Validator]
     verdicts: dict = field(default_factory=dict)
 
     def is_valid(self, data: dict, inner: bool) -> bool:
@@ -105,7 +116,12 @@ class SpecSchema:
         # pass sees only placeholders for them.
         del top["properties"]["layers"]["items"]
         del top["$defs"]["block"]["properties"]["layers"]["items"]
-        self.top_validator = Draft202012Validator(top)
+        self.top_validator = Validator(top)
+        instance = defs["block_instance"]
+        self.instance_validator = Validator(
+            {"type": "object", "properties": instance["properties"],
+             "required": instance["required"], "$defs": defs}
+        )
         self.ops: dict[str, OpSchema] = {}
         common = defs["layer"]["else"]["properties"]
         for key, op_def in defs.items():
@@ -135,15 +151,15 @@ class SpecSchema:
                 if "default" in prop:
                     defaults[attr] = prop["default"]
             value_validators = {
-                attr: Draft202012Validator({**prop, "$defs": defs}) for attr, prop in props.items()
+                attr: Validator({**prop, "$defs": defs}) for attr, prop in props.items()
             }
             self.ops[op] = OpSchema(
                 op,
                 tuple(props),
                 required,
                 defaults,
-                Draft202012Validator(layer),
-                Draft202012Validator(inner),
+                Validator(layer),
+                Validator(inner),
                 value_validators,
             )
 
@@ -206,7 +222,7 @@ def show_value(value) -> str:
     if isinstance(value, bool):
         return "`true`" if value else "`false`"
     if isinstance(value, str):
-        return f"`{escape(value)}`" if value else "an empty string"
+        return f'the string `"{escape(value)}"`' if value else "an empty string"
     return f"`{value}`"
 
 
@@ -295,15 +311,13 @@ class SchemaReporter:
                 )
             return
         if kind == "required":
+            # jsonschema reports all missing keys of one mapping in one error;
+            # so does specc, in one diagnostic.
             missing = [k for k in error.validator_value if k not in value]
             owner = self.what or (f"`{_field_name(path)}`" if path else "the spec")
-            for key in missing:
-                self._error(
-                    "E102",
-                    f"{owner} needs `{key}`",
-                    node,
-                    help=_REQUIRED_HELP.get(key, f"add `{key}: ...`"),
-                )
+            keys = " and ".join(f"`{k}`" for k in missing)
+            helps = [_REQUIRED_HELP.get(k, f"add `{k}: ...`") for k in missing]
+            self._error("E102", f"{owner} needs {keys}", node, help="; ".join(helps))
             return
         if kind == "type":
             expected = " or ".join(_expected_types(error))
@@ -314,7 +328,7 @@ class SchemaReporter:
                 "E106",
                 f"{where}: {show_value(value)} is not a valid name",
                 node,
-                help="names are ASCII identifiers: a letter or `_`, then letters, digits or `_`",
+                help=NAME_HELP,
             )
             return
         if kind == "propertyNames":
@@ -327,7 +341,7 @@ class SchemaReporter:
                 "E106",
                 f"{show_value(bad)} is not a valid name",
                 key_span_node,
-                help="names are ASCII identifiers: a letter or `_`, then letters, digits or `_`",
+                help=NAME_HELP,
             )
             return
         if kind == "enum":
@@ -492,7 +506,7 @@ def _top_level_plain(root: YamlMap) -> dict:
 def check_names(root: YamlMap, diags: Diagnostics) -> bool:
     """Refuse names the emitted code could not use (keywords, framework attributes)."""
     ok = True
-    named = []
+    named = [(root.get("name"), False)]  # the model's name becomes a class name
     inputs = root.get("inputs")
     if isinstance(inputs, YamlSeq):
         named += [(item.get("name"), True) for item in inputs.items if isinstance(item, YamlMap)]
@@ -501,7 +515,8 @@ def check_names(root: YamlMap, diags: Diagnostics) -> bool:
         if isinstance(node, YamlMap):
             named += [(key, False) for key, _ in node.entries.values()]
     for node, code_name in named:
-        ok = check_name(node, diags, code_name=code_name) and ok
+        if node is not None:
+            ok = check_name(node, diags, code_name=code_name) and ok
     return ok
 
 
@@ -521,6 +536,15 @@ def check_name(
         )
         return False
     return True
+
+
+def check_instance(node: YamlMap, diags: Diagnostics, origin: tuple[Related, ...]) -> bool:
+    """Check a block instance's own keys (`block`, `inputs`, `repeat`); params are the block's."""
+    data = to_plain(node)
+    name = data.get("name")
+    what = f"block instance `{escape(name)}`" if isinstance(name, str) else "block instance"
+    errors = spec_schema().instance_validator.iter_errors(data)
+    return SchemaReporter(diags, node, origin, what).report(errors)
 
 
 def check_layer(

@@ -183,8 +183,8 @@ class RuleContext:
         return self.dims[value]
 
 
-def input_shape(node: Node, dims: dict[str, Dim]) -> Shape | None:
-    out: list[Dim] = [BATCH]
+def input_shape(node: Node, dims: dict[str, Dim], batch: Dim = BATCH) -> Shape | None:
+    out: list[Dim] = [batch]
     for value in node.attrs["shape"]:
         if value is None:
             out.append(Sym("None"))
@@ -207,11 +207,12 @@ def infer_shapes(model, diags: Diagnostics) -> None:
     from .ops import RULES
 
     dims = spec_dims(model.spec.dims)
+    batch = model.spec.batch_size or BATCH
     for node in model.order:
         node.meta["shape"] = None
         node.meta["params"] = None
         if node.op == "input":
-            node.meta["shape"] = input_shape(node, dims)
+            node.meta["shape"] = input_shape(node, dims, batch)
             node.meta["params"] = {"keras": 0, "torch": 0}
             continue
         if node.op == INVALID:

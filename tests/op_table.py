@@ -79,7 +79,8 @@ CASES = [
       error="E409"),
     # shape ops
     C("repeat_vector", "repeat_vector", {"n": 6}, [(8,)], (6, 8)),
-    C("repeat_vector_dim", "repeat_vector", {"n": "T"}, [(8,)], ("T", 8), dims={"T": None}),
+    C("repeat_vector_variable_dim", "repeat_vector", {"n": "T"}, [(8,)], error="E405",
+      dims={"T": None}),
     C("repeat_vector_static_dim", "repeat_vector", {"n": "T"}, [(8,)], (7, 8), dims={"T": 7}),
     C("repeat_vector_unknown_dim", "repeat_vector", {"n": "U"}, [(8,)], error="E304"),
     C("repeat_vector_rank", "repeat_vector", {"n": 3}, [(5, 8)], error="E402"),

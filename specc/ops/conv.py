@@ -13,10 +13,12 @@ def conv_length(length, kernel: int, stride: int, dilation: int, padding: str):
         if padding == "valid":
             return (length - span) // stride + 1
         return -(-length // stride)
-    key = ("conv", length, span, stride, padding == "valid")
     if padding == "valid":
+        key = ("valid", length, span, stride)
         return Sym(f"({dim_label(length)}-{span})//{stride}+1", key)
-    return length if stride == 1 else Sym(f"ceil({dim_label(length)}/{stride})", key)
+    # `same` and `causal` lengths depend on the stride only, not on the window.
+    return length if stride == 1 else Sym(f"ceil({dim_label(length)}/{stride})",
+                                          ("ceil", length, stride))
 
 
 def conv_params(ctx: RuleContext, shape: Shape) -> ParamCount:
