@@ -145,3 +145,65 @@ def test_expansion_budget():
         "  - {name: d, block: res, repeat: 10000}\n" \
         "  - {name: e, block: res, repeat: 10000}\n"
     assert [e[0] for e in errors(text)] == ["E204"]
+
+
+def test_repeating_a_multi_input_block_is_an_error_not_a_crash():
+    text = HEAD + """\
+blocks:
+  pair:
+    inputs: [p, q]
+    layers:
+      - {name: s, op: add, inputs: [p, q]}
+layers:
+  - {name: a, op: dense, units: 8}
+  - {name: r, block: pair, inputs: [a, x], repeat: 2}
+"""
+    (d,) = specc.validate(text).errors
+    assert (d.code, d.span.line) == ("E403", 13) and "cannot be repeated" in d.message
+
+
+def test_instance_keys_are_checked():
+    base = HEAD + BLOCK + "layers:\n  - {name: b, block: res, repeat: %s}\n"
+    assert [e[0] for e in errors(base % "0")] == ["E104"]
+    assert [e[0] for e in errors(base % "'3'")] == ["E103"]
+    assert [e[0] for e in errors(base % "20000")] == ["E104"]
+    assert [e[0] for e in errors(base % "2.0")] == ["E103"]
+
+
+def test_instance_repeat_from_a_parameter():
+    text = HEAD + BLOCK + """\
+  many:
+    params: {k: 2}
+    layers:
+      - {name: r, block: res, repeat: $k}
+layers:
+  - {name: m, block: many, k: 3}
+"""
+    g = shaped(text)
+    assert "m_r_3_sum" in [n.name for n in g.order]
+
+
+def test_unused_block_is_a_warning():
+    text = HEAD + BLOCK + "layers:\n  - {name: out, op: dense, units: 1}\n"
+    report = specc.validate(text)
+    assert report.ok
+    assert [(d.code, d.span.line) for d in report.diagnostics] == [("W205", 7)]
+
+
+def test_expanded_name_that_is_reserved():
+    text = HEAD + """\
+blocks:
+  b:
+    layers:
+      - {name: dict, op: dense, units: 4}
+layers:
+  - {name: state, block: b}
+"""
+    (d,) = specc.validate(text).errors
+    assert d.code == "E106" and "expands to `state_dict`" in d.message
+
+
+def test_dollar_reference_in_inputs_is_reported_once():
+    text = HEAD + BLOCK.replace("inputs: src}", "inputs: $src}") + \
+        "layers:\n  - {name: b1, block: res}\n"
+    assert [e[0] for e in errors(text)] == ["E106"]

@@ -89,3 +89,47 @@ def test_error_downstream_is_reported_once():
     report = specc.validate(text)
     assert [(d.code, d.span.line) for d in report.errors] == [("E402", 7)]
     assert "set `return_sequences: true` on `a`" in report.errors[0].help
+
+
+def test_same_padding_lengths_do_not_depend_on_the_window():
+    text = (
+        "specc: 1\nname: m\ndims: {T: null}\ninputs:\n  - {name: x, shape: [T, 4]}\nlayers:\n"
+        "  - {name: a, op: conv1d, filters: 4, kernel_size: 3, strides: 2, padding: same, "
+        "inputs: x}\n"
+        "  - {name: b, op: conv1d, filters: 4, kernel_size: 5, strides: 2, padding: causal, "
+        "inputs: x}\n"
+        "  - {name: s, op: add, inputs: [a, b]}\n"
+    )
+    assert specc.validate(text).ok
+
+
+@pytest.mark.parametrize(
+    "value, code",
+    [("64.0", "E103"), ("true", "E103"), ("'64'", "E103"), ("-1", "E104")],
+)
+def test_units_must_be_a_positive_integer(value, code):
+    text = (
+        "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [5.0, 8]}\nlayers:\n"
+        f"  - {{name: l, op: lstm, units: {value}}}\n"
+    )
+    assert [d.code for d in specc.validate(text).errors] == ["E103"]  # the shape, first
+    text = text.replace("5.0", "5")
+    assert [d.code for d in specc.validate(text).errors] == [code]
+
+
+def test_all_missing_keys_in_one_diagnostic():
+    text = (
+        "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [5], dtype: int32}\nlayers:\n"
+        "  - {name: e, op: embedding}\n"
+    )
+    (d,) = specc.validate(text).errors
+    assert d.message == "`embedding` layer `e` needs `input_dim` and `output_dim`"
+
+
+def test_batch_size_fixes_the_batch_dimension():
+    text = (
+        "specc: 1\nname: m\nbatch_size: 4\ninputs:\n  - {name: x, shape: [5, 2]}\nlayers:\n"
+        "  - {name: l, op: lstm, units: 3, stateful: true}\n"
+    )
+    graph = specc.load(text)
+    assert str(graph).splitlines()[-1] == "l = lstm(x) -> (4, 3)"
