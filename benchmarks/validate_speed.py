@@ -66,9 +66,9 @@ def cold(runs: int) -> None:
 
 def warm(repeat: int) -> None:
     import keras
+    from keras_models import MODELS
 
     import specc
-    from keras_models import MODELS
 
     print(f"(b) warm process, each spec {repeat} times")
     print(f"    {'spec':34} {'specc ms':>9} {'keras ms':>9} {'ratio':>8}")
