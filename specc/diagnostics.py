@@ -124,9 +124,10 @@ class Diagnostics:
 
     def add(self, diagnostic: Diagnostic) -> None:
         assert diagnostic.code in CODES, diagnostic.code
-        # One code at one place is one problem: a block parameter used by two
-        # layers is reported where it was written, once.
-        key = (diagnostic.code, diagnostic.span)
+        # One code at one place with one finding is one problem: a block
+        # parameter used by two layers is reported where it was written, once;
+        # two instances that fail differently at one block line are two.
+        key = (diagnostic.code, diagnostic.span, diagnostic.label)
         if key not in self._seen:
             self._seen.add(key)
             self.items.append(diagnostic)

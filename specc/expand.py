@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from .diagnostics import Diagnostics, Related, Span, did_you_mean, escape
 from .ir import INVALID, POISON, Node, Spec
-from .loader import YamlMap, YamlScalar, YamlSeq, to_plain
+from .loader import YamlMap, YamlScalar, YamlSeq, has_refused, to_plain
 from .reserved import reserved_reason
 from .schema import (
     INSTANCE_KEYS,
@@ -95,7 +95,7 @@ class _Expander:
                 else [(n.name, n.span()) for n in self.model_inputs]
             )
             if len(candidates) == 1:
-                return [(candidates[0][0], item.span)]
+                return [(candidates[0][0], item.get("name").span)]
             where = f"block `{scope.block}`" if scope.params is not None else "the spec"
             self.diags.error(
                 "E102",
@@ -171,6 +171,11 @@ class _Expander:
                 scope.previous = (POISON, item.span)
                 continue
             name_node = item.get("name")
+            if has_refused(item):
+                # A value the loader refused: reported once, there; the layer
+                # keeps its name when it has one, so nothing else cascades.
+                self._refused(item, name_node, scope)
+                continue
             if not (
                 isinstance(name_node, YamlScalar)
                 and isinstance(name_node.value, str)
@@ -187,6 +192,15 @@ class _Expander:
             else:
                 self._layer(item, scope)
         return scope.previous
+
+    def _refused(self, item: YamlMap, name_node, scope: _Scope) -> None:
+        name = name_node.value if isinstance(name_node, YamlScalar) else None
+        if not (isinstance(name, str) and _IDENTIFIER.fullmatch(name)):
+            scope.previous = (POISON, item.span)
+            return
+        global_name = scope.prefix + name
+        self._add(Node(global_name, INVALID, {}, (), item, (), scope.origin), scope)
+        scope.previous = (global_name, name_node.span)
 
     def _bad_name(self, item: YamlMap, name_node, scope: _Scope) -> None:
         if name_node is None:
@@ -365,8 +379,16 @@ class _Expander:
         origin_here = Related(item.get("name").span, f"in block `{block}`, instance `{name}`")
         sources = self._sources(item, scope, local, "instance")
         scope.previous = (POISON, item.get("name").span)  # until the expansion succeeds
-        if not isinstance(block, str) or block not in self.blocks:
-            hint = did_you_mean(block, self.blocks) if isinstance(block, str) else None
+        if not isinstance(block, str):
+            self.diags.error(
+                "E103",
+                f"`block` must be a block name, got {show_value(block)}",
+                block_node.span,
+                related=scope.origin,
+            )
+            return
+        if block not in self.blocks:
+            hint = did_you_mean(block, self.blocks)
             self.diags.error(
                 "E201",
                 f"unknown block `{escape(str(block))}`",
@@ -544,7 +566,9 @@ def expand(root: YamlMap, file: str, diags: Diagnostics) -> Spec:
     )
     expander = _Expander(blocks, inputs, diags)
     last = expander.run(root.get("layers").items, _Scope())
-    if isinstance(blocks_node, YamlMap) and not expander.too_big:
+    # Like W305, W205 waits for a spec without errors: a misspelt instance
+    # would make the block it meant look unused.
+    if isinstance(blocks_node, YamlMap) and not diags.has_errors:
         for key, (key_node, _) in blocks_node.entries.items():
             if key not in expander.used_blocks:
                 diags.warning(
@@ -564,7 +588,9 @@ def expand(root: YamlMap, file: str, diags: Diagnostics) -> Spec:
     return Spec(
         file=file,
         name=root.get("name").value,
-        description=description.value if description is not None else "",
+        description=description.value
+        if isinstance(description, YamlScalar) and isinstance(description.value, str)
+        else "",
         dims=dims,
         dim_spans=dim_spans,
         batch_size=batch.value if batch is not None else None,

@@ -59,10 +59,11 @@ def build_graph(spec: Spec, diags: Diagnostics) -> ModelGraph | None:
                 "E302",
                 f"name `{escape(node.name)}` is used twice",
                 node.span(),
-                label="used again here",
-                related=[Related(first.span(), "first used here"), *node.origin],
-                help="names must be unique across inputs and layers (block layers get their "
-                "instance's prefix)",
+                label="used again here" + _naming(node),
+                related=[Related(first.span(), "first used here" + _naming(first)), *node.origin],
+                help="names must be unique across inputs and layers, after expansion: a "
+                "block's layers get the instance's name as a prefix (`b1_main`), and "
+                "`repeat: N` names its copies `name_1` ... `name_N`",
             )
             continue
         nodes[node.name] = node
@@ -103,6 +104,15 @@ def build_graph(spec: Spec, diags: Diagnostics) -> ModelGraph | None:
     model = ModelGraph(spec, graph, [graph.nodes[n]["node"] for n in order], outputs)
     _check_reachable(model, diags, warn=not diags.has_errors)
     return model
+
+
+def _naming(node: Node) -> str:
+    """Where a generated name comes from, when the spec does not write it as such."""
+    written = node.source.get("name")
+    written = written.value if written is not None else node.name
+    if written == node.name:
+        return ""
+    return f" (as `{node.name}`, made from `{written}`)"
 
 
 def _unknown(ref, span: Span, names, origin, diags: Diagnostics, what: str) -> None:
@@ -188,7 +198,7 @@ def _check_reachable(model: ModelGraph, diags: Diagnostics, warn: bool) -> None:
             what, fate = "layer", "the emitted model leaves it out"
         diags.warning(
             "W305",
-            f"{what} `{node.name}` reaches no output",
+            f"{what} `{node.name}`{_naming(node)} reaches no output",
             node.span(),
             help=f"use it, list it under `outputs:`, or remove it; {fate}",
             related=node.origin,

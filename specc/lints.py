@@ -69,17 +69,27 @@ def _lint_recurrent(node, op: str, attrs: dict, source, prefix: tuple, diags: Di
         return
     what = f"`{op}` layer `{node.name}`"
     for code, blockers, message, fix in (
-        ("W501", keras_blockers(op, attrs), "keeps Keras off its cuDNN kernel",
-         "Keras then runs a slower generic loop"),
-        ("W502", torch_blockers(op, attrs), "makes PyTorch loop over time steps in Python",
-         f"the fused `nn.{op.upper()}` cannot express it"),
+        (
+            "W501",
+            keras_blockers(op, attrs),
+            "keeps Keras off its cuDNN kernel",
+            "Keras then runs a slower generic loop",
+        ),
+        (
+            "W502",
+            torch_blockers(op, attrs),
+            "makes PyTorch loop over time steps in Python",
+            f"the fused `nn.{op.upper()}` cannot express it",
+        ),
     ):
         if not blockers:
             continue
         first, *rest = blockers
         setting = ", ".join(f"`{b}: {_plain(attrs[b])}`" for b in blockers)
         diags.warning(
-            code, f"{what}: {setting} {message}", node.span(*prefix, first),
+            code,
+            f"{what}: {setting} {message}",
+            node.span(*prefix, first),
             help=f"{fix}; drop the setting to run on the fused kernel",
             related=[Related(node.span(*prefix, b), f"`{b}` is set here") for b in rest]
             + list(node.origin),
@@ -102,8 +112,11 @@ def _lint_no_effect(node, op, attrs, source, prefix: tuple, diags: Diagnostics) 
         reasons["use_bias"] = "the `layer_norm` variant has no biases (its norms shift instead)"
     for key, reason in reasons.items():
         diags.warning(
-            "W306", f"`{key}` has no effect on `{op}` layer `{node.name}`: {reason}",
-            node.span(*prefix, key), help=f"remove `{key}`", related=node.origin,
+            "W306",
+            f"`{key}` has no effect on `{op}` layer `{node.name}`: {reason}",
+            node.span(*prefix, key),
+            help=f"remove `{key}`",
+            related=node.origin,
         )
 
 

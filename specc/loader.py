@@ -32,9 +32,16 @@ _SEQ_TAG = _CORE + "seq"
 
 @dataclass(eq=False, slots=True)
 class YamlScalar:
+    """A scalar. `refused` marks a value the loader reported and replaced by null.
+
+    Later stages skip refused values silently: the problem is reported once,
+    and the rest of the file is still checked.
+    """
+
     value: object
     span: Span
     plain: bool = True
+    refused: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -49,6 +56,7 @@ class YamlMap:
 
     entries: dict[str, tuple[YamlScalar, object]]
     span: Span
+    dropped: bool = False  # a key was refused (E003, E007): "missing" keys may be there
 
     def get(self, key: str):
         entry = self.entries.get(key)
@@ -68,6 +76,17 @@ class Document:
     text: str
     root: YamlNode | None
     lines: list[str] = field(default_factory=list, repr=False)
+
+
+def has_refused(node) -> bool:
+    """Whether a subtree holds a value the loader refused (and reported)."""
+    if isinstance(node, YamlScalar):
+        return node.refused
+    if isinstance(node, YamlSeq):
+        return any(has_refused(item) for item in node.items)
+    if isinstance(node, YamlMap):
+        return any(has_refused(value) for _, value in node.entries.values())
+    return False
 
 
 def to_plain(node):
@@ -134,16 +153,27 @@ def load_text(text: str, file: str, diags: Diagnostics) -> Document:
     """Parse YAML text into a located tree; `root` is None if the YAML was refused."""
     doc = Document(file, text, None)
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
-        diags.error("E009", f"text is larger than {MAX_BYTES // 1024} KiB", Span(file, 1, 1, 1, 1))
+        diags.error(
+            "E009",
+            f"text is larger than {MAX_BYTES // 1024} KiB",
+            Span(file, 1, 1, 1, 1),
+            help="a spec is a short text; generate large graphs with `blocks` and `repeat`",
+        )
         return doc
-    before = len(diags.items)
+    if _refuse_line_separators(text, file, diags):
+        return doc
     try:
         root = _Builder(file, diags).build(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = _mark_span(file, mark, mark) if mark else Span(file, 1, 1, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
-        diags.error("E001", f"YAML syntax error: {escape(problem)}", span)
+        diags.error(
+            "E001",
+            f"YAML syntax error: {escape(problem)}",
+            span,
+            help="check the indentation here and above, and that each key ends with `: `",
+        )
         return doc
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
@@ -159,9 +189,33 @@ def load_text(text: str, file: str, diags: Diagnostics) -> Document:
         return doc
     except _Abort:
         return doc
-    if len(diags.items) == before:
-        doc.root = root
+    # Problems with single values (refused scalars, duplicate keys) leave a
+    # tree the later stages can still check; only a broken stream stops here.
+    doc.root = root
     return doc
+
+
+# YAML 1.1 (PyYAML) reads these as line breaks, editors and GitHub do not: a
+# spec holding one would get line numbers that point at the wrong line.
+_LINE_SEPARATORS = ("\x85", "\u2028", "\u2029")
+
+
+def _refuse_line_separators(text: str, file: str, diags: Diagnostics) -> bool:
+    if not any(separator in text for separator in _LINE_SEPARATORS):
+        return False
+    found = False
+    for number, line in enumerate(text.split("\n"), start=1):
+        for separator in _LINE_SEPARATORS:
+            column = line.find(separator) + 1
+            if column:
+                found = True
+                diags.error(
+                    "E001",
+                    f"YAML syntax error: character U+{ord(separator):04X} is not allowed",
+                    Span(file, number, column, number, column + 1),
+                    help="YAML 1.1 reads it as a line break; remove it or write a plain space",
+                )
+    return found
 
 
 class _Abort(Exception):
@@ -246,7 +300,7 @@ class _Builder:
                 self._span(event),
                 help="write the value out; reuse layers with `blocks` and `repeat`",
             )
-            self._attach(YamlScalar(None, self._span(event)))
+            self._attach(YamlScalar(None, self._span(event), refused=True))
         elif kind is yaml.DocumentStartEvent:
             self.documents += 1
             if self.documents > 1:
@@ -283,10 +337,13 @@ class _Builder:
         plain = event.implicit[0] and tag is None
         if tag is not None and tag not in _SCALAR_TAGS:
             self._bad_tag(event)
-            return YamlScalar(None, span, plain)
+            return YamlScalar(None, span, plain, refused=True)
         if tag == _CORE + "str" or (tag is None and not plain):
             return YamlScalar(text, span, plain)
-        value = self._resolve(text, span)
+        value = _resolve_plain(text)
+        if isinstance(value, _Problem):
+            self.diags.error(value.code, value.message, span, help=value.help)
+            return YamlScalar(None, span, plain, refused=True)
         if tag is not None:
             wanted = {"int": int, "float": (float, int), "bool": bool, "null": type(None)}[
                 tag[len(_CORE) :]
@@ -298,17 +355,10 @@ class _Builder:
                     span,
                     help="remove the tag",
                 )
+                return YamlScalar(None, span, plain, refused=True)
             elif tag == _CORE + "float":
                 value = float(value)
         return YamlScalar(value, span, plain)
-
-    def _resolve(self, text: str, span: Span):
-        """Strict YAML 1.2 core resolution of a plain scalar."""
-        resolved = _resolve_plain(text)
-        if isinstance(resolved, _Problem):
-            self.diags.error(resolved.code, resolved.message, span, help=resolved.help)
-            return None
-        return resolved
 
     def _attach(self, node) -> None:
         if not self.stack:
@@ -325,6 +375,7 @@ class _Builder:
             return
         frame[1] = None
         if key is _SKIP:
+            container.dropped = True
             return
         if key.value in container.entries:
             first = container.entries[key.value][0]
@@ -357,7 +408,7 @@ class _Builder:
         )
         self.diags.error(
             "E003",
-            f"key {what} is not a string",
+            f"keys must be strings, not {what}",
             node.span,
             help="keys are names; quote the key if it is meant as text",
         )

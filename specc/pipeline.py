@@ -80,7 +80,7 @@ def _no_gc():
 
 
 def _check_document(doc: Document, diags: Diagnostics) -> ModelGraph | None:
-    if diags.has_errors:
+    if doc.root is None and diags.has_errors:
         return None
     if not check_top(doc.root, doc.file, diags):
         return None

@@ -18,7 +18,12 @@ class _Snippet:
     """Source lines of the files being reported, fetched by (file, line)."""
 
     def __init__(self, sources: dict[str, str]):
-        self.lines = {file: text.splitlines() for file, text in sources.items()}
+        # Lines end at "\n" only, as in editors (str.splitlines would also
+        # break at form feeds and other separators, shifting the caret).
+        self.lines = {
+            file: [line.removesuffix("\r") for line in text.split("\n")]
+            for file, text in sources.items()
+        }
 
     def line(self, file: str, number: int) -> str | None:
         lines = self.lines.get(file)

@@ -22,7 +22,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from .diagnostics import Diagnostics, Related, did_you_mean, escape
-from .loader import YamlMap, YamlScalar, YamlSeq, node_at, to_plain
+from .loader import YamlMap, YamlScalar, YamlSeq, has_refused, node_at, to_plain
 from .reserved import reserved_reason
 
 NAME_HELP = "names are ASCII identifiers: a letter or `_`, then letters, digits or `_`"
@@ -119,8 +119,12 @@ class SpecSchema:
         self.top_validator = Validator(top)
         instance = defs["block_instance"]
         self.instance_validator = Validator(
-            {"type": "object", "properties": instance["properties"],
-             "required": instance["required"], "$defs": defs}
+            {
+                "type": "object",
+                "properties": instance["properties"],
+                "required": instance["required"],
+                "$defs": defs,
+            }
         )
         self.ops: dict[str, OpSchema] = {}
         common = defs["layer"]["else"]["properties"]
@@ -236,12 +240,29 @@ class SchemaReporter:
         self.what = what  # e.g. "`lstm` layer `enc`", used to open messages
 
     def report(self, errors) -> bool:
-        """Report every error; True if there were none."""
-        ok = True
-        for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
-            ok = False
+        """Report every error once; True if there were none.
+
+        A value of the wrong type fails its other checks too (`const`,
+        `minimum`): only the type error is reported. A misspelt key is an
+        unknown key and, when it was required, a missing one: only the
+        unknown key is reported, with the right name suggested.
+        """
+        errors = sorted(errors, key=lambda e: [str(p) for p in e.absolute_path])
+        typed = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
+        self.suggested = set()
+        for e in errors:
+            if e.validator == "additionalProperties" and isinstance(e.instance, dict):
+                allowed = set(e.schema.get("properties", {}))
+                for key in set(e.instance) - allowed:
+                    hint = did_you_mean(key, allowed)
+                    if hint:
+                        self.suggested.add((tuple(e.absolute_path), hint))
+        for error in errors:
+            path = tuple(error.absolute_path)
+            if error.validator != "type" and path in typed:
+                continue
             self._one(error)
-        return ok
+        return not errors
 
     def _where(self, path) -> str:
         field = _field_name(path)
@@ -265,6 +286,16 @@ class SchemaReporter:
     def _one(self, error: ValidationError) -> None:
         path = list(error.absolute_path)
         node, key_node = node_at(self.root, path)
+        if isinstance(node, YamlScalar) and node.refused:
+            return  # the loader reported this value already
+        if path == ["specc"]:
+            self._error(
+                "E107",
+                f"unsupported format version: {show_value(error.instance)}",
+                node,
+                help="write `specc: 1`",
+            )
+            return
         kind = error.validator
         value = error.instance
         if kind in ("anyOf", "oneOf"):
@@ -304,7 +335,7 @@ class SchemaReporter:
                     continue
                 key_span_node = node.entries[key][0] if isinstance(node, YamlMap) else node
                 hint = did_you_mean(key, allowed)
-                owner = self.what or ("the spec" if not path else f"`{_field_name(path)}`")
+                owner = self.what or _owner(path)
                 help_text = f"did you mean `{hint}`?" if hint else _allowed_help(allowed)
                 self._error(
                     "E101", f"unknown key `{escape(key)}` in {owner}", key_span_node, help=help_text
@@ -313,8 +344,17 @@ class SchemaReporter:
         if kind == "required":
             # jsonschema reports all missing keys of one mapping in one error;
             # so does specc, in one diagnostic.
-            missing = [k for k in error.validator_value if k not in value]
-            owner = self.what or (f"`{_field_name(path)}`" if path else "the spec")
+            here = tuple(error.absolute_path)
+            missing = [
+                k
+                for k in error.validator_value
+                if k not in value and (here, k) not in self.suggested
+            ]
+            if not missing or (isinstance(node, YamlMap) and node.dropped):
+                return  # a refused key may be the missing one: reported already
+            owner = self.what or _owner(path)
+            if path and isinstance(node, YamlMap) and isinstance(node.get("name"), YamlScalar):
+                node = node.get("name")  # a layer or input: point at its name
             keys = " and ".join(f"`{k}`" for k in missing)
             helps = [_REQUIRED_HELP.get(k, f"add `{k}: ...`") for k in missing]
             self._error("E102", f"{owner} needs {keys}", node, help="; ".join(helps))
@@ -323,7 +363,9 @@ class SchemaReporter:
             expected = " or ".join(_expected_types(error))
             self._error("E103", f"{where} must be {expected}, got {show_value(value)}", node)
             return
-        if kind == "pattern" and schema.get("pattern", "").startswith("^[A-Za-z_]"):
+        if kind == "pattern" and "propertyNames" in error.schema_path:
+            kind = "propertyNames"  # a key of `dims`, `blocks` or `params`
+        elif kind == "pattern" and schema.get("pattern", "").startswith("^[A-Za-z_]"):
             self._error(
                 "E106",
                 f"{where}: {show_value(value)} is not a valid name",
@@ -337,9 +379,14 @@ class SchemaReporter:
             parent, _ = node_at(self.root, path)
             if isinstance(parent, YamlMap) and bad in parent.entries:
                 key_span_node = parent.entries[bad][0]
+            kind_of_name = {
+                "dims": "dimension name",
+                "blocks": "block name",
+                "params": "parameter name",
+            }.get(path[-1] if path else "", "name")
             self._error(
                 "E106",
-                f"{show_value(bad)} is not a valid name",
+                f"{kind_of_name} `{escape(bad)}` is not a valid name",
                 key_span_node,
                 help=NAME_HELP,
             )
@@ -417,6 +464,17 @@ def _allowed_help(allowed) -> str:
     return "allowed keys: " + ", ".join(f"`{k}`" for k in sorted(allowed)) if allowed else ""
 
 
+def _owner(path) -> str:
+    """Words for the mapping at `path`: the spec, block `b`, input 2, `dims`."""
+    if not path:
+        return "the spec"
+    if len(path) == 2 and path[0] == "blocks":
+        return f"block `{escape(path[1])}`"
+    if len(path) == 2 and path[0] == "inputs" and isinstance(path[1], int):
+        return f"input {path[1] + 1}"
+    return f"`{_field_name(path)}`"
+
+
 def _field_name(path) -> str:
     """The name of the attribute a path ends in (`units`, `shape[1]`)."""
     out = ""
@@ -463,7 +521,15 @@ def _resolve_ref(ref: str) -> dict:
 
 def _best_alternative(error: ValidationError) -> ValidationError:
     """For anyOf/oneOf: the failure of the alternative whose type did match, if any."""
-    matching = [e for e in error.context if e.validator != "type" and not e.path]
+
+    def type_matches(e: ValidationError) -> bool:
+        if e.validator == "type":
+            return False
+        if e.validator == "const":  # `-1` is no alternative for `4.0`
+            return type(e.validator_value) is type(e.instance)
+        return True
+
+    matching = [e for e in error.context if type_matches(e) and not e.path]
     deeper = [e for e in error.context if e.path]
     if deeper:
         return deeper[0]
@@ -488,8 +554,22 @@ def check_top(root, file: str, diags: Diagnostics) -> bool:
         return False
     schema = spec_schema()
     errors = list(schema.top_validator.iter_errors(_top_level_plain(root)))
-    ok = SchemaReporter(diags, root).report(errors)
-    return check_names(root, diags) and ok
+    SchemaReporter(diags, root).report(errors)
+    names_ok = check_names(root, diags)
+    # Go on to the layers unless the structure they hang on is broken: an
+    # unknown top-level key or a bad `description` should not hide them.
+    blocking = [
+        e
+        for e in errors
+        if not (e.validator == "additionalProperties" and not e.path)
+        and not (e.path and e.path[0] in ("description", "$schema"))
+    ]
+    refused = any(
+        has_refused(value)
+        for key, (_, value) in root.entries.items()
+        if key not in ("layers", "blocks", "description")
+    )
+    return names_ok and not blocking and not refused
 
 
 def _top_level_plain(root: YamlMap) -> dict:

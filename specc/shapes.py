@@ -163,7 +163,8 @@ class RuleContext:
             return dim
         self.fail(
             "E405",
-            f"{self.what} needs a static {what}, got `{dim_label(dim)}` {self.origin_of(index)}",
+            f"{self.what} needs a static {what}, but the input {self.origin_of(index)} has a "
+            f"variable one (`{dim_label(dim)}`)",
             at=("input", index),
             label=f"{show(self.shapes[index])} here",
             help=help or "give the dimension a size under `dims:` or in the input's shape",
@@ -181,6 +182,13 @@ class RuleContext:
                 help="declare it under `dims:`",
             )
         return self.dims[value]
+
+
+# Ops that move values without computing new ones keep their input's dtype;
+# every other op computes float32 (Keras's and PyTorch's default).
+DTYPE_KEEPING = frozenset(
+    {"permute", "reshape", "flatten", "repeat_vector", "dropout", "last_step"}
+)
 
 
 def input_shape(node: Node, dims: dict[str, Dim], batch: Dim = BATCH) -> Shape | None:
@@ -212,6 +220,7 @@ def infer_shapes(model, diags: Diagnostics) -> None:
         node.meta["shape"] = None
         node.meta["params"] = None
         if node.op == "input":
+            node.meta["dtype"] = node.attrs["dtype"]
             node.meta["shape"] = input_shape(node, dims, batch)
             node.meta["params"] = {"keras": 0, "torch": 0}
             continue
@@ -230,6 +239,8 @@ def infer_shapes(model, diags: Diagnostics) -> None:
             continue
         node.meta["shape"] = shape
         node.meta["params"] = rule.params(ctx, shape)
+        keeps = node.op in DTYPE_KEEPING
+        node.meta["dtype"] = sources[0].meta["dtype"] if keeps else "float32"
 
 
 def _report(node: Node, problem: ShapeProblem, diags: Diagnostics) -> None:

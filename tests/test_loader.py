@@ -91,7 +91,9 @@ def test_yaml_1_2_core_scalars(text, value):
 )
 def test_refused(text, code, column):
     doc, problems = load(text)
-    assert doc.root is None
+    # A broken stream leaves no tree; a refused value leaves one with the
+    # value marked, so that the rest of the file is still checked.
+    assert (doc.root is None) == (code in ("E001", "E004", "E008"))
     assert problems[0][0] == code
     assert problems[0][2] == column
 
@@ -132,6 +134,17 @@ def test_deep_nesting_is_refused_at_the_limit(text):
         assert problems[0][2] <= MAX_DEPTH * 4 + 2 or problems[0][1] <= MAX_DEPTH + 2
 
 
+def test_refused_values_are_marked_and_the_rest_is_kept():
+    from specc.loader import YamlScalar, has_refused
+
+    doc, problems = load("a: no\nb: [1, *x]\nc: 3\n")
+    assert [p[0] for p in problems] == ["E010", "E006"]
+    assert to_plain(doc.root) == {"a": None, "b": [1, None], "c": 3}
+    a, _ = node_at(doc.root, ["a"])
+    assert isinstance(a, YamlScalar) and a.refused
+    assert has_refused(doc.root) and not has_refused(node_at(doc.root, ["c"])[0])
+
+
 def test_nesting_at_the_limit_is_accepted():
     doc, problems = load("[" * MAX_DEPTH + "]" * MAX_DEPTH)
     assert problems == []
@@ -143,7 +156,7 @@ def test_alias_bomb_is_refused_without_expansion():
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 12)]
     doc, problems = load("\n".join(lines))
-    assert doc.root is None and problems[0][0] == "E006"
+    assert problems[0][0] == "E006" and len(problems) == 12 + 110
 
 
 def test_large_file_is_refused(tmp_path):

@@ -17,8 +17,11 @@ def conv_length(length, kernel: int, stride: int, dilation: int, padding: str):
         key = ("valid", length, span, stride)
         return Sym(f"({dim_label(length)}-{span})//{stride}+1", key)
     # `same` and `causal` lengths depend on the stride only, not on the window.
-    return length if stride == 1 else Sym(f"ceil({dim_label(length)}/{stride})",
-                                          ("ceil", length, stride))
+    return (
+        length
+        if stride == 1
+        else Sym(f"ceil({dim_label(length)}/{stride})", ("ceil", length, stride))
+    )
 
 
 def conv_params(ctx: RuleContext, shape: Shape) -> ParamCount:

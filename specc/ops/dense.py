@@ -60,12 +60,18 @@ def embedding_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     ctx.rank(x, tuple(range(2, 9)), "(batch, time) integer")
     source = ctx.sources[0]
-    if source.op == "input" and not source.attrs["dtype"].startswith("int"):
+    dtype = source.meta.get("dtype", "float32")
+    if not dtype.startswith("int"):
+        what = "input" if source.op == "input" else "layer"
+        fix = (
+            f"give `{source.name}` `dtype: int32`"
+            if source.op == "input"
+            else "feed it integer token ids, from an input with `dtype: int32`"
+        )
         ctx.fail(
             "E409",
-            f"{ctx.what} needs integer token ids, but input `{source.name}` is "
-            f"{source.attrs['dtype']}",
+            f"{ctx.what} needs integer token ids, but {what} `{source.name}` gives {dtype}",
             at=("input", 0),
-            help=f"give `{source.name}` `dtype: int32`",
+            help=fix,
         )
     return (*x, ctx.attrs["output_dim"])

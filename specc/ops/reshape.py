@@ -23,8 +23,10 @@ def repeat_vector_shape(ctx: RuleContext) -> Shape:
     n = ctx.dim(ctx.attrs["n"], ("n",))
     if not isinstance(n, int):
         ctx.fail(
-            "E405", f"{ctx.what} needs a static `n`, but `{ctx.attrs['n']}` is variable",
-            at=("n",), help=f"give `{ctx.attrs['n']}` a size under `dims:`",
+            "E405",
+            f"{ctx.what} needs a static `n`, but `{ctx.attrs['n']}` is variable",
+            at=("n",),
+            help=f"give `{ctx.attrs['n']}` a size under `dims:`",
         )
     return (x[0], n, x[1])
 
