@@ -188,7 +188,10 @@ def did_you_mean(word: str, candidates) -> str | None:
 
 def escape(text: str) -> str:
     """Make user text safe to echo: no control characters, no GitHub `::` commands."""
-    out = "".join(c if c.isprintable() else _escape_char(c) for c in str(text))
+    text = str(text)
+    if text.isprintable() and not text.startswith("::"):
+        return text  # the common case, checked in C
+    out = "".join(c if c.isprintable() else _escape_char(c) for c in text)
     if out.startswith("::"):
         out = "\\" + out
     return out
