@@ -178,11 +178,32 @@ class SpecError(Exception):
         super().__init__(summary + (f" (and {more} more)" if more > 0 else ""))
 
 
+def yaml_text(value) -> str:
+    """A plain value as YAML spells it (`null`, `true`), escaped: for `key: value` echoes."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return escape(value)
+
+
+def show_value(value) -> str:
+    """A short, escaped description of a value received, for messages."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f'the string `"{escape(value)}"`' if value else "an empty string"
+    return f"`{yaml_text(value)}`"
+
+
 def did_you_mean(word: str, candidates) -> str | None:
     """The closest candidate to a misspelt word, or None when nothing is close."""
     import difflib
 
-    matches = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    names = sorted(c for c in candidates if isinstance(c, str))
+    matches = difflib.get_close_matches(str(word), names, n=1, cutoff=0.6)
     return matches[0] if matches else None
 
 

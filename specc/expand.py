@@ -15,24 +15,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .diagnostics import Diagnostics, Related, Span, did_you_mean, escape
+from .diagnostics import Diagnostics, Related, Span, did_you_mean, escape, show_value
 from .ir import INVALID, POISON, Node, Spec
 from .loader import YamlMap, YamlScalar, YamlSeq, has_refused, to_plain
-from .reserved import reserved_reason
+from .reserved import IDENTIFIER, reserved_reason
 from .schema import (
     INSTANCE_KEYS,
     NAME_HELP,
-    NOT_WRAPPABLE,
     check_instance,
     check_layer,
     check_name,
-    show_value,
     spec_schema,
 )
 
 MAX_NODES = 100_000
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass
@@ -40,7 +37,7 @@ class _Scope:
     """Where layers are being expanded: the top level, or one copy of a block."""
 
     prefix: str = ""
-    locals: frozenset = frozenset()  # local layer names (blocks only)
+    local_names: frozenset = frozenset()  # the layer names of the block (blocks only)
     sources: dict = field(default_factory=dict)  # block input name -> (global name, span)
     params: dict | None = None  # param name -> YAML node of its value (blocks only)
     origin: tuple[Related, ...] = ()
@@ -64,15 +61,15 @@ class _Expander:
 
     def _reference(self, ref: YamlScalar, scope: _Scope) -> tuple[str, Span] | None:
         name = ref.value
-        if not (isinstance(name, str) and _IDENTIFIER.fullmatch(name)):
+        if not (isinstance(name, str) and IDENTIFIER.fullmatch(name)):
             return None  # the schema reports it
         if scope.params is None:
             return name, ref.span
-        if name in scope.locals:
+        if name in scope.local_names:
             return scope.prefix + name, ref.span
         if name in scope.sources:
             return scope.sources[name][0], ref.span
-        hint = did_you_mean(name, set(scope.locals) | set(scope.sources))
+        hint = did_you_mean(name, set(scope.local_names) | set(scope.sources))
         self.diags.error(
             "E301",
             f"unknown name `{escape(name)}` in block `{scope.block}`",
@@ -179,7 +176,7 @@ class _Expander:
             if not (
                 isinstance(name_node, YamlScalar)
                 and isinstance(name_node.value, str)
-                and _IDENTIFIER.fullmatch(name_node.value)
+                and IDENTIFIER.fullmatch(name_node.value)
             ):
                 self._bad_name(item, name_node, scope)
                 scope.previous = (POISON, item.span)
@@ -195,7 +192,7 @@ class _Expander:
 
     def _refused(self, item: YamlMap, name_node, scope: _Scope) -> None:
         name = name_node.value if isinstance(name_node, YamlScalar) else None
-        if not (isinstance(name, str) and _IDENTIFIER.fullmatch(name)):
+        if not (isinstance(name, str) and IDENTIFIER.fullmatch(name)):
             scope.previous = (POISON, item.span)
             return
         global_name = scope.prefix + name
@@ -353,19 +350,8 @@ class _Expander:
         if op not in spec_schema().ops:
             self._unknown_op(op_node, scope)
             return None
-        if op in NOT_WRAPPABLE:
-            self.diags.error(
-                "E104",
-                f"`time_distributed` cannot wrap `{op}`",
-                op_node.span,
-                help="wrap a single-input layer such as `dense`",
-                related=scope.origin,
-            )
-            return None
         inner_attrs = check_layer(inner, op, self.diags, scope.origin, inner=True)
         if inner_attrs is None:
-            return None
-        if op == "time_distributed":
             return None
         return {**attrs, "layer": {"op": op, **inner_attrs}}
 
@@ -439,7 +425,7 @@ class _Expander:
                 related=scope.origin,
             )
             return
-        locals_ = frozenset(
+        local_names = frozenset(
             layer.get("name").value
             for layer in layer_items
             if isinstance(layer, YamlMap) and isinstance(layer.get("name"), YamlScalar)
@@ -450,7 +436,7 @@ class _Expander:
             prefix = f"{name}_{k}_" if repeat > 1 else f"{name}_"
             child = _Scope(
                 prefix=prefix,
-                locals=locals_,
+                local_names=local_names,
                 sources={n: s for n, s in zip(block_inputs, sources, strict=True)},
                 params=params,
                 origin=(origin_here, *scope.origin),
@@ -460,7 +446,7 @@ class _Expander:
             self.run(layer_items, child)
             if self.too_big:
                 return
-            if output is None or output.value not in locals_:
+            if output is None or output.value not in local_names:
                 if k == 1:
                     self.diags.error(
                         "E204",

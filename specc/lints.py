@@ -11,7 +11,7 @@ choice, so they are not linted either.
 
 from __future__ import annotations
 
-from .diagnostics import Diagnostics, Related
+from .diagnostics import Diagnostics, Related, yaml_text
 
 RECURRENT = ("lstm", "gru", "rnn")
 
@@ -85,7 +85,7 @@ def _lint_recurrent(node, op: str, attrs: dict, source, prefix: tuple, diags: Di
         if not blockers:
             continue
         first, *rest = blockers
-        setting = ", ".join(f"`{b}: {_plain(attrs[b])}`" for b in blockers)
+        setting = ", ".join(f"`{b}: {yaml_text(attrs[b])}`" for b in blockers)
         diags.warning(
             code,
             f"{what}: {setting} {message}",
@@ -118,9 +118,3 @@ def _lint_no_effect(node, op, attrs, source, prefix: tuple, diags: Diagnostics) 
             help=f"remove `{key}`",
             related=node.origin,
         )
-
-
-def _plain(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from .diagnostics import Diagnostics, Related, Span, escape
+from .diagnostics import Diagnostics, Related, Span, escape, yaml_text
 
 MAX_BYTES = 1 << 20
 MAX_DEPTH = 64
@@ -404,7 +404,7 @@ class _Builder:
         what = (
             "a mapping"
             if isinstance(node, YamlMap)
-            else ("a list" if isinstance(node, YamlSeq) else f"`{_show(node.value)}`")
+            else ("a list" if isinstance(node, YamlSeq) else f"`{yaml_text(node.value)}`")
         )
         self.diags.error(
             "E003",
@@ -416,14 +416,6 @@ class _Builder:
 
 
 _SKIP = YamlScalar(None, Span("", 0, 0, 0, 0))
-
-
-def _show(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return escape(value)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The front end in one place: spec text to a shaped, checked layer graph.
 
-    YAML text -> loader -> schema -> expand -> graph -> shapes -> lints
+    YAML text -> loader -> schema -> expand -> graph -> infer (shapes) -> lints
 
 Each stage reports into one `Diagnostics`; a stage runs only when the stages
 before it left something it can work on.
@@ -16,10 +16,10 @@ from pathlib import Path
 from .diagnostics import Diagnostic, Diagnostics, Severity, SpecError
 from .expand import expand
 from .graph import ModelGraph, build_graph
+from .infer import infer_shapes
 from .lints import run_lints
 from .loader import Document, load_text, read_source
 from .schema import check_top
-from .shapes import infer_shapes
 
 
 @dataclass

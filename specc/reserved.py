@@ -11,6 +11,10 @@ framework release adds attributes.
 from __future__ import annotations
 
 import keyword
+import re
+
+# ASCII identifiers; the schema's `$defs/identifier` pattern says the same.
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 # Names the emitted modules bind themselves.
 EMITTER_NAMES = frozenset(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -21,28 +20,13 @@ from pathlib import Path
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
-from .diagnostics import Diagnostics, Related, did_you_mean, escape
+from .diagnostics import Diagnostics, Related, Span, did_you_mean, escape, show_value
 from .loader import YamlMap, YamlScalar, YamlSeq, has_refused, node_at, to_plain
-from .reserved import reserved_reason
+from .reserved import IDENTIFIER, reserved_reason
 
 NAME_HELP = "names are ASCII identifiers: a letter or `_`, then letters, digits or `_`"
 LAYER_KEYS = ("name", "op", "inputs", "repeat", "description")
 INSTANCE_KEYS = ("name", "block", "inputs", "repeat", "description")
-# Ops that combine several inputs, or that make no sense per time step.
-NOT_WRAPPABLE = frozenset(
-    {
-        "add",
-        "subtract",
-        "multiply",
-        "average",
-        "maximum",
-        "minimum",
-        "concatenate",
-        "attention",
-        "multi_head_attention",
-        "time_distributed",
-    }
-)
 
 
 def schema_text() -> str:
@@ -168,7 +152,6 @@ class SpecSchema:
             )
 
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LAYER_KEYS = frozenset(LAYER_KEYS)
 _INNER_KEYS = frozenset(("op", "description"))
 
@@ -176,14 +159,14 @@ _INNER_KEYS = frozenset(("op", "description"))
 def _valid_common(key: str, value, inner: bool) -> bool:
     """The fast path's check of the keys every layer has (mirrors `$defs/layer`)."""
     if key == "name" or key == "op":
-        return isinstance(value, str) and (key == "op" or _IDENTIFIER.fullmatch(value) is not None)
+        return isinstance(value, str) and (key == "op" or IDENTIFIER.fullmatch(value) is not None)
     if key == "inputs":
         if isinstance(value, str):
-            return _IDENTIFIER.fullmatch(value) is not None
+            return IDENTIFIER.fullmatch(value) is not None
         return (
             isinstance(value, list)
             and bool(value)
-            and all(isinstance(v, str) and _IDENTIFIER.fullmatch(v) for v in value)
+            and all(isinstance(v, str) and IDENTIFIER.fullmatch(v) for v in value)
         )
     if key == "repeat":
         return type(value) is int and 1 <= value <= 10_000
@@ -213,21 +196,6 @@ _TYPE_NAMES = {
     "array": "a list",
     "object": "a mapping",
 }
-
-
-def show_value(value) -> str:
-    """A short, escaped rendering of a plain value for messages."""
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "`null`"
-    if isinstance(value, bool):
-        return "`true`" if value else "`false`"
-    if isinstance(value, str):
-        return f'the string `"{escape(value)}"`' if value else "an empty string"
-    return f"`{value}`"
 
 
 class SchemaReporter:
@@ -541,8 +509,6 @@ def _best_alternative(error: ValidationError) -> ValidationError:
 def check_top(root, file: str, diags: Diagnostics) -> bool:
     """Check everything but the layers' own attributes; True if the spec can be expanded."""
     if not isinstance(root, YamlMap):
-        from .diagnostics import Span
-
         span = root.span if root is not None else Span(file, 1, 1, 1, 1)
         got = "an empty file" if root is None else show_value(to_plain(root))
         diags.error(

@@ -7,18 +7,17 @@ equals only itself, or another Sym built by the same expression from the same
 dims, so two branches that compute the same thing from a variable length
 still match, and two unrelated variable lengths never do.
 
-The pass runs each op's rule (`specc.ops`) in topological order and writes
-`meta["shape"]` and `meta["params"]`. A rule that finds a problem raises
-`ShapeProblem`; the pass turns it into one located diagnostic and leaves the
-node unshaped, so nothing downstream of a mistake reports again.
+This module is the language the shape rules (`specc.ops`) are written in:
+dims, shapes, the context a rule sees, and the problem it raises. The pass
+that runs the rules is `specc.infer`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .diagnostics import Diagnostics, Related, escape
-from .ir import INVALID, Node
+from .diagnostics import Related, escape
+from .ir import Node
 
 
 class Sym:
@@ -80,10 +79,6 @@ def dim_mul(a: Dim, b: Dim) -> Dim:
     if isinstance(a, int) and isinstance(b, int):
         return a * b
     return Sym(f"{_wrap(a)}*{_wrap(b)}", ("mul", a, b))
-
-
-def dim_expr(label: str, key: tuple) -> Sym:
-    return Sym(label, key)
 
 
 @dataclass
@@ -184,13 +179,6 @@ class RuleContext:
         return self.dims[value]
 
 
-# Ops that move values without computing new ones keep their input's dtype;
-# every other op computes float32 (Keras's and PyTorch's default).
-DTYPE_KEEPING = frozenset(
-    {"permute", "reshape", "flatten", "repeat_vector", "dropout", "last_step"}
-)
-
-
 def input_shape(node: Node, dims: dict[str, Dim], batch: Dim = BATCH) -> Shape | None:
     out: list[Dim] = [batch]
     for value in node.attrs["shape"]:
@@ -208,55 +196,3 @@ def input_shape(node: Node, dims: dict[str, Dim], batch: Dim = BATCH) -> Shape |
 def spec_dims(dims: dict[str, int | None]) -> dict[str, Dim]:
     """`dims:` as dims: ints stay ints, each null becomes one Sym shared by all its uses."""
     return {name: (size if size is not None else Sym(name)) for name, size in dims.items()}
-
-
-def infer_shapes(model, diags: Diagnostics) -> None:
-    """Write `meta["shape"]` and `meta["params"]` on every node of a ModelGraph."""
-    from .ops import RULES
-
-    dims = spec_dims(model.spec.dims)
-    batch = model.spec.batch_size or BATCH
-    for node in model.order:
-        node.meta["shape"] = None
-        node.meta["params"] = None
-        if node.op == "input":
-            node.meta["dtype"] = node.attrs["dtype"]
-            node.meta["shape"] = input_shape(node, dims, batch)
-            node.meta["params"] = {"keras": 0, "torch": 0}
-            continue
-        if node.op == INVALID:
-            continue
-        sources = [model.node(name) for name in node.inputs]
-        shapes = [source.meta["shape"] for source in sources]
-        if any(shape is None for shape in shapes):
-            continue
-        rule = RULES[node.op]
-        ctx = RuleContext(node, node.op, node.attrs, shapes, sources, dims, model.spec.batch_size)
-        try:
-            shape = rule.shape(ctx)
-        except ShapeProblem as problem:
-            _report(node, problem, diags)
-            continue
-        node.meta["shape"] = shape
-        node.meta["params"] = rule.params(ctx, shape)
-        keeps = node.op in DTYPE_KEEPING
-        node.meta["dtype"] = sources[0].meta["dtype"] if keeps else "float32"
-
-
-def _report(node: Node, problem: ShapeProblem, diags: Diagnostics) -> None:
-    if problem.at and problem.at[0] == "input":
-        index = problem.at[1]
-        span = node.input_spans[index] if index < len(node.input_spans) else node.span()
-    elif problem.at:
-        path = problem.at
-        span = node.span(*path) if path[0] in node.source.entries else node.span()
-    else:
-        span = node.span()
-    diags.error(
-        problem.code,
-        problem.message,
-        span,
-        label=problem.label,
-        help=problem.help,
-        related=[*problem.related, *node.origin],
-    )

@@ -20,20 +20,29 @@ def no_params(ctx: RuleContext, shape: Shape) -> ParamCount:
 
 @dataclass(frozen=True)
 class OpRule:
+    """What specc knows about one op beyond its schema."""
+
     shape: Callable[[RuleContext], Shape]
     params: Callable[[RuleContext, Shape], ParamCount]
+    keeps_dtype: bool  # moves values without computing new ones (permute, reshape, ...)
+    wrappable: bool  # may be wrapped by `time_distributed` (single input, per step)
 
 
 RULES: dict[str, OpRule] = {}
 
 
-def register(*ops: str, params: Callable[[RuleContext, Shape], ParamCount] = no_params):
-    """Register a shape rule (the decorated function) and a parameter count for ops."""
+def register(
+    *ops: str,
+    params: Callable[[RuleContext, Shape], ParamCount] = no_params,
+    keeps_dtype: bool = False,
+    wrappable: bool = True,
+):
+    """Register a shape rule (the decorated function) and what goes with it, for ops."""
 
     def decorate(shape_fn):
         for op in ops:
             assert op not in RULES, op
-            RULES[op] = OpRule(shape_fn, params)
+            RULES[op] = OpRule(shape_fn, params, keeps_dtype, wrappable)
         return shape_fn
 
     return decorate

@@ -56,7 +56,7 @@ def attention_params(ctx: RuleContext, shape: Shape) -> ParamCount:
     return same(int(ctx.attrs["use_scale"]) + int(ctx.attrs["score_mode"] == "concat"))
 
 
-@register("attention", params=attention_params)
+@register("attention", params=attention_params, wrappable=False)
 def attention_shape(ctx: RuleContext) -> Shape:
     query, value, key = _qkv(ctx, allow_self=False)
     if query[2] != key[2]:
@@ -92,7 +92,7 @@ def multi_head_attention_params(ctx: RuleContext, shape: Shape) -> ParamCount:
     return same(total)
 
 
-@register("multi_head_attention", params=multi_head_attention_params)
+@register("multi_head_attention", params=multi_head_attention_params, wrappable=False)
 def multi_head_attention_shape(ctx: RuleContext) -> Shape:
     query, _, _ = _qkv(ctx, allow_self=True)
     return query

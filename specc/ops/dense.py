@@ -36,9 +36,17 @@ def time_distributed_params(ctx: RuleContext, shape: Shape) -> ParamCount:
     return rule.params(inner, rule.shape(inner))
 
 
-@register("time_distributed", params=time_distributed_params)
+@register("time_distributed", params=time_distributed_params, wrappable=False)
 def time_distributed_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
+    wrapped = ctx.attrs["layer"]["op"]
+    if not RULES[wrapped].wrappable:
+        ctx.fail(
+            "E104",
+            f"`time_distributed` cannot wrap `{wrapped}`",
+            at=("layer", "op"),
+            help="wrap a single-input layer such as `dense`",
+        )
     ctx.rank(x, tuple(range(3, 9)), "(batch, time, ...)")
     inner = _inner(ctx)
     try:

@@ -50,7 +50,7 @@ def _fix_help(ctx: RuleContext, index: int) -> str:
     return f"project `{odd.name}` with a `dense` of {target} units"
 
 
-@register(*ELEMENTWISE)
+@register(*ELEMENTWISE, wrappable=False)
 def elementwise_shape(ctx: RuleContext) -> Shape:
     _count(ctx)
     want = ctx.shapes[0]
@@ -69,7 +69,7 @@ def elementwise_shape(ctx: RuleContext) -> Shape:
     return want
 
 
-@register("concatenate")
+@register("concatenate", wrappable=False)
 def concatenate_shape(ctx: RuleContext) -> Shape:
     _count(ctx)
     want = ctx.shapes[0]

@@ -9,7 +9,7 @@ from ..shapes import RuleContext, Shape, Sym, dim_label, dim_mul, show
 from . import register
 
 
-@register("repeat_vector")
+@register("repeat_vector", keeps_dtype=True)
 def repeat_vector_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     ctx.rank(
@@ -31,7 +31,7 @@ def repeat_vector_shape(ctx: RuleContext) -> Shape:
     return (x[0], n, x[1])
 
 
-@register("permute")
+@register("permute", keeps_dtype=True)
 def permute_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     dims = ctx.attrs["dims"]
@@ -48,7 +48,7 @@ def permute_shape(ctx: RuleContext) -> Shape:
     return (x[0], *(x[d] for d in dims))
 
 
-@register("reshape")
+@register("reshape", keeps_dtype=True)
 def reshape_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     target = [
@@ -92,7 +92,7 @@ def reshape_shape(ctx: RuleContext) -> Shape:
     return (x[0], *target)
 
 
-@register("flatten")
+@register("flatten", keeps_dtype=True)
 def flatten_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     if len(x) == 2:
@@ -103,7 +103,8 @@ def flatten_shape(ctx: RuleContext) -> Shape:
     return (x[0], total)
 
 
-@register("global_avg_pool", "global_max_pool", "last_step")
+@register("last_step", keeps_dtype=True)
+@register("global_avg_pool", "global_max_pool")
 def over_time_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     hint = ""

@@ -1,0 +1,66 @@
+"""The shape-inference pass: runs each op's rule in topological order.
+
+Writes `meta["shape"]`, `meta["params"]` and `meta["dtype"]` on every node. A
+rule that finds a problem raises `ShapeProblem`; the pass turns it into one
+located diagnostic and leaves the node unshaped, so nothing downstream of a
+mistake reports again.
+"""
+
+from __future__ import annotations
+
+from .diagnostics import Diagnostics
+from .graph import ModelGraph
+from .ir import INVALID, Node
+from .ops import RULES
+from .shapes import BATCH, RuleContext, ShapeProblem, input_shape, spec_dims
+
+
+def infer_shapes(model: ModelGraph, diags: Diagnostics) -> None:
+    """Write `meta["shape"]`, `meta["params"]` and `meta["dtype"]` on every node."""
+    dims = spec_dims(model.spec.dims)
+    batch = model.spec.batch_size or BATCH
+    for node in model.order:
+        node.meta["shape"] = None
+        node.meta["params"] = None
+        if node.op == "input":
+            node.meta["dtype"] = node.attrs["dtype"]
+            node.meta["shape"] = input_shape(node, dims, batch)
+            node.meta["params"] = {"keras": 0, "torch": 0}
+            continue
+        if node.op == INVALID:
+            continue
+        sources = [model.node(name) for name in node.inputs]
+        shapes = [source.meta["shape"] for source in sources]
+        if any(shape is None for shape in shapes):
+            continue
+        rule = RULES[node.op]
+        ctx = RuleContext(node, node.op, node.attrs, shapes, sources, dims, model.spec.batch_size)
+        try:
+            shape = rule.shape(ctx)
+        except ShapeProblem as problem:
+            _report(node, problem, diags)
+            continue
+        node.meta["shape"] = shape
+        node.meta["params"] = rule.params(ctx, shape)
+        # Ops that only move values keep their input's dtype; the others
+        # compute float32 (Keras's and PyTorch's default).
+        node.meta["dtype"] = sources[0].meta["dtype"] if rule.keeps_dtype else "float32"
+
+
+def _report(node: Node, problem: ShapeProblem, diags: Diagnostics) -> None:
+    if problem.at and problem.at[0] == "input":
+        index = problem.at[1]
+        span = node.input_spans[index] if index < len(node.input_spans) else node.span()
+    elif problem.at:
+        path = problem.at
+        span = node.span(*path) if path[0] in node.source.entries else node.span()
+    else:
+        span = node.span()
+    diags.error(
+        problem.code,
+        problem.message,
+        span,
+        label=problem.label,
+        help=problem.help,
+        related=[*problem.related, *node.origin],
+    )
