@@ -7,6 +7,7 @@ Exit codes: 0 clean (warnings allowed unless `--strict`), 1 problems found,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -145,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `specc validate ... | head`: the reader left; not our error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stdout must stay valid at exit
+        return EXIT_ERROR
     except BaseException as exc:  # noqa: BLE001 - the promise is: never a traceback
         print(f"specc: internal error: {type(exc).__name__}: {escape(exc)}", file=sys.stderr)
         print("please report this with the spec that caused it", file=sys.stderr)

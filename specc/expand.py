@@ -28,7 +28,7 @@ from .schema import (
     spec_schema,
 )
 
-MAX_NODES = 100_000
+MAX_NODES = 20_000
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -55,6 +55,7 @@ class _Expander:
         self.aliases: dict[str, str] = {}
         self.names: set[str] = set()
         self.used_blocks: set[str] = set()
+        self.checked: dict[tuple, tuple] = {}  # see `_layer`
         self.too_big = False
 
     # -- references -------------------------------------------------------------
@@ -249,8 +250,17 @@ class _Expander:
             return
         op_node = item.get("op")
         op = op_node.value if isinstance(op_node, YamlScalar) else None
+        # Copies of a block layer with the same parameter values check alike:
+        # check once (a block repeated thousands of times stays fast, errors too).
+        key = (id(item), *map(id, (scope.params or {}).values()))
+        cached = self.checked.get(key)
+        if cached is not None:
+            item, attrs = cached
+            self._place(item, local, name, op, attrs, scope)
+            return
         ops = spec_schema().ops
         before = len(self.diags.items)
+        original = item
         item = self._substitute(item, scope)
         attrs = None
         if len(self.diags.items) > before:
@@ -269,6 +279,12 @@ class _Expander:
             attrs = check_layer(item, op, self.diags, self._origin(item, local, scope))
             if attrs is not None and op == "time_distributed":
                 attrs = self._wrapped(item, attrs, scope)
+        if scope.params is not None:
+            self.checked[id(original), *map(id, scope.params.values())] = (item, attrs)
+        self._place(item, local, name, op, attrs, scope)
+
+    def _place(self, item: YamlMap, local: str, name: str, op, attrs, scope: _Scope) -> None:
+        """Add a checked layer (and its `repeat` copies) to the graph's nodes."""
         sources = self._sources(item, scope, local, "layer")
         repeat = self._repeat(item)
         for k in range(1, repeat + 1):
@@ -361,7 +377,7 @@ class _Expander:
         local = item.get("name").value
         name = scope.prefix + local
         block_node = item.get("block")
-        block = block_node.value
+        block = block_node.value if isinstance(block_node, YamlScalar) else to_plain(block_node)
         origin_here = Related(item.get("name").span, f"in block `{block}`, instance `{name}`")
         sources = self._sources(item, scope, local, "instance")
         scope.previous = (POISON, item.get("name").span)  # until the expansion succeeds
@@ -425,11 +441,9 @@ class _Expander:
                 related=scope.origin,
             )
             return
-        local_names = frozenset(
-            layer.get("name").value
-            for layer in layer_items
-            if isinstance(layer, YamlMap) and isinstance(layer.get("name"), YamlScalar)
-        )
+        local_names = frozenset(name for name in map(_layer_name, layer_items) if name is not None)
+        if not self._block_names_ok(definition, block_inputs, local_names, scope):
+            return
         output = _block_output(definition, layer_items)
         last = None
         for k in range(1, repeat + 1):
@@ -463,6 +477,30 @@ class _Expander:
             sources = [(last, item.get("name").span)]
         self.aliases[name] = last
         scope.previous = (name, item.get("name").span)
+
+    def _block_names_ok(self, definition: YamlMap, inputs: list[str], local_names, scope) -> bool:
+        """A block's input names are distinct and differ from its layers' names."""
+        node = definition.get("inputs")
+        items = node.items if isinstance(node, YamlSeq) else []
+        seen = set()
+        for item in items:
+            name = item.value if isinstance(item, YamlScalar) else None
+            problem = None
+            if name in seen:
+                problem = f"block input `{name}` is listed twice"
+            elif name in local_names:
+                problem = f"block input `{name}` has the name of one of the block's layers"
+            seen.add(name)
+            if problem:
+                self.diags.error(
+                    "E204",
+                    problem,
+                    item.span,
+                    help="give each block input and layer its own name",
+                    related=scope.origin,
+                )
+                return False
+        return True
 
     def _params(self, item: YamlMap, definition: YamlMap, block: str, scope: _Scope):
         """Parameter values for one instance: given ones, then defaults; None on error."""
@@ -519,20 +557,32 @@ def _block_inputs(definition: YamlMap) -> list[str]:
     return ["x"]
 
 
+def _layer_name(layer) -> str | None:
+    """A block layer's name when it is a valid one (bad names are reported per layer)."""
+    node = layer.get("name") if isinstance(layer, YamlMap) else None
+    if isinstance(node, YamlScalar) and isinstance(node.value, str):
+        return node.value if IDENTIFIER.fullmatch(node.value) else None
+    return None
+
+
 def _block_output(definition: YamlMap, layer_items: list) -> YamlScalar | None:
     node = definition.get("outputs")
     if isinstance(node, YamlSeq) and node.items:
         node = node.items[0]
-    if isinstance(node, YamlScalar):
+    if isinstance(node, YamlScalar) and isinstance(node.value, str):
         return node
     for layer in reversed(layer_items):
-        if isinstance(layer, YamlMap) and isinstance(layer.get("name"), YamlScalar):
+        if _layer_name(layer) is not None:
             return layer.get("name")
     return None
 
 
-def expand(root: YamlMap, file: str, diags: Diagnostics) -> Spec:
-    """The flat spec: input nodes, expanded layer nodes, aliases and outputs."""
+def expand(root: YamlMap, file: str, diags: Diagnostics) -> Spec | None:
+    """The flat spec: input nodes, expanded layer nodes, aliases and outputs.
+
+    None when the expansion went over MAX_NODES (reported): a graph of the
+    first 20,000 layers would only produce follow-on errors.
+    """
     dims_node = root.get("dims")
     dims, dim_spans = {}, {}
     if isinstance(dims_node, YamlMap):
@@ -552,6 +602,8 @@ def expand(root: YamlMap, file: str, diags: Diagnostics) -> Spec:
     )
     expander = _Expander(blocks, inputs, diags)
     last = expander.run(root.get("layers").items, _Scope())
+    if expander.too_big:
+        return None
     # Like W305, W205 waits for a spec without errors: a misspelt instance
     # would make the block it meant look unused.
     if isinstance(blocks_node, YamlMap) and not diags.has_errors:

@@ -56,7 +56,7 @@ class YamlMap:
 
     entries: dict[str, tuple[YamlScalar, object]]
     span: Span
-    dropped: bool = False  # a key was refused (E003, E007): "missing" keys may be there
+    dropped: bool = False  # held a refused key (E003, E007, ...): "missing" keys may be there
 
     def get(self, key: str):
         entry = self.entries.get(key)
@@ -266,7 +266,8 @@ class _Builder:
         elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
             self._check_anchor(event)
             expected = _MAP_TAG if kind is yaml.MappingStartEvent else _SEQ_TAG
-            if event.tag not in (None, expected):
+            bad_tag = event.tag not in (None, expected)
+            if bad_tag:
                 self._bad_tag(event)
             if len(self.stack) >= MAX_DEPTH:
                 self.diags.error(
@@ -281,9 +282,9 @@ class _Builder:
                 if kind is yaml.MappingStartEvent
                 else YamlSeq([], self._span(event))
             )
-            self.stack.append([node, None])
+            self.stack.append([node, None, bad_tag])
         elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-            node = self.stack.pop()[0]
+            node, _, bad_tag = self.stack.pop()
             start = node.span
             node.span = Span(
                 self.file,
@@ -292,7 +293,7 @@ class _Builder:
                 event.end_mark.line + 1,
                 event.end_mark.column + 1,
             )
-            self._attach(node)
+            self._attach(YamlScalar(None, node.span, refused=True) if bad_tag else node)
         elif kind is yaml.AliasEvent:
             self.diags.error(
                 "E006",
@@ -391,6 +392,8 @@ class _Builder:
         container.entries[key.value] = (key, node)
 
     def _key(self, node):
+        if isinstance(node, YamlScalar) and node.refused:
+            return _SKIP  # reported as a value already
         if isinstance(node, YamlScalar) and isinstance(node.value, str):
             if node.plain and node.value == "<<":
                 self.diags.error(
@@ -415,6 +418,9 @@ class _Builder:
         return _SKIP
 
 
+# A refused key: its entry is dropped, and its mapping marked `dropped`, since
+# the key may be the one a "missing key" error would then name. The key's own
+# problem is reported once; a missing key shows up when it is fixed.
 _SKIP = YamlScalar(None, Span("", 0, 0, 0, 0))
 
 

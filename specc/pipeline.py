@@ -55,6 +55,9 @@ def source_of(spec: str | Path) -> tuple[str, str | None]:
 
 
 def check_text(text: str, file: str) -> Report:
+    # YAML ends lines at "\r", "\n" and "\r\n"; so does everything specc shows.
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     diags = Diagnostics()
     with _no_gc():
         doc = load_text(text, file, diags)
@@ -85,6 +88,8 @@ def _check_document(doc: Document, diags: Diagnostics) -> ModelGraph | None:
     if not check_top(doc.root, doc.file, diags):
         return None
     spec = expand(doc.root, doc.file, diags)
+    if spec is None:
+        return None
     graph = build_graph(spec, diags)
     if graph is None:
         return None

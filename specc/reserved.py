@@ -339,20 +339,26 @@ FRAMEWORK_ATTRIBUTES = frozenset(
 )
 
 
-def reserved_reason(name: str, code_name: bool = True) -> str | None:
-    """Why `name` cannot name an input or layer, or None if it can.
+def reserved_reason(name: str, kind: str = "layer") -> str | None:
+    """Why `name` cannot be used, or None if it can.
 
-    Dimension and block names never become identifiers in emitted code, so
-    for them (`code_name=False`) only keywords and dunders are refused.
+    `kind` says what it names. Inputs and layers (`layer`) become attributes
+    and variables of the emitted code, so every reserved name is refused. The
+    model's name (`model`) becomes a class name, so it must not hide a module
+    the emitted code imports. Dimension and block names (`dim`) never reach the
+    emitted code: only keywords and dunders are refused, and `batch`, which
+    names the batch axis in every shape specc prints.
     """
     if keyword.iskeyword(name):
         return "is a Python keyword"
     if name.startswith("__") and name.endswith("__"):
         return "is a dunder name"
-    if not code_name:
-        return None
+    if kind == "dim":
+        return "names the batch axis" if name == "batch" else None
     if name in EMITTER_NAMES:
         return "is a name the emitted code uses itself"
+    if kind == "model":
+        return None
     if name in FRAMEWORK_ATTRIBUTES:
         return "is an attribute of PyTorch's `nn.Module` or Keras's `Layer`"
     return None

@@ -278,7 +278,9 @@ class SchemaReporter:
                 return
             sub_path = path + list(error.path)
             if error.validator == "type":
-                expected = " or ".join(_expected_types(error.parent or error))
+                # Inside the value (a list item): that item's types; else the alternatives'.
+                source = error if error.path else (error.parent or error)
+                expected = " or ".join(_expected_types(source))
                 node, _ = node_at(self.root, sub_path)
                 self._error(
                     "E103",
@@ -552,26 +554,27 @@ def _top_level_plain(root: YamlMap) -> dict:
 def check_names(root: YamlMap, diags: Diagnostics) -> bool:
     """Refuse names the emitted code could not use (keywords, framework attributes)."""
     ok = True
-    named = [(root.get("name"), False)]  # the model's name becomes a class name
+    named = [(root.get("name"), "model")]
     inputs = root.get("inputs")
     if isinstance(inputs, YamlSeq):
-        named += [(item.get("name"), True) for item in inputs.items if isinstance(item, YamlMap)]
+        named += [(item.get("name"), "layer") for item in inputs.items if isinstance(item, YamlMap)]
     for section in ("dims", "blocks"):
         node = root.get(section)
         if isinstance(node, YamlMap):
-            named += [(key, False) for key, _ in node.entries.values()]
-    for node, code_name in named:
+            named += [(key, "dim") for key, _ in node.entries.values()]
+    for node, kind in named:
         if node is not None:
-            ok = check_name(node, diags, code_name=code_name) and ok
+            ok = check_name(node, diags, kind=kind) and ok
     return ok
 
 
 def check_name(
-    node, diags: Diagnostics, origin: tuple[Related, ...] = (), code_name: bool = True
+    node, diags: Diagnostics, origin: tuple[Related, ...] = (), kind: str = "layer"
 ) -> bool:
+    """Refuse a reserved name (see `reserved_reason`); True if the name may be used."""
     if not (isinstance(node, YamlScalar) and isinstance(node.value, str)):
         return True  # a wrong type is the schema's to report
-    reason = reserved_reason(node.value, code_name)
+    reason = reserved_reason(node.value, kind)
     if reason:
         diags.error(
             "E106",

@@ -59,7 +59,7 @@ def dim_json(dim: Dim):
     """An int, a dimension name, or None, for JSON output."""
     if isinstance(dim, int):
         return dim
-    if dim.key is None and dim.label not in ("None", "batch"):
+    if dim.key is None and dim is not BATCH and dim.label != "None":
         return dim.label
     return None
 

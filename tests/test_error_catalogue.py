@@ -441,7 +441,7 @@ layers:
 
 
 def test_E204_expansion_too_large(tmp_path, capsys, monkeypatch):
-    # The real cap (100,000 layers) costs over a second to reach; the code path
+    # The real cap (20,000 layers) costs over a second to reach; the code path
     # is the same with a lower one.
     monkeypatch.setattr("specc.expand.MAX_NODES", 2_000)
     path = tmp_path / "huge.yaml"

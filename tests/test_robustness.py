@@ -90,3 +90,80 @@ def test_cli_exit_codes_on_mutants(tmp_path, capsys):
         out, err = capsys.readouterr()
         assert code in (0, 1), err
         assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize(
+    "text, codes",
+    [
+        # a block name that is a list, and layer names that are not strings
+        ("blocks: {b: {layers: [{name: a, op: dense, units: 2}]}}\n"
+         "layers:\n  - {name: i, block: [b]}\n", ["E103"]),
+        ("blocks: {b: {layers: [{name: 5, op: dense, units: 2}, {name: c, op: dense, units: 2, "
+         "inputs: h}]}}\nlayers:\n  - {name: i, block: b}\n", ["E103", "E301"]),
+        # block inputs that clash
+        ("blocks: {b: {inputs: [p, p], layers: [{name: a, op: add, inputs: [p, p]}]}}\n"
+         "layers:\n  - {name: i, block: b, inputs: [x, x]}\n", ["E204"]),
+        ("blocks: {b: {inputs: [a], layers: [{name: a, op: dense, units: 2}]}}\n"
+         "layers:\n  - {name: i, block: b}\n", ["E204"]),
+        # a refused key is reported once, as what it is
+        ("layers:\n  - {name: a, op: dense, units: 2, yes: 1}\n", ["E010"]),
+        ("layers:\n  - {name: a, op: dense, units: 2, s: !!set {a, b}}\n", ["E005"]),
+        # a list where a name belongs, inside a list
+        ("layers:\n  - {name: a, op: dense, units: 2}\noutputs: [[a]]\n", ["E103"]),
+        ("layers:\n  - {name: a, op: dense, units: 9999999999}\n", ["E104"]),
+    ],
+)
+def test_odd_specs_get_one_clear_diagnostic(text, codes):
+    head = "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [4, 3]}\n"
+    report = specc.validate(head + text)
+    assert sorted(d.code for d in report.errors) == codes, [d.message for d in report.errors]
+
+
+def test_outputs_message_names_the_item_type():
+    head = "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [4, 3]}\n"
+    report = specc.validate(head + "layers:\n  - {name: a, op: dense, units: 2}\noutputs: [[a]]\n")
+    assert report.errors[0].message == "`outputs[0]` must be a name, got a list"
+
+
+@pytest.mark.parametrize("name, ok", [("torch", False), ("nn", False), ("class", False),
+                                      ("forward", True), ("my_model", True)])
+def test_model_name(name, ok):
+    text = f"specc: 1\nname: {name}\ninputs:\n  - {{name: x, shape: [3]}}\nlayers:\n" \
+        "  - {name: a, op: dense, units: 2}\n"
+    assert specc.validate(text).ok is ok
+
+
+def test_dimension_named_batch_is_refused():
+    text = "specc: 1\nname: m\ndims: {batch: 3}\ninputs:\n  - {name: x, shape: [batch]}\n" \
+        "layers:\n  - {name: a, op: dense, units: 2}\n"
+    assert [d.code for d in specc.validate(text).errors] == ["E106"]
+
+
+def test_carriage_returns_count_as_line_ends():
+    text = "specc: 1\rname: m\rinputs:\r  - {name: x, shape: [3]}\rlayers:\r" \
+        "  - {name: a, op: dense, unit: 2}\r"
+    (d,) = specc.validate(text + "\n").errors
+    assert (d.line if hasattr(d, "line") else d.span.line) == 6
+    out = render_text([d], {"<string>": specc.validate(text + "\n").text})
+    assert "6 |   - {name: a, op: dense, unit: 2}" in out
+
+
+def test_integer_ids_through_dropout_are_floats():
+    text = "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [5], dtype: int32}\nlayers:\n" \
+        "  - {name: d, op: dropout, rate: 0.1}\n" \
+        "  - {name: e, op: embedding, input_dim: 10, output_dim: 4}\n"
+    assert [d.code for d in specc.validate(text).errors] == ["E409"]
+
+
+def test_broken_pipe_is_not_an_internal_error(monkeypatch, tmp_path, capsys):
+    import specc.cli
+
+    def closed(*args, **kwargs):
+        raise BrokenPipeError
+
+    path = tmp_path / "s.yaml"
+    path.write_text("specc: 1\nname: m\ninputs:\n  - {name: x, shape: [3]}\nlayers:\n"
+                    "  - {name: a, op: dense, units: 2}\n")
+    monkeypatch.setattr(specc.cli, "render_text", closed)
+    assert main(["validate", str(path)]) == 2
+    assert "internal error" not in capsys.readouterr().err

@@ -36,6 +36,14 @@ def conv1d_shape(ctx: RuleContext) -> Shape:
     ctx.rank(x, (3,), "3-D (batch, time, channels)")
     ctx.static(x[2], "channel count")
     a = ctx.attrs
+    if a["strides"] > 1 and a["dilation_rate"] > 1:
+        ctx.fail(
+            "E104",
+            f"{ctx.what} cannot combine `strides: {a['strides']}` with "
+            f"`dilation_rate: {a['dilation_rate']}`",
+            at=("strides",),
+            help="Keras supports strides or dilation, not both: set one of them to 1",
+        )
     length = conv_length(x[1], a["kernel_size"], a["strides"], a["dilation_rate"], a["padding"])
     if isinstance(length, int) and length < 1:
         span = a["dilation_rate"] * (a["kernel_size"] - 1) + 1
