@@ -280,7 +280,7 @@ class _Expander:
             if attrs is not None and op == "time_distributed":
                 attrs = self._wrapped(item, attrs, scope)
         if scope.params is not None:
-            self.checked[id(original), *map(id, scope.params.values())] = (item, attrs)
+            self.checked[(id(original), *map(id, scope.params.values()))] = (item, attrs)
         self._place(item, local, name, op, attrs, scope)
 
     def _place(self, item: YamlMap, local: str, name: str, op, attrs, scope: _Scope) -> None:
