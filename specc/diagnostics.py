@@ -13,6 +13,8 @@ from typing import NamedTuple
 
 
 class Severity(str, Enum):
+    """Errors fail validation; warnings fail it only under `--strict`."""
+
     ERROR = "error"
     WARNING = "warning"
 
@@ -40,6 +42,12 @@ class Related:
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """One problem: a catalogue code, where it is, what is wrong and how to fix it.
+
+    `label` is printed beside the caret (e.g. the shapes involved); `related`
+    are secondary locations (the first definition, the block instance).
+    """
+
     code: str
     severity: Severity
     message: str

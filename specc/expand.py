@@ -584,11 +584,10 @@ def expand(root: YamlMap, file: str, diags: Diagnostics) -> Spec | None:
     first 20,000 layers would only produce follow-on errors.
     """
     dims_node = root.get("dims")
-    dims, dim_spans = {}, {}
+    dims = {}
     if isinstance(dims_node, YamlMap):
-        for key, (key_node, value) in dims_node.entries.items():
+        for key, (_, value) in dims_node.entries.items():
             dims[key] = value.value if isinstance(value, YamlScalar) else None
-            dim_spans[key] = key_node.span
     inputs = []
     for item in root.get("inputs").items:
         data = to_plain(item)
@@ -630,7 +629,6 @@ def expand(root: YamlMap, file: str, diags: Diagnostics) -> Spec | None:
         if isinstance(description, YamlScalar) and isinstance(description.value, str)
         else "",
         dims=dims,
-        dim_spans=dim_spans,
         batch_size=batch.value if batch is not None else None,
         inputs=inputs,
         layers=expander.nodes,

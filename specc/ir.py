@@ -38,9 +38,6 @@ class Node:
         node, _ = node_at(self.source, path)
         return node.span
 
-    def key_span(self, key: str) -> Span:
-        return self.source.key_span(key)
-
     def __str__(self) -> str:
         shape = self.meta.get("shape")
         args = ", ".join(self.inputs)
@@ -55,7 +52,6 @@ class Spec:
     name: str
     description: str
     dims: dict[str, int | None]
-    dim_spans: dict[str, Span]
     batch_size: int | None
     inputs: list[Node]
     layers: list[Node]

@@ -1,4 +1,4 @@
-"""GPU lints: recurrent layers whose settings keep them off the fast fused kernels.
+"""Lints (warnings) on recurrent layers: GPU kernels (W501, W502), settings without effect (W306).
 
 Keras 3 runs `LSTM`/`GRU` on cuDNN only with its default activations, no
 recurrent dropout, biases on, no unrolling, and (GRU) `reset_after`.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -62,10 +62,6 @@ class YamlMap:
         entry = self.entries.get(key)
         return entry[1] if entry else None
 
-    def key_span(self, key: str) -> Span:
-        entry = self.entries.get(key)
-        return entry[0].span if entry else self.span
-
 
 YamlNode = YamlScalar | YamlSeq | YamlMap
 
@@ -75,7 +71,6 @@ class Document:
     file: str
     text: str
     root: YamlNode | None
-    lines: list[str] = field(default_factory=list, repr=False)
 
 
 def has_refused(node) -> bool:
