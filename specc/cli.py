@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from . import __version__
+from .backend import EmitError, UnknownBackend, load_backend
 from .diagnostics import escape
 from .pipeline import Report, validate
 from .render import FORMATS, render_github, render_json, render_text
@@ -49,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="each layer's shape and parameter counts")
     summary.add_argument("spec", metavar="SPEC")
     summary.add_argument("--format", choices=("text", "json"), default="text")
+    build = commands.add_parser("compile", help="emit the model's source for a backend")
+    build.add_argument("spec", metavar="SPEC")
+    build.add_argument("--backend", default="torch", help="torch, keras, or an installed one")
+    build.add_argument("-o", "--output", metavar="FILE", help="write here (atomically)")
     commands.add_parser("schema", help="print the spec format's JSON Schema")
     return parser
 
@@ -127,6 +133,63 @@ def _summary(args, out) -> int:
     return EXIT_OK
 
 
+def _compile(args, out) -> int:
+    path = Path(args.spec)
+    if not path.is_file():
+        raise _UsageError(f"no such file: `{escape(args.spec)}`")
+    try:
+        backend = load_backend(args.backend)
+    except UnknownBackend as exc:
+        raise _UsageError(str(exc)) from None
+    try:
+        report = validate(path)
+    except OSError as exc:
+        print(
+            f"specc: error: cannot read `{escape(path)}`: {escape(exc.strerror or exc)}",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    if not report.ok or report.graph is None:
+        sys.stderr.write(render_text(report.diagnostics, {report.file: report.text}))
+        return EXIT_PROBLEMS
+    try:
+        source = backend.emit(report.graph)
+    except EmitError as exc:
+        sys.stderr.write(render_text(exc.diagnostics, {report.file: report.text}))
+        return EXIT_PROBLEMS
+    if args.output is None:
+        out.write(source)
+        return EXIT_OK
+    try:
+        write_atomically(Path(args.output), source)
+    except OSError as exc:
+        print(
+            f"specc: error: cannot write `{escape(args.output)}`: {escape(exc.strerror or exc)}",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write beside the target, then rename: readers see the old file or the new one."""
+    handle = tempfile.NamedTemporaryFile(
+        "w",
+        encoding="utf-8",
+        dir=path.parent or ".",
+        prefix=f".{path.name}.",
+        suffix=".tmp",
+        delete=False,
+    )
+    try:
+        with handle:
+            handle.write(text)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     out = sys.stdout
@@ -136,11 +199,16 @@ def main(argv: list[str] | None = None) -> int:
             return _validate(args, out)
         if args.command == "summary":
             return _summary(args, out)
+        if args.command == "compile":
+            return _compile(args, out)
         out.write(schema_text())
         return EXIT_OK
     except _UsageError as exc:
         print(f"specc: error: {exc}", file=sys.stderr)
-        print("usage: specc {validate,summary,schema} ... (see `specc --help`)", file=sys.stderr)
+        print(
+            "usage: specc {validate,summary,compile,schema} ... (see `specc --help`)",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else EXIT_OK

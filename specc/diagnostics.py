@@ -117,6 +117,8 @@ CODES: dict[str, str] = {
     "E408": "invalid axis",
     "E409": "integer input required",
     "E410": "sequence too short",
+    # E6xx: emitting code (`specc compile`, `specc.build`)
+    "E601": "not expressible by the backend",
     # W5xx: GPU lints
     "W501": "recurrent layer kept off the Keras cuDNN kernel",
     "W502": "recurrent layer runs a per-step loop in PyTorch",

@@ -57,3 +57,4 @@ class Spec:
     layers: list[Node]
     aliases: dict[str, str]  # an instance or repeated layer's name -> its last node
     outputs: list[tuple[str, Span]]
+    text: str = ""  # the spec's source, for the hash in emitted headers

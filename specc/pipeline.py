@@ -90,6 +90,7 @@ def _check_document(doc: Document, diags: Diagnostics) -> ModelGraph | None:
     spec = expand(doc.root, doc.file, diags)
     if spec is None:
         return None
+    spec.text = doc.text
     graph = build_graph(spec, diags)
     if graph is None:
         return None

@@ -1,0 +1,95 @@
+"""The backend interface: how specc finds an emitter, and what an emitter promises.
+
+A backend is an object with a `name` and an `emit(graph) -> str` method,
+registered in the entry-point group `specc.backends` (specc's own torch and
+keras backends register there exactly as a third-party package would). It
+receives the shaped `ModelGraph` of a valid spec and returns the Python source
+of one standalone module that defines `build_model()`, which returns the
+model: an `nn.Module` instance, a `keras.Model`, or whatever the framework's
+model is. `emit` must not import the framework: compiling works without it.
+
+When a backend cannot express an op or an attribute, `emit` raises
+`EmitError` with located diagnostics (code E601), never a KeyError.
+docs/backends.md says more.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint, entry_points
+from typing import Protocol
+
+from .diagnostics import Diagnostic, Diagnostics, Related, Severity
+from .graph import ModelGraph
+from .ir import Node
+
+ENTRY_POINT_GROUP = "specc.backends"
+
+
+class Backend(Protocol):
+    name: str
+
+    def emit(self, graph: ModelGraph) -> str:
+        """The source of a standalone module defining `build_model()`."""
+        ...
+
+
+class EmitError(Exception):
+    """A backend cannot express part of a valid spec; carries located diagnostics."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = diagnostics
+        super().__init__("; ".join(f"{d.span}: {d.message}" for d in diagnostics))
+
+
+class UnknownBackend(LookupError):
+    def __init__(self, name: str, available: list[str]):
+        self.name = name
+        self.available = available
+        listed = ", ".join(available) or "none installed"
+        super().__init__(f"no backend `{name}` (available: {listed})")
+
+
+def not_expressible(
+    node: Node, backend: str, what: str, help: str = "", path: tuple = ()
+) -> Diagnostic:
+    """The diagnostic for something a backend cannot express, at the node (or attribute)."""
+    diags = Diagnostics()
+    diags.error(
+        "E601",
+        f"the {backend} backend cannot express {what} (layer `{node.name}`)",
+        node.span(*path),
+        help=help,
+        related=node.origin,
+    )
+    return diags.items[0]
+
+
+def _registered() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def available_backends() -> list[str]:
+    """The names of the installed backends, sorted."""
+    return sorted(_registered())
+
+
+def load_backend(name: str) -> Backend:
+    """The backend registered under `name`; raises UnknownBackend."""
+    registered = _registered()
+    if name not in registered:
+        raise UnknownBackend(name, sorted(registered))
+    backend = registered[name].load()
+    return backend() if isinstance(backend, type) else backend
+
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Backend",
+    "EmitError",
+    "Related",
+    "Severity",
+    "UnknownBackend",
+    "available_backends",
+    "load_backend",
+    "not_expressible",
+]
