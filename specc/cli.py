@@ -173,7 +173,7 @@ def _compile(args, out) -> int:
 
 def write_atomically(path: Path, text: str) -> None:
     """Write beside the target, then rename: readers see the old file or the new one."""
-    handle = tempfile.NamedTemporaryFile(
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, then renamed
         "w",
         encoding="utf-8",
         dir=path.parent or ".",
