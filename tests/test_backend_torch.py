@@ -1,0 +1,879 @@
+"""The PyTorch backend: every example spec and every op-table case built and run.
+
+Each build runs a forward pass on random input and holds every intermediate
+tensor to the validator's predicted shape (variable dims bound to the sizes
+fed in, each Sym to one size throughout) and the parameter count to `specc
+summary`'s torch figure. The intermediates come from the local variables of
+the emitted `forward` (named after the layers), caught with `sys.setprofile`
+when it returns, so the emitted code needs no hooks.
+
+Golden files: tests/golden/torch/NAME.py hold the emitted source of some
+specs, compared byte for byte. After an intended change of the emitter, run
+
+    SPECC_UPDATE_GOLDEN=1 pytest tests/test_backend_torch.py
+
+and review `git diff tests/golden/torch`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+import specc  # noqa: E402
+from specc.build import load_source  # noqa: E402
+from specc.shapes import BATCH, Sym  # noqa: E402
+from specc.summary import summary_data  # noqa: E402
+
+from .op_table import CASES, Case  # noqa: E402
+from .test_shapes import case_spec  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted((ROOT / "specs").rglob("*.yaml"))
+GOLDEN = ROOT / "tests" / "golden" / "torch"
+UPDATE = os.environ.get("SPECC_UPDATE_GOLDEN") == "1"
+GOLDEN_SPECS = [
+    "skip_deep_lstm",
+    "crnn_keyword_spotting",
+    "attention_encoder",
+    "conv_lstm_classifier",
+    "recurrent_twin_critic",
+    "luong_attention",
+    "stateful_stacked_lstm",
+    "bidirectional_rnn",
+    "hierarchical_rnn_mnist",
+    "imdb_lstm_recurrent_dropout",
+    "variants/lstm_cifg",
+    "variants/lstm_fgr",
+]
+# Refused with E601: they need custom recurrent cells, which the backend does not have yet.
+REFUSED: dict[str, list[str]] = {}  # spec -> the attributes its E601s point at
+BATCH_SIZE = 3
+RUFF = shutil.which("ruff")
+
+torch.manual_seed(0)
+
+
+def spec_id(path: Path) -> str:
+    return path.stem
+
+
+def emit_or_refusal(spec):
+    """The emitted source, or the EmitError (which must carry only E601 diagnostics)."""
+    try:
+        return specc.emit(spec, backend="torch"), None
+    except specc.EmitError as error:
+        assert error.diagnostics and all(d.code == "E601" for d in error.diagnostics)
+        return None, error
+
+
+class Sizes:
+    """Concrete sizes for symbolic dims: each Sym gets one size, fixed at first sight."""
+
+    def __init__(self, batch: int):
+        self.bound: dict = {BATCH: batch}
+        self.fresh = iter(range(5, 100))
+
+    def feed(self, dim) -> int:
+        if isinstance(dim, int):
+            return dim
+        if dim not in self.bound:
+            self.bound[dim] = next(self.fresh)
+        return self.bound[dim]
+
+    def check(self, predicted: tuple, actual: tuple, what: str) -> None:
+        assert len(predicted) == len(actual), f"{what}: predicted {predicted}, got {actual}"
+        for p, a in zip(predicted, actual, strict=True):
+            if isinstance(p, Sym):
+                expected = self.bound.setdefault(p, a)
+                assert expected == a, f"{what}: {p} is {expected} elsewhere, {a} here ({actual})"
+            else:
+                assert p == a, f"{what}: predicted {predicted}, got {actual}"
+
+
+def capture_forward(model, args):
+    """Run model(*args); return its output and the locals of its `forward` when it returned."""
+    captured = {}
+
+    def profiler(frame, event, arg):
+        is_forward = event == "return" and frame.f_code.co_name == "forward"
+        if is_forward and frame.f_locals.get("self") is model:
+            captured.update(frame.f_locals)
+
+    sys.setprofile(profiler)
+    try:
+        out = model(*args)
+    finally:
+        sys.setprofile(None)
+    return out, captured
+
+
+def random_inputs(graph, sizes: Sizes):
+    vocab = min(
+        [n.attrs["input_dim"] for n in graph.order if n.op == "embedding"]
+        + [
+            n.attrs["layer"]["input_dim"]
+            for n in graph.order
+            if n.op == "time_distributed" and n.attrs["layer"]["op"] == "embedding"
+        ],
+        default=10,
+    )
+    args = []
+    for node in graph.spec.inputs:
+        shape = [sizes.feed(d) for d in node.meta["shape"]]
+        if node.attrs["dtype"].startswith("int"):
+            dtype = getattr(torch, node.attrs["dtype"])
+            args.append(torch.randint(0, vocab, shape, dtype=dtype))
+        else:
+            args.append(torch.randn(shape))
+    return args
+
+
+def check_model(spec, source: str):
+    """Build from the source, run it, hold shapes and parameter counts to the validator."""
+    graph = specc.validate(spec).graph
+    model = load_source(source, "torch:test").build_model().eval()
+    sizes = Sizes(graph.spec.batch_size or BATCH_SIZE)
+    args = random_inputs(graph, sizes)
+    with torch.no_grad():
+        out, local = capture_forward(model, args)
+    for node in graph.order:
+        if node.name not in graph.live or node.op == "input":
+            continue
+        value = local.get(node.name, local.get(f"{node.name}_1"))
+        assert value is not None, f"no local for `{node.name}` in forward"
+        sizes.check(node.meta["shape"], tuple(value.shape), node.name)
+        assert torch.isfinite(value.float()).all(), node.name
+    outs = out if isinstance(out, tuple) else (out,)
+    assert len(outs) == len(graph.outputs)
+    total = sum(p.numel() for p in model.parameters())
+    assert total == summary_data(graph)["params"]["torch"]
+    return model, graph
+
+
+@pytest.mark.parametrize("path", SPECS, ids=spec_id)
+def test_spec_builds_runs_and_matches_the_validator(path: Path):
+    source, refusal = emit_or_refusal(path)
+    if refusal is not None:
+        assert path.stem in REFUSED, refusal
+        pytest.skip(f"refused with E601: {refusal}")
+    assert path.stem not in REFUSED
+    check_model(path, source)
+
+
+CASE_REFUSED: set[str] = set()
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if not c.error], ids=lambda c: c.id)
+def test_op_case_builds_and_matches_the_table(case: Case):
+    text = case_spec(case)
+    source, refusal = emit_or_refusal(text)
+    if refusal is not None:
+        assert case.id in CASE_REFUSED, refusal
+        pytest.skip(f"refused with E601: {refusal}")
+    assert case.id not in CASE_REFUSED
+    model, graph = check_model(text, source)
+    assert sum(p.numel() for p in model.parameters()) == case.params[1]
+
+
+@pytest.mark.parametrize(
+    "inner, shape, dtype",
+    [
+        ("{op: batch_norm}", [4, 6], "float32"),
+        ("{op: repeat_vector, n: 3}", [4, 6], "float32"),
+        ("{op: global_avg_pool}", [4, 5, 6], "float32"),
+        ("{op: reshape, target_shape: [-1, 2]}", [4, 6], "float32"),
+        ("{op: permute, dims: [2, 1]}", [4, 5, 6], "float32"),
+        ("{op: embedding, input_dim: 9, output_dim: 2}", [4, 5], "int64"),
+        ("{op: layer_norm, center: false}", [4, 6], "float32"),
+        ("{op: timestep_attention}", [4, 5, 6], "float32"),
+        ("{op: gru, units: 3, bidirectional: true, merge_mode: mul}", [4, 5, 6], "float32"),
+        ("{op: conv1d, filters: 2, kernel_size: 2, padding: causal}", [4, 5, 6], "float32"),
+        ("{op: last_step}", [4, 5, 6], "float32"),
+    ],
+)
+def test_time_distributed_of_each_kind_of_op(inner: str, shape: list, dtype: str):
+    text = f"""\
+specc: 1
+name: td
+inputs:
+  - {{name: x, shape: {shape}, dtype: {dtype}}}
+layers:
+  - {{name: td, op: time_distributed, layer: {inner}}}
+"""
+    source, refusal = emit_or_refusal(text)
+    assert refusal is None
+    check_model(text, source)
+    assert all(len(line) <= 100 for line in source.splitlines())
+
+
+def emitted_specs():
+    for path in SPECS:
+        if path.stem not in REFUSED:
+            yield path
+
+
+@pytest.mark.parametrize("name", GOLDEN_SPECS)
+def test_golden_source(name: str):
+    source = specc.emit(ROOT / "specs" / f"{name}.yaml", backend="torch")
+    golden = GOLDEN / f"{Path(name).name}.py"
+    if UPDATE:
+        GOLDEN.mkdir(parents=True, exist_ok=True)
+        golden.write_text(source, encoding="utf-8")
+    assert golden.exists(), f"no golden file; run with SPECC_UPDATE_GOLDEN=1 to write {golden}"
+    assert source == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", list(emitted_specs()), ids=spec_id)
+def test_source_is_deterministic_ruff_clean_and_formatted(path: Path):
+    source = specc.emit(path, backend="torch")
+    assert source == specc.emit(path, backend="torch")
+    imports = {line for line in source.splitlines() if line.startswith(("import ", "from "))}
+    assert imports <= {"import torch", "import torch.nn.functional as F", "from torch import nn"}
+    if RUFF is None:
+        pytest.skip("ruff is not installed")
+    config = ["--config", str(ROOT / "pyproject.toml")]
+    check = subprocess.run(
+        [RUFF, "check", *config, "--stdin-filename", "model.py", "-"],
+        input=source,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    formatted = subprocess.run(
+        [RUFF, "format", *config, "--stdin-filename", "model.py", "-"],
+        input=source,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert formatted.returncode == 0, formatted.stderr
+    assert formatted.stdout == source
+
+
+def test_build_returns_the_module_named_after_the_spec():
+    model = specc.build(ROOT / "specs" / "skip_deep_lstm.yaml", backend="torch")
+    assert type(model).__name__ == "SkipDeepLstm"
+    assert isinstance(model, torch.nn.Module)
+    names = {name for name, _ in model.named_children()}
+    assert names == {"bi1", "bi2", "bi3", "bi4", "bi5", "bi6", "head", "out"}
+    assert isinstance(model.bi1, torch.nn.LSTM) and model.bi1.batch_first
+    source = specc.emit(SKIP_DEEP, backend="torch")
+    assert "class StepByStep" not in source  # fused layers only: no step-by-step code
+    assert "class GRU" not in source and "class Conv1d" not in source
+
+
+SKIP_DEEP = ROOT / "specs" / "skip_deep_lstm.yaml"
+
+
+def test_moves_dtypes_and_autocast():
+    model = specc.build(SKIP_DEEP, backend="torch").eval()
+    x = torch.randn(2, 36, 8)
+    model.to("cpu")
+    with torch.no_grad():
+        reference = model(x)
+        model.to(torch.float64)
+        assert model(x.double()).dtype == torch.float64
+        model.to(torch.float32)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = model(x)
+    assert low.shape == reference.shape
+    assert torch.allclose(low.float(), reference, atol=0.1)
+
+
+@pytest.mark.parametrize("name", ["imdb_lstm_recurrent_dropout", "variants/lstm_fgr"])
+def test_step_by_step_cells_run_under_autocast_and_backward(name: str):
+    path = ROOT / "specs" / f"{name}.yaml"
+    graph = specc.validate(path).graph
+    model = specc.build(path, backend="torch").train()
+    sizes = Sizes(2)
+    (x,) = random_inputs(graph, sizes)
+    x = x[:, :7]  # a short sequence keeps it fast
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(x)
+    out.float().sum().backward()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+@pytest.mark.filterwarnings("ignore:The tensor attributes .*_flat_weights")
+def test_skip_deep_lstm_exports():
+    model = specc.build(SKIP_DEEP, backend="torch").eval()
+    x = torch.randn(2, 36, 8)
+    exported = torch.export.export(model, (x,))
+    with torch.no_grad():
+        assert torch.allclose(exported.module()(x), model(x), atol=1e-5)
+
+
+def test_traceback_shows_the_generated_line():
+    model = specc.build(SKIP_DEEP, backend="torch")
+    with pytest.raises(RuntimeError) as info:
+        model(torch.randn(2, 36, 5))  # 5 features where the spec says 8
+    text = "".join(traceback.format_exception(info.value))
+    assert "bi1 = self.bi1(x)  # line" in text
+
+
+def test_names_that_shadow_builtins_still_work():
+    text = """\
+specc: 1
+name: shadows
+inputs:
+  - {name: id, shape: [4, 3]}
+layers:
+  - {name: max, op: dense, units: 3}
+  - {name: sum, op: add, inputs: [id, max]}
+  - {name: len, op: global_max_pool}
+"""
+    source = specc.emit(text, backend="torch")
+    assert "def forward(self, id_1):" in source and "sum_1 = id_1 + max_1" in source
+    model = specc.build(text, backend="torch")
+    assert model(torch.randn(2, 4, 3)).shape == (2, 3)
+
+
+@pytest.mark.parametrize("name, cls", [("attention", "AttentionModel"), ("f", "FModel")])
+def test_model_class_never_hides_a_helper_or_an_import(name: str, cls: str):
+    text = f"""\
+specc: 1
+name: {name}
+inputs:
+  - {{name: q, shape: [4, 3]}}
+layers:
+  - {{name: a, op: attention, inputs: [q, q]}}
+  - {{name: b, op: activation, activation: relu}}
+"""
+    model = specc.build(text, backend="torch")
+    assert type(model).__name__ == cls
+    assert model(torch.randn(2, 4, 3)).shape == (2, 4, 3)
+
+
+def test_dead_layers_are_left_out():
+    text = """\
+specc: 1
+name: dead
+inputs:
+  - {name: x, shape: [4, 3]}
+layers:
+  - {name: used, op: dense, units: 2}
+  - {name: unused, op: dense, units: 5, inputs: x}
+outputs: [used]
+"""
+    source = specc.emit(text, backend="torch")
+    assert "unused" not in source
+
+
+def _lstm_reference(x, w_ih, w_hh, b, units, act=torch.tanh, gate=torch.sigmoid):
+    """A plain per-step LSTM (gates i, f, g, o), returning the final hidden state."""
+    h = x.new_zeros(x.shape[0], units)
+    c = x.new_zeros(x.shape[0], units)
+    for t in range(x.shape[1]):
+        gates = x[:, t] @ w_ih.T + h @ w_hh.T + b
+        i, f, g, o = gates.chunk(4, -1)
+        c = gate(f) * c + gate(i) * act(g)
+        h = gate(o) * act(c)
+    return h
+
+
+@pytest.mark.parametrize("merge", ["sum", "mul", "ave", "concat"])
+def test_bidirectional_last_step_is_both_directions_final_states(merge: str):
+    """Keras's Bidirectional(LSTM) with return_sequences=False: each direction's final state."""
+    text = f"""\
+specc: 1
+name: bi
+inputs:
+  - {{name: x, shape: [6, 3]}}
+layers:
+  - {{name: bi, op: lstm, units: 4, bidirectional: true, merge_mode: {merge}}}
+"""
+    model = specc.build(text, backend="torch").eval()
+    layer = model.bi
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.uniform_(-0.5, 0.5)
+        x = torch.randn(2, 6, 3)
+        fw = _lstm_reference(
+            x, layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0 + layer.bias_hh_l0, 4
+        )
+        bw = _lstm_reference(
+            x.flip(1),
+            layer.weight_ih_l0_reverse,
+            layer.weight_hh_l0_reverse,
+            layer.bias_ih_l0_reverse + layer.bias_hh_l0_reverse,
+            4,
+        )
+        expected = {
+            "sum": fw + bw,
+            "mul": fw * bw,
+            "ave": (fw + bw) / 2,
+            "concat": torch.cat([fw, bw], -1),
+        }[merge]
+        assert torch.allclose(model(x), expected, atol=1e-5)
+
+
+def test_lstm_forget_bias_initialisation():
+    text = """\
+specc: 1
+name: fb
+inputs:
+  - {name: x, shape: [6, 3]}
+layers:
+  - {name: a, op: lstm, units: 4, inputs: x}
+  - {name: b, op: lstm, units: 4, forget_bias: 2.5, inputs: x}
+  - {name: c, op: lstm, units: 4, unit_forget_bias: false, inputs: x}
+  - {name: s, op: add, inputs: [a, b, c]}
+"""
+    model = specc.build(text, backend="torch")
+    for name, forget in [("a", 1.0), ("b", 2.5), ("c", 0.0)]:
+        layer = getattr(model, name)
+        bias = layer.bias_ih_l0 + layer.bias_hh_l0
+        assert torch.equal(bias[4:8], torch.full((4,), forget))
+        assert not bias[:4].any() and not bias[8:].any()
+
+
+def test_input_dropout_is_one_mask_for_all_steps():
+    text = """\
+specc: 1
+name: drop
+inputs:
+  - {name: x, shape: [5, 64]}
+layers:
+  - {name: r, op: rnn, units: 64, dropout: 0.5, return_sequences: true}
+"""
+    model = specc.build(text, backend="torch").train()
+    seen = []
+    base = type(model.r).__mro__[2]  # nn.RNN, after the Keras mixin
+    original = base.forward
+
+    def spy(self, x, *rest):
+        seen.append(x)
+        return original(self, x, *rest)
+
+    base.forward = spy
+    try:
+        model(torch.ones(2, 5, 64))
+    finally:
+        base.forward = original
+    (x,) = seen
+    assert torch.equal(x, x[:, :1].expand_as(x))  # the same mask at every step
+    assert (x == 0).any() and (x == 2).any()  # dropped, and scaled by 1 / (1 - rate)
+
+
+def test_stateful_layers_carry_state_between_batches():
+    path = ROOT / "specs" / "stateful_stacked_lstm.yaml"
+    model = specc.build(path, backend="torch").eval()
+    x = torch.randn(32, 8, 16)
+    with torch.no_grad():
+        first = model(x)
+        second = model(x)
+        assert not torch.allclose(first, second)
+        for layer in (model.lstm1, model.lstm2, model.lstm3):
+            layer.reset_states()
+        assert torch.allclose(model(x), first, atol=1e-6)
+    assert "lstm1.h" not in model.state_dict()  # weights only: the state is a buffer
+
+
+def test_what_torch_cannot_express_is_refused_at_the_attribute():
+    text = """\
+specc: 1
+name: refused
+dims: {T: null, U: null}
+inputs:
+  - {name: x, shape: [6, 4]}
+layers:
+  - {name: a, op: reshape, target_shape: [T, U]}
+"""
+    with pytest.raises(specc.EmitError) as info:
+        specc.emit(text, backend="torch")
+    (d,) = info.value.diagnostics
+    line = text.splitlines()[6]
+    assert (d.code, d.span.line, d.span.column) == ("E601", 7, line.index("U]") + 1)
+    assert "torch backend cannot express" in d.message
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [
+        "op: layer_norm, scale: false",
+        "op: batch_norm, center: false",
+        "op: batch_norm, scale: false",
+        "op: batch_norm, scale: false, center: false",
+    ],
+)
+def test_gain_and_shift_chosen_separately(attrs: str):
+    text = _one_layer(attrs, 5, 3)
+    source = specc.emit(text, backend="torch")
+    model, _ = check_model(text, source)
+    names = {name for name, _ in model.named_parameters()}
+    expected = {"r.weight"} if "scale: false" not in attrs else set()
+    expected |= {"r.bias"} if "center: false" not in attrs else set()
+    assert names == expected
+
+
+def _one_layer(layer: str, steps: int = 6, features: int = 3):
+    return f"""\
+specc: 1
+name: one
+inputs:
+  - {{name: x, shape: [{steps}, {features}]}}
+layers:
+  - {{name: r, {layer}}}
+"""
+
+
+@pytest.mark.parametrize("op", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("sequences", [False, True])
+def test_step_loop_equals_the_fused_kernel(op: str, bidirectional: bool, sequences: bool):
+    """The per-step cell (used for recurrent dropout) gives the fused layer's outputs."""
+    attrs = (
+        f"op: {op}, units: 4, recurrent_dropout: 0.3, return_sequences: {str(sequences).lower()}"
+    )
+    if bidirectional:
+        attrs += ", bidirectional: true, merge_mode: ave"
+    model = specc.build(_one_layer(attrs), backend="torch").eval()
+    assert model.r.loop
+    x = torch.randn(2, 6, 3)
+    with torch.no_grad():
+        for p in model.r.parameters():
+            p.uniform_(-0.5, 0.5)
+        stepped = model(x)
+        model.r.loop = False
+        fused = model(x)
+    assert torch.allclose(stepped, fused, atol=1e-5)
+
+
+def test_custom_activations_follow_the_cell_equations():
+    attrs = "op: lstm, units: 4, activation: relu, recurrent_activation: hard_sigmoid"
+    model = specc.build(_one_layer(attrs), backend="torch").eval()
+    layer = model.r
+    x = torch.randn(2, 6, 3)
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.uniform_(-0.5, 0.5)
+        b = layer.bias_ih_l0 + layer.bias_hh_l0
+        expected = _lstm_reference(
+            x, layer.weight_ih_l0, layer.weight_hh_l0, b, 4, torch.relu, F.hardsigmoid
+        )
+        assert torch.allclose(model(x), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "op, mode",
+    [("lstm", "state"), ("lstm", "update"), ("gru", "state"), ("gru", "update"), ("rnn", "state")],
+)
+def test_recurrent_dropout_in_training(op: str, mode: str):
+    attrs = f"op: {op}, units: 8, dropout: 0.2, recurrent_dropout: 0.5, bidirectional: true"
+    if mode == "update":
+        attrs += ", recurrent_dropout_mode: update"
+    model = specc.build(_one_layer(attrs), backend="torch").train()
+    x = torch.randn(3, 6, 3)
+    first, second = model(x), model(x)
+    assert first.shape == second.shape == (3, 16)
+    assert not torch.allclose(first, second)  # fresh masks per batch
+    first.sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_gru_reset_before_follows_keras_equations():
+    """reset_after: false: h' = (1 - z) n + z h, n = tanh(W_n x + b_n + U_n (r h))."""
+    attrs = "op: gru, units: 4, reset_after: false, bidirectional: true, merge_mode: concat"
+    model = specc.build(_one_layer(attrs), backend="torch").eval()
+    layer = model.r
+    x = torch.randn(2, 6, 3)
+
+    def reference(seq, w_ih, w_hh, b):
+        h = seq.new_zeros(seq.shape[0], 4)
+        for t in range(seq.shape[1]):
+            x_r, x_z, x_n = (seq[:, t] @ w_ih.T + b).chunk(3, -1)
+            u_r, u_z, u_n = w_hh.chunk(3, 0)
+            r, z = torch.sigmoid(x_r + h @ u_r.T), torch.sigmoid(x_z + h @ u_z.T)
+            h = (1 - z) * torch.tanh(x_n + (r * h) @ u_n.T) + z * h
+        return h
+
+    with torch.no_grad():
+        fw = reference(x, layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0)
+        bw = reference(
+            x.flip(1),
+            layer.weight_ih_l0_reverse,
+            layer.weight_hh_l0_reverse,
+            layer.bias_ih_l0_reverse,
+        )
+        assert torch.allclose(model(x), torch.cat([fw, bw], -1), atol=1e-5)
+
+
+# Greff et al.'s gates with weights, per variant, in the order of the weight rows.
+VARIANT_GATES = {
+    "peephole": "ifgo",
+    "nig": "fgo",
+    "nfg": "igo",
+    "nog": "ifg",
+    "niaf": "ifgo",
+    "noaf": "ifgo",
+    "cifg": "igo",
+    "fgr": "ifgo",
+    "layer_norm": "ifgo",
+}
+
+
+def _variant_reference(variant: str, x, p: dict, units: int):
+    """Greff et al. (2017) / Ba et al. (2016) in plain NumPy, one step at a time."""
+    import numpy as np
+
+    def sigmoid(v):
+        return 1 / (1 + np.exp(-v))
+
+    def norm(v, gain, shift):
+        return (v - v.mean(-1, keepdims=True)) / np.sqrt(
+            v.var(-1, keepdims=True) + 1e-5
+        ) * gain + shift
+
+    names = VARIANT_GATES[variant]
+    rows = {k: slice(j * units, (j + 1) * units) for j, k in enumerate(names)}
+    bias = p.get("bias", np.zeros(len(names) * units))
+    peep = {}
+    if "peephole" in p:
+        peep = dict(zip([k for k in "ifo" if k in names], p["peephole"], strict=True))
+    batch = x.shape[0]
+    h = np.zeros((batch, units))
+    c = np.zeros((batch, units))
+    prev = {k: np.zeros((batch, units)) for k in "ifo"}
+    out = []
+    for t in range(x.shape[1]):
+        pre = x[:, t] @ p["weight_ih"].T + h @ p["weight_hh"].T + bias
+        if variant == "layer_norm":
+            pre = norm(pre, p["norm_gates.weight"], p["norm_gates.bias"])
+        pre = {k: pre[:, rows[k]] for k in names}
+        if variant == "fgr":
+            m = p["gate_recurrence"]
+            for a, ka in enumerate("ifo"):
+                for b, kb in enumerate("ifo"):
+                    block = m[a * units : (a + 1) * units, b * units : (b + 1) * units]
+                    pre[ka] = pre[ka] + prev[kb] @ block.T
+        i = sigmoid(pre["i"] + peep.get("i", 0) * c) if "i" in names else 1.0
+        f = sigmoid(pre["f"] + peep.get("f", 0) * c) if "f" in names else 1.0
+        if variant == "cifg":
+            f = 1 - i
+        z = pre["g"] if variant == "niaf" else np.tanh(pre["g"])
+        c = f * c + i * z
+        o = sigmoid(pre["o"] + peep.get("o", 0) * c) if "o" in names else 1.0
+        if variant == "layer_norm":
+            cell = np.tanh(norm(c, p["norm_cell.weight"], p["norm_cell.bias"]))
+        else:
+            cell = c if variant == "noaf" else np.tanh(c)
+        h = o * cell
+        if variant == "fgr":
+            prev = {"i": i, "f": f, "o": o}
+        out.append(h)
+    return np.stack(out, 1)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANT_GATES))
+def test_lstm_variant_matches_a_numpy_reference(variant: str):
+    attrs = f"op: lstm, units: 3, variant: {variant}, return_sequences: true, bidirectional: true"
+    model = specc.build(_one_layer(attrs, steps=5, features=2), backend="torch").eval()
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in model.r.parameters():
+            p.uniform_(-0.8, 0.8)
+        x = torch.randn(2, 5, 2, dtype=torch.float64)
+        got = model.double()(x).numpy()
+    for direction, suffix in enumerate(["_l0", "_l0_reverse"]):
+        params = {
+            name.replace(suffix, ""): value.detach().numpy()
+            for name, value in model.r.named_parameters()
+            if name.endswith(suffix) or f"{suffix}." in name
+        }
+        seq = x.numpy()[:, ::-1] if direction else x.numpy()
+        expected = _variant_reference(variant, seq, params, 3)
+        expected = expected[:, ::-1] if direction else expected
+        half = got[..., direction * 3 : (direction + 1) * 3]
+        assert abs(half - expected).max() < 1e-9, variant
+
+
+# Keras itself, where it is installed: the same layer with the same weights gives the same output.
+
+
+def _keras():
+    return pytest.importorskip("keras")
+
+
+def _torch_out(layer_yaml: str, x, steps: int, features: int):
+    model = specc.build(_one_layer(layer_yaml, steps, features), backend="torch").eval()
+    torch.manual_seed(2)
+    with torch.no_grad():
+        for p in model.r.parameters():
+            p.uniform_(-0.5, 0.5)
+        return model, model(torch.from_numpy(x)).numpy()
+
+
+def _rnn_weights(layer, suffix: str, op: str, reset_after: bool = True):
+    """Keras's (kernel, recurrent_kernel, bias) from PyTorch's weights (docs/ops.md)."""
+    import numpy as np
+
+    w_ih = getattr(layer, f"weight_ih_l0{suffix}").detach().numpy()
+    w_hh = getattr(layer, f"weight_hh_l0{suffix}").detach().numpy()
+    b_ih = getattr(layer, f"bias_ih_l0{suffix}").detach().numpy()
+    b_hh = getattr(layer, f"bias_hh_l0{suffix}", None)
+    if op == "gru":  # PyTorch (r, z, n) -> Keras (z, r, h)
+        u = w_hh.shape[1]
+
+        def order(a):
+            return np.concatenate([a[u : 2 * u], a[:u], a[2 * u :]])
+
+        w_ih, w_hh, b_ih = order(w_ih), order(w_hh), order(b_ih)
+        if not reset_after:
+            return [w_ih.T, w_hh.T, b_ih]
+        return [w_ih.T, w_hh.T, np.stack([b_ih, order(b_hh.detach().numpy())])]
+    return [w_ih.T, w_hh.T, b_ih + b_hh.detach().numpy()]
+
+
+@pytest.mark.parametrize(
+    "op, extra",
+    [
+        ("lstm", "bidirectional: true, merge_mode: sum"),
+        ("lstm", "bidirectional: true, return_sequences: true, merge_mode: mul"),
+        ("gru", "bidirectional: true, merge_mode: ave"),
+        ("gru", "reset_after: false, return_sequences: true"),
+        ("rnn", "activation: relu, bidirectional: true"),
+        ("lstm", "activation: relu, recurrent_activation: hard_sigmoid, recurrent_dropout: 0.3"),
+    ],
+)
+def test_recurrent_layers_equal_keras(op: str, extra: str):
+    keras = _keras()
+    import numpy as np
+
+    x = np.random.default_rng(0).normal(size=(2, 6, 3)).astype("float32")
+    model, got = _torch_out(f"op: {op}, units: 4, {extra}", x, 6, 3)
+    node = specc.validate(_one_layer(f"op: {op}, units: 4, {extra}")).graph.node("r")
+    a = node.attrs
+    kwargs = {"return_sequences": a["return_sequences"], "activation": a["activation"]}
+    if op != "rnn":
+        kwargs["recurrent_activation"] = a["recurrent_activation"]
+    if op == "gru":
+        kwargs["reset_after"] = a["reset_after"]
+    cls = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "rnn": keras.layers.SimpleRNN}[op]
+    if a["bidirectional"]:
+        layer = keras.layers.Bidirectional(cls(4, **kwargs), merge_mode=a["merge_mode"])
+        layer.build((2, 6, 3))
+        layer.forward_layer.set_weights(_rnn_weights(model.r, "", op))
+        layer.backward_layer.set_weights(_rnn_weights(model.r, "_reverse", op))
+    else:
+        layer = cls(4, **kwargs)
+        layer.build((2, 6, 3))
+        layer.set_weights(_rnn_weights(model.r, "", op, a.get("reset_after", True)))
+    expected = np.asarray(layer(x))
+    assert np.abs(got - expected).max() < 1e-5
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [
+        "op: conv1d, filters: 4, kernel_size: 3, strides: 2, padding: same",
+        "op: conv1d, filters: 4, kernel_size: 4, strides: 3, padding: same",
+        "op: conv1d, filters: 4, kernel_size: 3, dilation_rate: 2, padding: causal",
+    ],
+)
+def test_conv1d_equals_keras(attrs: str):
+    keras = _keras()
+    import numpy as np
+
+    x = np.random.default_rng(0).normal(size=(2, 11, 3)).astype("float32")
+    model, got = _torch_out(attrs, x, 11, 3)
+    a = specc.validate(_one_layer(attrs, 11, 3)).graph.node("r").attrs
+    layer = keras.layers.Conv1D(
+        a["filters"],
+        a["kernel_size"],
+        strides=a["strides"],
+        padding=a["padding"],
+        dilation_rate=a["dilation_rate"],
+    )
+    layer.build((2, 11, 3))
+    kernel = model.r.weight.detach().numpy().transpose(2, 1, 0)  # (out, in, k) -> (k, in, out)
+    layer.set_weights([kernel, model.r.bias.detach().numpy()])
+    assert np.abs(got - np.asarray(layer(x))).max() < 1e-5
+
+
+@pytest.mark.parametrize("score_mode", ["dot", "concat"])
+def test_attention_equals_keras(score_mode: str):
+    keras = _keras()
+    import numpy as np
+
+    text = f"""\
+specc: 1
+name: att
+inputs:
+  - {{name: q, shape: [5, 4]}}
+  - {{name: v, shape: [7, 4]}}
+layers:
+  - {{name: r, op: attention, use_scale: true, score_mode: {score_mode}, inputs: [q, v]}}
+"""
+    rng = np.random.default_rng(0)
+    q = rng.normal(size=(2, 5, 4)).astype("float32")
+    v = rng.normal(size=(2, 7, 4)).astype("float32")
+    model = specc.build(text, backend="torch").eval()
+    with torch.no_grad():
+        model.r.scale.fill_(0.7)
+        if score_mode == "concat":
+            model.r.concat_score_weight.fill_(1.3)
+        got = model(torch.from_numpy(q), torch.from_numpy(v)).numpy()
+    layer = keras.layers.Attention(use_scale=True, score_mode=score_mode)
+    layer.build([(2, 5, 4), (2, 7, 4)])
+    layer.set_weights([np.float32(0.7)] + ([np.float32(1.3)] if score_mode == "concat" else []))
+    assert np.abs(got - np.asarray(layer([q, v]))).max() < 1e-5
+
+
+def test_multi_head_attention_equals_keras():
+    keras = _keras()
+    import numpy as np
+
+    text = """\
+specc: 1
+name: mha
+inputs:
+  - {name: q, shape: [5, 6]}
+  - {name: v, shape: [7, 4]}
+layers:
+  - {name: r, op: multi_head_attention, num_heads: 2, key_dim: 3, value_dim: 5, inputs: [q, v]}
+"""
+    rng = np.random.default_rng(0)
+    q = rng.normal(size=(2, 5, 6)).astype("float32")
+    v = rng.normal(size=(2, 7, 4)).astype("float32")
+    model = specc.build(text, backend="torch").eval()
+    with torch.no_grad():
+        got = model(torch.from_numpy(q), torch.from_numpy(v)).numpy()
+    layer = keras.layers.MultiHeadAttention(2, 3, value_dim=5)
+    layer(q, v)  # builds it
+    m = model.r
+
+    def kernel(linear, heads):  # (heads*d, F) -> Keras (F, heads, d), bias (heads, d)
+        w = linear.weight.detach().numpy()
+        return [w.T.reshape(w.shape[1], heads, -1), linear.bias.detach().numpy().reshape(heads, -1)]
+
+    out_w = m.output.weight.detach().numpy().T.reshape(2, 5, 6)
+    layer.set_weights(
+        kernel(m.query, 2)
+        + kernel(m.key, 2)
+        + kernel(m.value, 2)
+        + [out_w, m.output.bias.detach().numpy()]
+    )
+    assert np.abs(got - np.asarray(layer(q, v))).max() < 1e-5
+
+
+def test_emitting_does_not_import_torch():
+    """`specc compile --backend torch` works on machines without torch."""
+    code = (
+        "import sys, specc; specc.emit(sys.argv[1], backend='torch'); "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(SKIP_DEEP)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
