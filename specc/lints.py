@@ -108,8 +108,9 @@ def _lint_no_effect(node, op, attrs, source, prefix: tuple, diags: Diagnostics) 
     for key in ("forget_bias", "unit_forget_bias"):
         if key in written and variant in ("nfg", "cifg"):
             reasons[key] = f"the `{variant}` variant has no forget gate of its own"
-    if "use_bias" in written and variant == "layer_norm":
-        reasons["use_bias"] = "the `layer_norm` variant has no biases (its norms shift instead)"
+    for key in ("use_bias", "forget_bias", "unit_forget_bias"):
+        if key in written and variant == "layer_norm":
+            reasons[key] = "the `layer_norm` variant has no biases (its norms shift instead)"
     for key, reason in reasons.items():
         diags.warning(
             "W306",

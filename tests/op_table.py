@@ -48,7 +48,7 @@ CASES = [
     C("lstm_fgr", "lstm", {"units": 4, "variant": "fgr"}, [(5, 3)], (4,),
       (4 * (12 + 16 + 4) + 12 + 9 * 16,) * 2),
     C("lstm_layer_norm", "lstm", {"units": 4, "variant": "layer_norm"}, [(5, 3)], (4,),
-      (4 * (12 + 16) + 40,) * 2),
+      (4 * (12 + 16) + 2 * 32 + 8,) * 2),
     C("gru", "gru", {"units": 16}, [(10, 8)], (16,), (1248, 1248)),
     C("gru_reset_before", "gru", {"units": 16, "reset_after": False}, [(10, 8)], (16,),
       (1200, 1200)),

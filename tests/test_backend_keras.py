@@ -31,6 +31,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 keras = pytest.importorskip("keras")
 np = pytest.importorskip("numpy")
 
+from specc.backends.keras._layers import CUSTOM  # noqa: E402
+
 import specc  # noqa: E402
 import specc.backend  # noqa: E402
 from specc.shapes import BATCH, Sym  # noqa: E402
@@ -195,6 +197,28 @@ def test_emitted_source_is_ruff_clean_and_formatted(tmp_path):
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
+def test_every_custom_object_is_emitted_ruff_clean(tmp_path):
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed")
+    text = _one_layer(
+        "{name: a, op: gru, units: 3, recurrent_dropout: 0.2, recurrent_dropout_mode: update, "
+        "return_sequences: true}\n"
+        "  - {name: b, op: lstm, variant: peephole, units: 3, dropout: 0.1, forget_bias: 2.0, "
+        "return_sequences: true}\n"
+        "  - {name: c, op: last_step}"
+    )
+    source = specc.emit(text, backend="keras")
+    assert all(f"class {name}(" in source for name in CUSTOM)
+    target = tmp_path / "every_custom_object.py"
+    target.write_text(source)
+    config = ["--config", str(ROOT / "pyproject.toml")]
+    check = subprocess.run([ruff, "check", *config, target], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    fmt = subprocess.run([ruff, "format", "--check", *config, target], capture_output=True)
+    assert fmt.returncode == 0, fmt.stdout
+
+
 @pytest.mark.parametrize("name", GOLDEN_SPECS)
 def test_golden_source(name: str):
     source = specc.emit(ROOT / "specs" / f"{name}.yaml", backend="keras")
@@ -255,29 +279,61 @@ def test_matches_the_hand_written_keras_model(path: Path):
 # -- refusals -------------------------------------------------------------------------
 
 
-# the layer_norm variant has no Keras cell yet
-REFUSED_VARIANTS = [ROOT / "specs" / "variants" / "lstm_layer_norm.yaml"]
+def _gru_reference(x, kernel, recurrent, bias, reset_after, in_mask=1.0, update_mask=1.0):
+    """Keras's GRU (gates z, r, h) in plain NumPy, the candidate scaled by `update_mask`."""
+    units = recurrent.shape[0]
+    h = np.zeros((x.shape[0], units))
+    out = []
+    for t in range(x.shape[1]):
+        x_z, x_r, x_h = np.split((x[:, t] * in_mask) @ kernel + bias[0], 3, axis=-1)
+        inner = h @ recurrent + bias[1]
+        z = _sigmoid(x_z + inner[:, :units])
+        r = _sigmoid(x_r + inner[:, units : 2 * units])
+        if reset_after:
+            candidate = np.tanh(x_h + r * inner[:, 2 * units :])
+        else:
+            candidate = np.tanh(x_h + (r * h) @ recurrent[:, 2 * units :])
+        h = z * h + (1 - z) * candidate * update_mask
+        out.append(h)
+    return np.stack(out, axis=1)
 
 
-@pytest.mark.parametrize("path", REFUSED_VARIANTS, ids=lambda p: p.stem)
-def test_variants_are_refused_at_the_attribute(path: Path):
-    with pytest.raises(specc.EmitError) as info:
-        specc.emit(path, backend="keras")
-    lines = path.read_text().splitlines()
-    for d in info.value.diagnostics:
-        assert d.code == "E601"
-        assert lines[d.span.line - 1][d.span.column - 1 :].startswith(("layer_norm", "update")), d
-
-
-def test_recurrent_dropout_update_mode_is_refused():
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_gru_update_mode_masks_the_candidate(reset_after, monkeypatch, tmp_path):
     text = _one_layer(
-        "{name: h, op: gru, units: 4, recurrent_dropout: 0.2, recurrent_dropout_mode: update}"
+        "{name: h, op: gru, units: 3, return_sequences: true, dropout: 0.5, "
+        "recurrent_dropout: 0.5, recurrent_dropout_mode: update, "
+        f"reset_after: {str(reset_after).lower()}}}"
     )
-    with pytest.raises(specc.EmitError) as info:
-        specc.emit(text, backend="keras")
-    (d,) = info.value.diagnostics
-    assert (d.code, d.span.line) == ("E601", 6)
-    assert "recurrent_dropout_mode" in d.message
+    assert "UpdateDropoutGRUCell(" in specc.emit(text, backend="keras")
+    keras.backend.clear_session()
+    model = specc.build(text, backend="keras")
+    assert model.count_params() == specc.load(text).node("h").meta["params"]["keras"]
+    cell = model.get_layer("h").cell
+    rng = np.random.default_rng(4)
+    for weight in cell.weights:
+        weight.assign(rng.standard_normal(tuple(weight.shape)).astype("float32"))
+    kernel, recurrent, bias = (keras.ops.convert_to_numpy(w).astype(float) for w in cell.weights)
+    bias = bias if reset_after else np.stack([bias, np.zeros_like(bias)])
+    x = rng.standard_normal((2, 5, 3)).astype("float32")
+    got = keras.ops.convert_to_numpy(model(x, training=False))
+    expected = _gru_reference(x.astype("float64"), kernel, recurrent, bias, reset_after)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    masks = [(rng.integers(0, 2, (2, 3)) * 2.0).astype("float32") for _ in range(2)]
+    monkeypatch.setattr(cell, "get_dropout_mask", lambda inputs: masks[0])
+    monkeypatch.setattr(cell, "get_recurrent_dropout_mask", lambda state: masks[1])
+    got = keras.ops.convert_to_numpy(model(x, training=True))
+    expected = _gru_reference(x, kernel, recurrent, bias, reset_after, *masks)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    monkeypatch.undo()
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(loaded(x, training=False)),
+        keras.ops.convert_to_numpy(model(x, training=False)),
+        rtol=1e-6,
+        atol=1e-6,
+    )
 
 
 # -- the op table ---------------------------------------------------------------------
@@ -439,27 +495,41 @@ GATES = {
     "noaf": "ifco",
     "cifg": "ico",
     "fgr": "ifco",
+    "layer_norm": "ifco",
 }
 
 
-def _variant_reference(
-    variant, x, kernel, recurrent, peephole, bias, gate_kernel=None, masks=None, mode="state"
-):
-    """Greff et al.'s LSTM variants in plain NumPy, step by step (as in their paper)."""
-    units = recurrent.shape[0]
+def _norm(v, w, name):
+    """Layer normalisation over the last axis, with the cell's gain and shift `name`."""
+    v = (v - v.mean(-1, keepdims=True)) / np.sqrt(v.var(-1, keepdims=True) + 1e-5)
+    return v * w[f"{name}_norm_gamma"] + w[f"{name}_norm_beta"]
+
+
+def _variant_reference(variant, x, w, masks=None, mode="state"):
+    """Greff et al.'s LSTM variants and Ba et al.'s layer-normalised LSTM in plain NumPy.
+
+    Step by step, as in the papers; `w` holds the cell's weights by name.
+    """
+    units = w["recurrent_kernel"].shape[0]
     gates = GATES[variant]
     h = np.zeros((x.shape[0], units))
     c = np.zeros((x.shape[0], units))
     previous = np.zeros((x.shape[0], 3 * units))  # fgr: i, f, o of the step before
-    p = dict(zip(gates.replace("c", ""), np.split(peephole, len(gates) - 1), strict=True))
+    p = {name: 0.0 for name in "ifo"}
+    if "peephole" in w:
+        p = dict(zip(gates.replace("c", ""), np.split(w["peephole"], len(gates) - 1), strict=True))
     out = []
     in_mask, rec_mask = masks or (1.0, 1.0)
     for t in range(x.shape[1]):
         h_in = h * rec_mask if mode == "state" else h
-        pre = (x[:, t] * in_mask) @ kernel + h_in @ recurrent + bias
+        if variant == "layer_norm":  # Ba et al. (2016), eq. 20
+            pre = _norm(x[:, t] @ w["kernel"], w, "input")
+            pre = pre + _norm(h_in @ w["recurrent_kernel"], w, "recurrent")
+        else:
+            pre = (x[:, t] * in_mask) @ w["kernel"] + h_in @ w["recurrent_kernel"] + w["bias"]
         z = dict(zip(gates, np.split(pre, len(gates), axis=-1), strict=True))
         if variant == "fgr":
-            extra = np.split(previous @ gate_kernel, 3, axis=-1)
+            extra = np.split(previous @ w["gate_kernel"], 3, axis=-1)
             for name, e in zip("ifo", extra, strict=True):
                 z[name] = z[name] + e
         i = _sigmoid(z["i"] + p["i"] * c) if "i" in z else 1.0
@@ -471,7 +541,10 @@ def _variant_reference(
             g = g * rec_mask
         c = f * c + i * g
         o = _sigmoid(z["o"] + p["o"] * c) if "o" in z else 1.0
-        h = o * (c if variant == "noaf" else np.tanh(c))
+        if variant == "layer_norm":
+            h = o * np.tanh(_norm(c, w, "cell"))
+        else:
+            h = o * (c if variant == "noaf" else np.tanh(c))
         if variant == "fgr":
             previous = np.concatenate([i, f, o], axis=-1)
         out.append(h)
@@ -488,21 +561,18 @@ def test_variant_cell_matches_a_numpy_reference(variant, tmp_path):
     graph = specc.load(text)
     assert model.count_params() == graph.node("layer").meta["params"]["keras"]
     cell = model.get_layer("layer").cell
-    k = len(GATES[variant])
     rng = np.random.default_rng(2)
-    weights = {
-        "kernel": rng.standard_normal((3, 3 * k)),
-        "recurrent_kernel": rng.standard_normal((3, 3 * k)),
-        "peephole": rng.standard_normal(3 * (k - 1)),
-        "bias": rng.standard_normal(3 * k),
-    }
+    weights = {w.path.split("/")[-1]: w for w in cell.weights}
+    values = {name: rng.standard_normal(tuple(w.shape)) for name, w in weights.items()}
     if variant == "fgr":
-        weights["gate_kernel"] = rng.standard_normal((9, 9)) * 0.5
-    for name, value in weights.items():
-        getattr(cell, name).assign(value.astype("float32"))
+        values["gate_kernel"] *= 0.5
+    assert ("peephole" in values) == (variant != "layer_norm")
+    assert ("bias" in values) == (variant != "layer_norm")
+    for name, value in values.items():
+        weights[name].assign(value.astype("float32"))
     x = rng.standard_normal((2, 5, 3)).astype("float32")
     got = keras.ops.convert_to_numpy(model(x, training=False))
-    expected = _variant_reference(variant, x.astype("float64"), *weights.values())
+    expected = _variant_reference(variant, x.astype("float64"), values)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
@@ -549,11 +619,11 @@ def test_variant_cell_dropout_uses_one_mask_per_batch(mode, monkeypatch):
     cell = model.get_layer("layer").cell
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 5, 3)).astype("float32")
-    weights = [
-        keras.ops.convert_to_numpy(getattr(cell, n)).astype("float64")
+    weights = {
+        n: keras.ops.convert_to_numpy(getattr(cell, n)).astype("float64")
         for n in ("kernel", "recurrent_kernel", "peephole", "bias")
-    ]
-    plain = _variant_reference("peephole", x.astype("float64"), *weights)
+    }
+    plain = _variant_reference("peephole", x.astype("float64"), weights)
     got = keras.ops.convert_to_numpy(model(x, training=False))
     np.testing.assert_allclose(got, plain, rtol=1e-5, atol=1e-5)
     masks = (
@@ -562,7 +632,7 @@ def test_variant_cell_dropout_uses_one_mask_per_batch(mode, monkeypatch):
     )
     monkeypatch.setattr(cell, "dropout_masks", lambda inputs, states: masks)
     got = keras.ops.convert_to_numpy(model(x, training=True))
-    expected = _variant_reference("peephole", x.astype("float64"), *weights, masks=masks, mode=mode)
+    expected = _variant_reference("peephole", x.astype("float64"), weights, masks=masks, mode=mode)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
     assert cell.masks is None
 

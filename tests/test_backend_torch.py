@@ -647,9 +647,11 @@ def _variant_reference(variant: str, x, p: dict, units: int):
     prev = {k: np.zeros((batch, units)) for k in "ifo"}
     out = []
     for t in range(x.shape[1]):
-        pre = x[:, t] @ p["weight_ih"].T + h @ p["weight_hh"].T + bias
-        if variant == "layer_norm":
-            pre = norm(pre, p["norm_gates.weight"], p["norm_gates.bias"])
+        if variant == "layer_norm":  # Ba et al. (2016), eq. 20
+            pre = norm(x[:, t] @ p["weight_ih"].T, p["norm_input.weight"], p["norm_input.bias"])
+            pre = pre + norm(h @ p["weight_hh"].T, p["norm_hidden.weight"], p["norm_hidden.bias"])
+        else:
+            pre = x[:, t] @ p["weight_ih"].T + h @ p["weight_hh"].T + bias
         pre = {k: pre[:, rows[k]] for k in names}
         if variant == "fgr":
             m = p["gate_recurrence"]

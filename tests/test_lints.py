@@ -62,6 +62,7 @@ def test_lint_names_every_setting_and_points_at_the_first():
         ("{name: l, op: gru, units: 3, recurrent_dropout_mode: update}", "recurrent_dropout_mode"),
         ("{name: l, op: lstm, units: 3, variant: cifg, forget_bias: 2.0}", "forget_bias"),
         ("{name: l, op: lstm, units: 3, variant: layer_norm, use_bias: false}", "use_bias"),
+        ("{name: l, op: lstm, units: 3, variant: layer_norm, forget_bias: 2.0}", "forget_bias"),
     ],
 )
 def test_settings_without_effect(layer, key):

@@ -302,15 +302,8 @@ class _Emitter:
             )
             return None
         update = attrs["recurrent_dropout"] and attrs.get("recurrent_dropout_mode") == "update"
-        if update and op != "lstm":
-            self.refuse(
-                node,
-                f"`recurrent_dropout_mode: update` on `{op}` yet",
-                at + ("recurrent_dropout_mode",),
-                help="its custom Keras cell is not written yet (the `lstm` one is); `state` "
-                "is Keras's own recurrent dropout",
-            )
-            return None
+        if op == "gru" and update:
+            return self.update_gru_cell(attrs)
         if variant != "standard" or update:
             return self.variant_cell(node, attrs, at)
         args: list[str | Call] = [str(attrs["units"])]
@@ -324,25 +317,21 @@ class _Emitter:
             if attrs["unit_forget_bias"]:
                 args.append("unit_forget_bias=False")
             args.append(f"bias_initializer=ForgetBias({attrs['forget_bias']!r})")
-        cell = Call("keras.layers." + RECURRENT[op], args)
-        if not attrs["bidirectional"]:
-            return cell
-        wrapper: list[str | Call] = [cell]
-        if attrs["merge_mode"] != "concat":
-            wrapper.append(_kw("merge_mode", attrs["merge_mode"]))
-        return Call("keras.layers.Bidirectional", wrapper)
+        return _bidirectional(Call("keras.layers." + RECURRENT[op], args), attrs)
 
     def variant_cell(self, node: Node, attrs: dict, at: tuple) -> Call | None:
         """`keras.layers.RNN` of a custom cell; the cell keeps the gate settings."""
         cell = "VariantLSTMCell"
         self.use(cell)
         cell_args: list[str | Call] = [str(attrs["units"]), _kw("variant", attrs["variant"])]
-        for key in ("activation", "recurrent_activation", "use_bias", "unit_forget_bias"):
+        biased = attrs["variant"] != "layer_norm"  # its norms' shifts are its only biases
+        keys = ("activation", "recurrent_activation") + ("use_bias", "unit_forget_bias") * biased
+        for key in keys:
             if attrs[key] != RECURRENT_DEFAULTS[key]:
                 if key == "unit_forget_bias" and "forget_bias" in attrs:
                     continue
                 cell_args.append(_kw(key, attrs[key]))
-        if attrs.get("forget_bias") is not None:
+        if biased and attrs.get("forget_bias") is not None:
             if attrs["unit_forget_bias"]:
                 cell_args.append("unit_forget_bias=False")
             gates = "ifco".replace(_MISSING_GATE.get(attrs["variant"], ""), "")
@@ -354,20 +343,21 @@ class _Emitter:
                 cell_args.append(_kw(key, attrs[key]))
         if attrs["recurrent_dropout"] and attrs["recurrent_dropout_mode"] != "state":
             cell_args.append(_kw("recurrent_dropout_mode", attrs["recurrent_dropout_mode"]))
-        args: list[str | Call] = [Call(cell, cell_args)]
-        for key in ("return_sequences", "stateful", "unroll"):
-            if attrs[key]:
-                args.append(_kw(key, True))
         dropout = attrs["dropout"] or attrs["recurrent_dropout"]
         if dropout:
             self.use("DropoutRNN")
-        layer = Call("DropoutRNN" if dropout else "keras.layers.RNN", args)
-        if not attrs["bidirectional"]:
-            return layer
-        wrapper: list[str | Call] = [layer]
-        if attrs["merge_mode"] != "concat":
-            wrapper.append(_kw("merge_mode", attrs["merge_mode"]))
-        return Call("keras.layers.Bidirectional", wrapper)
+        return _rnn(Call(cell, cell_args), attrs, "DropoutRNN" if dropout else "keras.layers.RNN")
+
+    def update_gru_cell(self, attrs: dict) -> Call:
+        """`keras.layers.RNN` of a GRU cell whose recurrent dropout masks the candidate."""
+        cell = "UpdateDropoutGRUCell"
+        self.use(cell)
+        args: list[str | Call] = [str(attrs["units"])]
+        for key in ("activation", "recurrent_activation", "use_bias", "reset_after", "dropout"):
+            if attrs[key] != RECURRENT_DEFAULTS[key]:
+                args.append(_kw(key, attrs[key]))
+        args.append(_kw("recurrent_dropout", attrs["recurrent_dropout"]))
+        return _rnn(Call(cell, args), attrs, "keras.layers.RNN")
 
     def use(self, name: str) -> None:
         """Emit a custom object (and what it needs) into the module."""
@@ -416,6 +406,25 @@ class _Emitter:
 
 # the gate each variant goes without (cifg's forget gate is 1 - i: no weights of its own)
 _MISSING_GATE = {"nig": "i", "nfg": "f", "nog": "o", "cifg": "f"}
+
+
+def _rnn(cell: Call, attrs: dict, layer: str) -> Call:
+    """A custom cell in its recurrent layer (`layer`: `keras.layers.RNN` or a subclass)."""
+    args: list[str | Call] = [cell]
+    for key in ("return_sequences", "stateful", "unroll"):
+        if attrs[key]:
+            args.append(_kw(key, True))
+    return _bidirectional(Call(layer, args), attrs)
+
+
+def _bidirectional(layer: Call, attrs: dict) -> Call:
+    """The recurrent layer, in `Bidirectional` (with its merge mode) when the spec says so."""
+    if not attrs["bidirectional"]:
+        return layer
+    wrapper: list[str | Call] = [layer]
+    if attrs["merge_mode"] != "concat":
+        wrapper.append(_kw("merge_mode", attrs["merge_mode"]))
+    return Call("keras.layers.Bidirectional", wrapper)
 
 
 def _activation(attrs: dict) -> list[str]:

@@ -57,7 +57,10 @@ class VariantLSTMCell(keras.layers.Layer):
     kept as one `gate_kernel` of (3u, 3u)). One matmul for the input and one for
     the state cover all the gates with weights, in Keras's order (i, f, c, o)
     less the missing ones; the peepholes from the cell are diagonal, one vector
-    for each of i, f, o that has weights, stored as one weight.
+    for each of i, f, o that has weights, stored as one weight. `layer_norm` is
+    Ba et al.'s equation 20 (2016): LN(x W) + LN(h U) for the gates, each over
+    all four gates with a gain and a shift (its only biases), and
+    h = o * tanh(LN(c)); epsilon 1e-5, as PyTorch's `LayerNorm`.
     """
 
     GATES = {
@@ -69,8 +72,11 @@ class VariantLSTMCell(keras.layers.Layer):
         "noaf": "ifco",
         "cifg": "ico",
         "fgr": "ifco",
+        "layer_norm": "ifco",
         "standard": "ifco",
     }
+    NORMS = {"input": 4, "recurrent": 4, "cell": 1}  # layer_norm: width in units
+    EPSILON = 1e-5
 
     def __init__(
         self,
@@ -97,10 +103,11 @@ class VariantLSTMCell(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.masks = None  # (input mask, recurrent mask), set by DropoutRNN while it runs
         self.gates = self.GATES[variant]
-        self.peepholes = "" if variant == "standard" else self.gates.replace("c", "")
+        plain = variant in ("standard", "layer_norm")
+        self.peepholes = "" if plain else self.gates.replace("c", "")
         self.activation = keras.activations.get(activation)
         self.recurrent_activation = keras.activations.get(recurrent_activation)
-        self.use_bias = use_bias
+        self.use_bias = use_bias and variant != "layer_norm"
         self.unit_forget_bias = unit_forget_bias
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.state_size = [units, units, 3 * units] if variant == "fgr" else [units, units]
@@ -126,6 +133,15 @@ class VariantLSTMCell(keras.layers.Layer):
                 initializer="orthogonal",
                 name="gate_kernel",
             )
+        if self.variant == "layer_norm":
+            for norm, width in self.NORMS.items():
+                for part, initializer in (("gamma", "ones"), ("beta", "zeros")):
+                    weight = self.add_weight(
+                        shape=(width * self.units,),
+                        initializer=initializer,
+                        name=f"{norm}_norm_{part}",
+                    )
+                    setattr(self, f"{norm}_norm_{part}", weight)
         if self.use_bias:
             initializer = self.bias_initializer
             if self.unit_forget_bias and "f" in self.gates:
@@ -149,8 +165,8 @@ class VariantLSTMCell(keras.layers.Layer):
             inputs = inputs * in_mask
         if rec_mask is not None and self.recurrent_dropout_mode == "state":
             h = h * rec_mask
-        z = keras.ops.matmul(inputs, self.kernel)
-        z = z + keras.ops.matmul(h, self.recurrent_kernel)
+        z = self.norm("input", keras.ops.matmul(inputs, self.kernel))
+        z = z + self.norm("recurrent", keras.ops.matmul(h, self.recurrent_kernel))
         if self.use_bias:
             z = z + self.bias
         z = keras.ops.split(z, len(self.gates), axis=-1)
@@ -173,10 +189,19 @@ class VariantLSTMCell(keras.layers.Layer):
             candidate = candidate * rec_mask  # Semeniuta et al.: no memory loss
         c = f * c + i * candidate
         o = gate(z["o"] + p["o"] * c) if "o" in z else 1.0
-        h = o * (c if self.variant == "noaf" else self.activation(c))
+        h = o * (c if self.variant == "noaf" else self.activation(self.norm("cell", c)))
         if self.variant == "fgr":
             return h, [h, c, keras.ops.concatenate([i, f, o], axis=-1)]
         return h, [h, c]
+
+    def norm(self, name, x):
+        """The `layer_norm` variant's normalisation `name` of x; x itself for the others."""
+        if self.variant != "layer_norm":
+            return x
+        mean = keras.ops.mean(x, axis=-1, keepdims=True)
+        variance = keras.ops.var(x, axis=-1, keepdims=True)
+        x = (x - mean) * keras.ops.rsqrt(variance + self.EPSILON)
+        return x * getattr(self, f"{name}_norm_gamma") + getattr(self, f"{name}_norm_beta")
 
     def get_config(self):
         activation = keras.activations.serialize(self.activation)
@@ -216,19 +241,75 @@ class DropoutRNN(keras.layers.RNN):
             self.cell.masks = None
 '''
 
+UPDATE_GRU_CELL = '''\
+@keras.saving.register_keras_serializable(package="specc")
+class UpdateDropoutGRUCell(keras.layers.GRUCell):
+    """Keras's `GRUCell` with recurrent dropout without memory loss (Semeniuta et al., 2016).
+
+    The recurrent mask scales the candidate state instead of h(t-1), so a dropped
+    unit never erases what the state holds. The weights are `GRUCell`'s; one
+    input mask and one candidate mask serve all the steps of a batch (drawn by
+    `keras.layers.RNN` before its loop).
+    """
+
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
+        self.implementation = 2  # one matmul for all gates
+        self.dropout_mask_count = None  # one mask each, not one per gate
+
+    def call(self, inputs, states, training=False):
+        h_tm1 = states[0] if isinstance(states, (list, tuple)) else states
+        units = self.units
+        if training and self.dropout > 0:
+            inputs = inputs * self.get_dropout_mask(inputs)
+        x = keras.ops.matmul(inputs, self.kernel)
+        inner_bias = None
+        if self.use_bias:
+            x = x + (self.bias[0] if self.reset_after else self.bias)
+            inner_bias = self.bias[1] if self.reset_after else None
+        x_z, x_r, x_h = keras.ops.split(x, 3, axis=-1)
+        kernel = self.recurrent_kernel
+        inner = keras.ops.matmul(h_tm1, kernel if self.reset_after else kernel[:, : 2 * units])
+        if inner_bias is not None:
+            inner = inner + inner_bias
+        z = self.recurrent_activation(x_z + inner[:, :units])
+        r = self.recurrent_activation(x_r + inner[:, units : 2 * units])
+        if self.reset_after:
+            recurrent_h = r * inner[:, 2 * units :]
+        else:
+            recurrent_h = keras.ops.matmul(r * h_tm1, self.recurrent_kernel[:, 2 * units :])
+        candidate = self.activation(x_h + recurrent_h)
+        if training and self.recurrent_dropout > 0:
+            candidate = candidate * self.get_recurrent_dropout_mask(h_tm1)
+        h = z * h_tm1 + (1 - z) * candidate
+        return h, [h] if isinstance(states, (list, tuple)) else h
+'''
+
 # name -> source, in the order they are emitted (a cell after the initialiser it uses)
 CUSTOM: dict[str, str] = {
     "LastStep": LAST_STEP,
     "ForgetBias": FORGET_BIAS,
     "VariantLSTMCell": VARIANT_CELL,
     "DropoutRNN": DROPOUT_RNN,
+    "UpdateDropoutGRUCell": UPDATE_GRU_CELL,
 }
 
 # the custom objects each one uses
 NEEDS: dict[str, tuple[str, ...]] = {"VariantLSTMCell": ("ForgetBias",), "DropoutRNN": ()}
 
 # the LSTM variants `VariantLSTMCell` covers
-VARIANTS = ("peephole", "nig", "nfg", "nog", "niaf", "noaf", "cifg", "fgr", "standard")
+VARIANTS = (
+    "peephole",
+    "nig",
+    "nfg",
+    "nog",
+    "niaf",
+    "noaf",
+    "cifg",
+    "fgr",
+    "layer_norm",
+    "standard",
+)
 
 
 def custom_source(name: str) -> list[str]:

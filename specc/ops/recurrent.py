@@ -45,9 +45,10 @@ def recurrent_params(ctx: RuleContext, shape: Shape) -> ParamCount:
     dirs = 2 if attrs["bidirectional"] else 1
     variant = attrs.get("variant", "standard")
     if ctx.op == "lstm" and variant == "layer_norm":
-        # No bias vectors: each gate's layer norm has a gain and a shift, and so
-        # does the cell state's (Ba et al., 2016).
-        n = 4 * (f * u + u * u) + 8 * u + 2 * u
+        # Ba et al. (2016), eq. 20, with no bias vectors: the norms of the input
+        # and of the recurrent projection (4u each) and of the cell (u) each
+        # have a gain and a shift.
+        n = 4 * (f * u + u * u) + 2 * 8 * u + 2 * u
         return same(dirs * n)
     if ctx.op == "lstm" and variant != "standard":
         gates, peepholes, extra = VARIANT_LAYOUT[variant]

@@ -41,7 +41,10 @@ class VariantLSTMCell(keras.layers.Layer):
     kept as one `gate_kernel` of (3u, 3u)). One matmul for the input and one for
     the state cover all the gates with weights, in Keras's order (i, f, c, o)
     less the missing ones; the peepholes from the cell are diagonal, one vector
-    for each of i, f, o that has weights, stored as one weight.
+    for each of i, f, o that has weights, stored as one weight. `layer_norm` is
+    Ba et al.'s equation 20 (2016): LN(x W) + LN(h U) for the gates, each over
+    all four gates with a gain and a shift (its only biases), and
+    h = o * tanh(LN(c)); epsilon 1e-5, as PyTorch's `LayerNorm`.
     """
 
     GATES = {
@@ -53,8 +56,11 @@ class VariantLSTMCell(keras.layers.Layer):
         "noaf": "ifco",
         "cifg": "ico",
         "fgr": "ifco",
+        "layer_norm": "ifco",
         "standard": "ifco",
     }
+    NORMS = {"input": 4, "recurrent": 4, "cell": 1}  # layer_norm: width in units
+    EPSILON = 1e-5
 
     def __init__(
         self,
@@ -81,10 +87,11 @@ class VariantLSTMCell(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.masks = None  # (input mask, recurrent mask), set by DropoutRNN while it runs
         self.gates = self.GATES[variant]
-        self.peepholes = "" if variant == "standard" else self.gates.replace("c", "")
+        plain = variant in ("standard", "layer_norm")
+        self.peepholes = "" if plain else self.gates.replace("c", "")
         self.activation = keras.activations.get(activation)
         self.recurrent_activation = keras.activations.get(recurrent_activation)
-        self.use_bias = use_bias
+        self.use_bias = use_bias and variant != "layer_norm"
         self.unit_forget_bias = unit_forget_bias
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.state_size = [units, units, 3 * units] if variant == "fgr" else [units, units]
@@ -110,6 +117,15 @@ class VariantLSTMCell(keras.layers.Layer):
                 initializer="orthogonal",
                 name="gate_kernel",
             )
+        if self.variant == "layer_norm":
+            for norm, width in self.NORMS.items():
+                for part, initializer in (("gamma", "ones"), ("beta", "zeros")):
+                    weight = self.add_weight(
+                        shape=(width * self.units,),
+                        initializer=initializer,
+                        name=f"{norm}_norm_{part}",
+                    )
+                    setattr(self, f"{norm}_norm_{part}", weight)
         if self.use_bias:
             initializer = self.bias_initializer
             if self.unit_forget_bias and "f" in self.gates:
@@ -133,8 +149,8 @@ class VariantLSTMCell(keras.layers.Layer):
             inputs = inputs * in_mask
         if rec_mask is not None and self.recurrent_dropout_mode == "state":
             h = h * rec_mask
-        z = keras.ops.matmul(inputs, self.kernel)
-        z = z + keras.ops.matmul(h, self.recurrent_kernel)
+        z = self.norm("input", keras.ops.matmul(inputs, self.kernel))
+        z = z + self.norm("recurrent", keras.ops.matmul(h, self.recurrent_kernel))
         if self.use_bias:
             z = z + self.bias
         z = keras.ops.split(z, len(self.gates), axis=-1)
@@ -157,10 +173,19 @@ class VariantLSTMCell(keras.layers.Layer):
             candidate = candidate * rec_mask  # Semeniuta et al.: no memory loss
         c = f * c + i * candidate
         o = gate(z["o"] + p["o"] * c) if "o" in z else 1.0
-        h = o * (c if self.variant == "noaf" else self.activation(c))
+        h = o * (c if self.variant == "noaf" else self.activation(self.norm("cell", c)))
         if self.variant == "fgr":
             return h, [h, c, keras.ops.concatenate([i, f, o], axis=-1)]
         return h, [h, c]
+
+    def norm(self, name, x):
+        """The `layer_norm` variant's normalisation `name` of x; x itself for the others."""
+        if self.variant != "layer_norm":
+            return x
+        mean = keras.ops.mean(x, axis=-1, keepdims=True)
+        variance = keras.ops.var(x, axis=-1, keepdims=True)
+        x = (x - mean) * keras.ops.rsqrt(variance + self.EPSILON)
+        return x * getattr(self, f"{name}_norm_gamma") + getattr(self, f"{name}_norm_beta")
 
     def get_config(self):
         activation = keras.activations.serialize(self.activation)

@@ -97,8 +97,9 @@ class LSTMVariant(KerasRecurrent, nn.Module):
     (`bias_l0`); diagonal peepholes from the cell to the i, f, o gates that
     exist (`peephole_l0`, one row each); for `fgr`, `gate_recurrence_l0`
     (3u, 3u): the i, f, o gates also read the previous step's i, f, o. The
-    `layer_norm` variant has no biases: `LayerNorm`s of the gates'
-    pre-activations (4u) and of the cell (u) with gain and shift.
+    `layer_norm` variant is Ba et al.'s equation 20, whose norms' shifts are its
+    only biases: LN(W_x x) + LN(W_h h) for the gates (`norm_input_l0`,
+    `norm_hidden_l0`, 4u each) and h = o * tanh(LN(c)) (`norm_cell_l0`, u).
     """
 
     GATES = {
@@ -153,7 +154,8 @@ class LSTMVariant(KerasRecurrent, nn.Module):
                     value[self.gates.index("f")] = forget_bias
                 self.register_parameter(f"bias_l0{suffix}", nn.Parameter(value.flatten()))
             if variant == "layer_norm":
-                self.add_module(f"norm_gates_l0{suffix}", nn.LayerNorm(4 * units))
+                self.add_module(f"norm_input_l0{suffix}", nn.LayerNorm(4 * units))
+                self.add_module(f"norm_hidden_l0{suffix}", nn.LayerNorm(4 * units))
                 self.add_module(f"norm_cell_l0{suffix}", nn.LayerNorm(units))
         self._keras_setup(
             return_sequences,
@@ -189,6 +191,9 @@ class LSTMVariant(KerasRecurrent, nn.Module):
             peep = dict(zip(self.peepholes, peep, strict=True)) if peep is not None else {}
             seq = x.flip(1) if d else x
             xs = F.linear(seq, getattr(self, f"weight_ih_l0{suffix}"), bias)
+            norm_hidden = getattr(self, f"norm_hidden_l0{suffix}", None)
+            if norm_hidden is not None:  # layer_norm: the input part for all steps at once
+                xs = getattr(self, f"norm_input_l0{suffix}")(xs)
             mask = None
             if drop:
                 mask = F.dropout(x.new_ones(batch, units), self.recurrent_dropout, training=True)
@@ -197,9 +202,8 @@ class LSTMVariant(KerasRecurrent, nn.Module):
             h, c, steps = h0[d], c0[d], []
             previous = x.new_zeros(batch, 3 * units)  # fgr: the last step's i, f, o
             for t in range(seq.shape[1]):
-                pre = xs[:, t] + F.linear(h if state_mask is None else h * state_mask, w_hh)
-                if self.variant == "layer_norm":
-                    pre = getattr(self, f"norm_gates_l0{suffix}")(pre)
+                recurrent = F.linear(h if state_mask is None else h * state_mask, w_hh)
+                pre = xs[:, t] + (recurrent if norm_hidden is None else norm_hidden(recurrent))
                 parts = dict(zip(self.gates, pre.chunk(len(self.gates), -1), strict=True))
                 if self.variant == "fgr":
                     extra = F.linear(previous, getattr(self, f"gate_recurrence_l0{suffix}"))
