@@ -17,7 +17,6 @@ and review `git diff tests/golden/keras`.
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import subprocess
@@ -35,10 +34,10 @@ from specc.backends.keras._layers import CUSTOM  # noqa: E402
 
 import specc  # noqa: E402
 import specc.backend  # noqa: E402
-from specc.shapes import BATCH, Sym  # noqa: E402
 from specc.summary import summary_data  # noqa: E402
 
 from .op_table import CASES, Case  # noqa: E402
+from .support import feed, hand_written_models  # noqa: E402
 from .test_shapes import case_spec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +54,6 @@ GOLDEN_SPECS = [
     "image_caption",  # two inputs, int dtype, repeat_vector of a named dim
     "variants/lstm_peephole",  # the emitted custom cell in keras.layers.RNN
 ]
-FEED_SIZE = 12  # the size fed for each variable dim
 
 
 def _spec_id(path: Path) -> str:
@@ -96,42 +94,10 @@ def _check_symbolic(graph, model) -> None:
     assert model.count_params() == summary_data(graph)["params"]["keras"]
 
 
-def _embedding_limit(graph) -> int:
-    """The smallest vocabulary of the graph's embeddings: ids fed stay below it."""
-    sizes = []
-    for node in graph.order:
-        attrs = node.attrs["layer"] if node.op == "time_distributed" else node.attrs
-        if attrs.get("op", node.op) == "embedding" and "input_dim" in attrs:
-            sizes.append(attrs["input_dim"])
-    return min(sizes, default=10)
-
-
-def _feed(graph, rng) -> tuple[list, dict]:
-    """Random inputs for the graph, and the size bound to each dim (the batch included)."""
-    batch = graph.spec.batch_size or 2
-    bound: dict = {BATCH: batch}
-    arrays = []
-    limit = _embedding_limit(graph)
-    for node in graph.spec.inputs:
-        shape = [batch]
-        for dim in node.meta["shape"][1:]:
-            if isinstance(dim, Sym):
-                bound.setdefault(dim, FEED_SIZE)
-                shape.append(bound[dim])
-            else:
-                shape.append(dim)
-        dtype = node.attrs.get("dtype", "float32")
-        if dtype.startswith("int"):
-            arrays.append(rng.integers(0, limit, size=shape).astype(dtype))
-        else:
-            arrays.append(rng.standard_normal(shape).astype(dtype))
-    return arrays, bound
-
-
 def _check_forward(graph, model) -> None:
     """One forward pass; every live layer's result has the predicted shape."""
     rng = np.random.default_rng(0)
-    arrays, bound = _feed(graph, rng)
+    arrays, bound = feed(graph, rng)
     names = [n.name for n in graph.order if n.name in graph.live and n.op != "input"]
     probe = keras.Model(model.input, [model.get_layer(n).output for n in names])
     results = probe(arrays if len(arrays) > 1 else arrays[0], training=False)
@@ -243,26 +209,13 @@ def test_layer_lines_name_the_spec_line_and_shape():
 # -- the hand-written Keras models of benchmarks/ ---------------------------------------
 
 
-@functools.cache
-def _hand_written():
-    """benchmarks/keras_models.py's MODELS: each spec written by hand in Keras."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "specc_bench_keras_models", ROOT / "benchmarks" / "keras_models.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.MODELS
-
-
 HAND_WRITTEN = [p for p in SPECS if not _spec_id(p).startswith("variants/")]
 
 
 @pytest.mark.parametrize("path", HAND_WRITTEN, ids=_spec_id)
 def test_matches_the_hand_written_keras_model(path: Path):
     """Same layer names, output shapes and parameter count as the model written by hand."""
-    models = _hand_written()
+    models = hand_written_models()
     key = _spec_id(path)
     if key not in models:
         pytest.skip("no hand-written model in benchmarks/keras_models.py")
@@ -413,7 +366,7 @@ def test_dead_layers_are_left_out():
 def test_save_and_load_round_trip_with_the_custom_layer(tmp_path):
     graph, model = _build("joint_intent_slot", ROOT / "specs" / "joint_intent_slot.yaml")
     assert "LastStep" in specc.emit(ROOT / "specs" / "joint_intent_slot.yaml", backend="keras")
-    arrays, _ = _feed(graph, np.random.default_rng(1))
+    arrays, _ = feed(graph, np.random.default_rng(1))
     expected = model(arrays[0], training=False)
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
@@ -463,7 +416,7 @@ def test_emitted_modules_run_on_the_torch_backend(tmp_path):
         graph = specc.load(path)
         target = tmp_path / f"{Path(name).name}.py"
         target.write_text(specc.emit(path, backend="keras"))
-        arrays, _ = _feed(graph, np.random.default_rng(0))
+        arrays, _ = feed(graph, np.random.default_rng(0))
         feeds = [(list(a.shape), str(a.dtype)) for a in arrays]
         params = summary_data(graph)["params"]["keras"]
         jobs.append((str(target), graph.spec.batch_size, feeds, params))

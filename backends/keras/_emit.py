@@ -105,7 +105,7 @@ class _Emitter:
         self.graph = graph
         self.names = Namespace(["keras", "build_model", *CUSTOM])
         self.var: dict[str, str] = {}
-        self.layer_names = {node.name for node in graph.order}  # Keras names in use
+        self.attention_names = attention_layer_names(graph)
         self.custom: set[str] = set()
         self.refused = []
         self.body = CodeWriter()
@@ -160,14 +160,6 @@ class _Emitter:
         var = self.names.name(node_name)
         self.statement(f"{var} = ", call, f"({args})")
         return var
-
-    def unique_layer_name(self, wanted: str) -> str:
-        name, n = wanted, 1
-        while name in self.layer_names:
-            name = f"{wanted}_{n}"
-            n += 1
-        self.layer_names.add(name)
-        return name
 
     # -- inputs and layers --------------------------------------------------------
 
@@ -389,12 +381,13 @@ class _Emitter:
         activation = node.attrs.get("activation", "tanh")
         dense = [str(steps)] + ([] if activation == "linear" else [_kw("activation", activation)])
         current = source
-        for suffix, layer, args in (
+        parts = self.attention_names[node.name]
+        for part, layer, args in (
             ("permute", "Permute", ["(2, 1)"]),
             ("dense", "Dense", dense),
             ("weights", "Permute", ["(2, 1)"]),
         ):
-            name = self.unique_layer_name(f"{node.name}_{suffix}")
+            name = parts[part]
             call = Call("keras.layers." + layer, [*args, _kw("name", name)])
             current = self.assign(name, call, current)
         call = Call("keras.layers.Multiply", [_kw("name", node.name)])
@@ -402,6 +395,28 @@ class _Emitter:
 
     def refuse(self, node: Node, what: str, at: tuple, help: str) -> None:
         self.refused.append(not_expressible(node, BACKEND, what, help=help, path=at))
+
+
+def attention_layer_names(graph: ModelGraph) -> dict[str, dict[str, str]]:
+    """The Keras layers each live `timestep_attention` expands to: {node: {part: name}}.
+
+    `NAME_permute`, `NAME_dense` and `NAME_weights`, numbered where a spec name
+    takes one already. The weight transfer finds the dense layer through it too.
+    """
+    taken = {node.name for node in graph.order}
+    names: dict[str, dict[str, str]] = {}
+    for node in graph.order:
+        if node.op != "timestep_attention" or node.name not in graph.live:
+            continue
+        names[node.name] = {}
+        for part in ("permute", "dense", "weights"):
+            name = wanted = f"{node.name}_{part}"
+            n = 1
+            while name in taken:
+                name, n = f"{wanted}_{n}", n + 1
+            taken.add(name)
+            names[node.name][part] = name
+    return names
 
 
 # the gate each variant goes without (cifg's forget gate is 1 - i: no weights of its own)

@@ -1,0 +1,255 @@
+"""Moving weights between the Keras and the PyTorch build of one spec.
+
+The two backends build the same function with different weight layouts
+(docs/ops.md has them): kernels transposed, GRU gates in another order, one
+LSTM bias against two, multi-head projections kept per head. Each op below
+lists its `Tie`s: one Keras variable, the PyTorch tensor(s) it becomes, and
+the layout between them, so one table serves both directions. Every weight of
+either model must be tied exactly once; anything left over is an error, never
+a silent skip.
+
+    keras_to_torch("spec.yaml", keras_model, torch_model)
+    torch_to_keras("spec.yaml", torch_model, keras_model)
+
+Importing this module imports neither framework (torch is imported when
+weights are written into a PyTorch model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from specc.graph import ModelGraph
+from specc.pipeline import load
+
+from .keras._emit import attention_layer_names
+
+
+def _gru_order(a: np.ndarray) -> np.ndarray:
+    """GRU gate blocks along axis 0: Keras's (z, r, h) <-> PyTorch's (r, z, n); its own inverse."""
+    u = a.shape[0] // 3
+    return np.concatenate([a[u : 2 * u], a[:u], a[2 * u :]])
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a Keras array becomes PyTorch arrays (`to_torch`) and back (`to_keras`).
+
+    `to_torch(array, torch_shapes)` returns one array per tensor;
+    `to_keras(arrays, keras_shape)` returns the Keras array.
+    """
+
+    to_torch: Callable[[np.ndarray, list[tuple]], list[np.ndarray]]
+    to_keras: Callable[[list[np.ndarray], tuple], np.ndarray]
+
+
+SAME = Layout(lambda k, s: [k.reshape(s[0])], lambda t, s: t[0].reshape(s))
+TRANSPOSED = Layout(lambda k, s: [k.T], lambda t, s: t[0].T)
+# conv1d: Keras (kernel, in, out), PyTorch (out, in, kernel)
+CONV = Layout(lambda k, s: [k.transpose(2, 1, 0)], lambda t, s: t[0].transpose(2, 1, 0))
+# multi-head projections: Keras (F, heads, size) in, (heads, size, F) out; PyTorch Linear
+HEADS_IN = Layout(lambda k, s: [k.reshape(k.shape[0], -1).T], lambda t, s: t[0].T.reshape(s))
+HEADS_OUT = Layout(lambda k, s: [k.reshape(-1, k.shape[-1]).T], lambda t, s: t[0].T.reshape(s))
+# LSTM and RNN: Keras's one bias is PyTorch's bias_ih + bias_hh
+SPLIT_BIAS = Layout(lambda k, s: [k, np.zeros_like(k)], lambda t, s: t[0] + t[1])
+GRU_KERNEL = Layout(lambda k, s: [_gru_order(k.T)], lambda t, s: _gru_order(t[0]).T)
+GRU_BIAS = Layout(lambda k, s: [_gru_order(k)], lambda t, s: _gru_order(t[0]))
+# reset_after: Keras's (2, 3u) bias holds bias_ih and bias_hh
+GRU_BIASES = Layout(
+    lambda k, s: [_gru_order(k[0]), _gru_order(k[1])],
+    lambda t, s: np.stack([_gru_order(t[0]), _gru_order(t[1])]),
+)
+
+
+@dataclass(frozen=True)
+class Tie:
+    """One Keras variable and the PyTorch state-dict entries it corresponds to."""
+
+    keras: object  # a keras.Variable
+    torch: tuple[str, ...]
+    layout: Layout
+
+
+def _by_name(layer, depth: int = 1) -> dict:
+    """A Keras layer's variables by the last `depth` parts of their paths."""
+    return {"/".join(v.path.split("/")[-depth:]): v for v in layer.weights}
+
+
+def _pairs(weights: dict, prefix: str, names: dict[str, str], layout: Layout = SAME) -> list[Tie]:
+    """Ties for the Keras weights present, by Keras name -> PyTorch name."""
+    return [Tie(weights[k], (prefix + t,), layout) for k, t in names.items() if k in weights]
+
+
+def _kernel_and_bias(layout: Layout):
+    """`kernel` -> `weight` in `layout`, `bias` -> `bias` as it is: dense and conv layers."""
+
+    def rule(op: str, attrs: dict, layer, prefix: str) -> list[Tie]:
+        w = _by_name(layer)
+        return _pairs(w, prefix, {"kernel": "weight"}, layout) + _pairs(w, prefix, {"bias": "bias"})
+
+    return rule
+
+
+# the layer_norm variant's normalisations: Keras cell weight prefix -> PyTorch module
+VARIANT_NORMS = {"input": "norm_input", "recurrent": "norm_hidden", "cell": "norm_cell"}
+
+
+def _recurrent(op: str, attrs: dict, layer, prefix: str) -> list[Tie]:
+    directions = [(layer, "")]
+    if attrs["bidirectional"]:
+        directions = [(layer.forward_layer, ""), (layer.backward_layer, "_reverse")]
+    variant = attrs.get("variant", "standard")
+    ties = []
+    for rnn, suffix in directions:
+        w = _by_name(rnn.cell)
+        at = f"{prefix}{{}}_l0{suffix}".format
+        if op == "lstm" and variant != "standard":
+            matrices = {"kernel": "weight_ih", "recurrent_kernel": "weight_hh"}
+            matrices["gate_kernel"] = "gate_recurrence"  # fgr
+            ties += _pairs(w, "", {k: at(t) for k, t in matrices.items()}, TRANSPOSED)
+            vectors = {"peephole": at("peephole"), "bias": at("bias")}
+            for keras_norm, torch_norm in VARIANT_NORMS.items():  # layer_norm
+                vectors[f"{keras_norm}_norm_gamma"] = at(torch_norm) + ".weight"
+                vectors[f"{keras_norm}_norm_beta"] = at(torch_norm) + ".bias"
+            ties += _pairs(w, "", vectors)
+        elif op == "gru":
+            names = {"kernel": at("weight_ih"), "recurrent_kernel": at("weight_hh")}
+            ties += _pairs(w, "", names, GRU_KERNEL)
+            if "bias" in w and attrs["reset_after"]:
+                ties.append(Tie(w["bias"], (at("bias_ih"), at("bias_hh")), GRU_BIASES))
+            else:
+                ties += _pairs(w, "", {"bias": at("bias_ih")}, GRU_BIAS)
+        else:  # a standard LSTM (update mode too: `VariantLSTMCell`'s layout) or an RNN
+            names = {"kernel": at("weight_ih"), "recurrent_kernel": at("weight_hh")}
+            ties += _pairs(w, "", names, TRANSPOSED)
+            if "bias" in w:
+                ties.append(Tie(w["bias"], (at("bias_ih"), at("bias_hh")), SPLIT_BIAS))
+    return ties
+
+
+def _time_distributed(op: str, attrs: dict, layer, prefix: str) -> list[Tie]:
+    inner = dict(attrs["layer"])
+    return _ties(inner.pop("op"), inner, layer.layer, prefix)
+
+
+def _renamed(names: dict[str, str], layout: Layout = SAME):
+    def ties(op: str, attrs: dict, layer, prefix: str) -> list[Tie]:
+        return _pairs(_by_name(layer), prefix, names, layout)
+
+    return ties
+
+
+def _multi_head_attention(op: str, attrs: dict, layer, prefix: str) -> list[Tie]:
+    w = _by_name(layer, depth=2)
+    ties = []
+    for keras, torch in (
+        ("query", "query"),
+        ("key", "key"),
+        ("value", "value"),
+        ("attention_output", "output"),
+    ):
+        layout = HEADS_OUT if torch == "output" else HEADS_IN
+        ties += _pairs(w, prefix, {f"{keras}/kernel": f"{torch}.weight"}, layout)
+        ties += _pairs(w, prefix, {f"{keras}/bias": f"{torch}.bias"})
+    return ties
+
+
+TIES: dict[str, Callable[[str, dict, object, str], list[Tie]]] = {
+    "lstm": _recurrent,
+    "gru": _recurrent,
+    "rnn": _recurrent,
+    "dense": _kernel_and_bias(TRANSPOSED),
+    "timestep_attention": _kernel_and_bias(TRANSPOSED),  # Keras's Dense(T), nn.Linear(T, T)
+    "time_distributed": _time_distributed,
+    "embedding": _renamed({"embeddings": "weight"}),
+    "conv1d": _kernel_and_bias(CONV),
+    "layer_norm": _renamed({"gamma": "weight", "beta": "bias"}),
+    "batch_norm": _renamed(
+        {
+            "gamma": "weight",
+            "beta": "bias",
+            "moving_mean": "running_mean",
+            "moving_variance": "running_var",
+        }
+    ),
+    "attention": _renamed({"scale": "scale", "concat_score_weight": "concat_score_weight"}),
+    "multi_head_attention": _multi_head_attention,
+}
+
+
+def _ties(op: str, attrs: dict, layer, prefix: str) -> list[Tie]:
+    rule = TIES.get(op)
+    if rule is None:
+        if layer.weights:
+            raise ValueError(f"no weight correspondence for the op `{op}`")
+        return []
+    return rule(op, attrs, layer, prefix)
+
+
+def ties(graph: ModelGraph, keras_model) -> list[Tie]:
+    """Every weight of the spec's Keras model with its PyTorch counterpart."""
+    attention = attention_layer_names(graph)
+    found = []
+    for node in graph.order:
+        if node.name not in graph.live or node.op == "input":
+            continue
+        name = attention[node.name]["dense"] if node.op == "timestep_attention" else node.name
+        found += _ties(node.op, node.attrs, keras_model.get_layer(name), f"{node.name}.")
+    return found
+
+
+def _checked(graph: ModelGraph, keras_model, torch_model) -> tuple[list[Tie], dict]:
+    """The ties and PyTorch's state dict; ValueError if either side has weights left over."""
+    found = ties(graph, keras_model)
+    state = torch_model.state_dict()
+    tied = [name for tie in found for name in tie.torch]
+    untied = [
+        name for name in state if name not in tied and not name.endswith("num_batches_tracked")
+    ]
+    keras_left = len(keras_model.weights) - len(found)
+    missing = [name for name in tied if name not in state]
+    if untied or missing or keras_left or len(set(tied)) != len(tied):
+        raise ValueError(
+            f"the two models do not correspond: PyTorch tensors without a Keras weight "
+            f"{untied}, names not in the PyTorch model {missing}, {keras_left} Keras "
+            "weights without a PyTorch tensor"
+        )
+    return found, state
+
+
+def _graph(spec: str | Path | ModelGraph) -> ModelGraph:
+    return spec if isinstance(spec, ModelGraph) else load(spec)
+
+
+def keras_to_torch(spec: str | Path | ModelGraph, keras_model, torch_model) -> None:
+    """Copy the weights (and batch-norm statistics) of a spec's Keras model into its PyTorch one."""
+    import torch
+
+    graph = _graph(spec)
+    found, state = _checked(graph, keras_model, torch_model)
+    with torch.no_grad():
+        for tie in found:
+            targets = [state[name] for name in tie.torch]
+            array = np.asarray(tie.keras.numpy())
+            arrays = tie.layout.to_torch(array, [tuple(t.shape) for t in targets])
+            for target, array in zip(targets, arrays, strict=True):
+                if tuple(array.shape) != tuple(target.shape):
+                    raise ValueError(f"{tie.torch}: shape {array.shape}, expected {target.shape}")
+                target.copy_(torch.from_numpy(np.array(array, order="C")))  # 0-d stays 0-d
+
+
+def torch_to_keras(spec: str | Path | ModelGraph, torch_model, keras_model) -> None:
+    """Copy the weights (and batch-norm statistics) of a spec's PyTorch model into its Keras one."""
+    graph = _graph(spec)
+    found, state = _checked(graph, keras_model, torch_model)
+    for tie in found:
+        arrays = [state[name].detach().cpu().numpy() for name in tie.torch]
+        shape = tuple(tie.keras.shape)
+        array = tie.layout.to_keras(arrays, shape)
+        if tuple(array.shape) != shape:
+            raise ValueError(f"{tie.keras.path}: shape {array.shape}, expected {shape}")
+        tie.keras.assign(array.astype(np.dtype(tie.keras.dtype)))

@@ -1,0 +1,57 @@
+"""Helpers the backend tests share: random inputs for a graph, the hand-written Keras models."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from specc.shapes import BATCH, Sym
+
+ROOT = Path(__file__).resolve().parent.parent
+FEED_SIZE = 12  # the size fed for each variable dim
+
+
+def embedding_limit(graph) -> int:
+    """The smallest vocabulary of the graph's embeddings: ids fed stay below it."""
+    sizes = []
+    for node in graph.order:
+        attrs = node.attrs["layer"] if node.op == "time_distributed" else node.attrs
+        if attrs.get("op", node.op) == "embedding" and "input_dim" in attrs:
+            sizes.append(attrs["input_dim"])
+    return min(sizes, default=10)
+
+
+def feed(graph, rng: np.random.Generator) -> tuple[list, dict]:
+    """Random inputs for the graph, and the size bound to each dim (the batch included)."""
+    batch = graph.spec.batch_size or 2
+    bound: dict = {BATCH: batch}
+    arrays = []
+    limit = embedding_limit(graph)
+    for node in graph.spec.inputs:
+        shape = [batch]
+        for dim in node.meta["shape"][1:]:
+            if isinstance(dim, Sym):
+                bound.setdefault(dim, FEED_SIZE)
+                shape.append(bound[dim])
+            else:
+                shape.append(dim)
+        dtype = node.attrs.get("dtype", "float32")
+        if dtype.startswith("int"):
+            arrays.append(rng.integers(0, limit, size=shape).astype(dtype))
+        else:
+            arrays.append(rng.standard_normal(shape).astype(dtype))
+    return arrays, bound
+
+
+@functools.cache
+def hand_written_models() -> dict:
+    """benchmarks/keras_models.py's MODELS: spec key (path under specs/) -> builder."""
+    spec = importlib.util.spec_from_file_location(
+        "specc_bench_keras_models", ROOT / "benchmarks" / "keras_models.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.MODELS

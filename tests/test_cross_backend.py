@@ -1,0 +1,112 @@
+"""One spec, two frameworks, one function.
+
+For every example spec and every op-table case: once the Keras build's
+weights are moved into the PyTorch build (`specc.backends.weights`), both give
+the same outputs on the same input, within 1e-5; moving the PyTorch weights
+into a fresh Keras build gives those outputs again. And the PyTorch build of
+each spec has the output shapes of the Keras model written by hand
+(benchmarks/keras_models.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+torch = pytest.importorskip("torch")
+keras = pytest.importorskip("keras")
+np = pytest.importorskip("numpy")
+
+import specc  # noqa: E402
+from specc.backends.weights import keras_to_torch, torch_to_keras  # noqa: E402
+
+from .op_table import CASES, Case  # noqa: E402
+from .support import feed, hand_written_models  # noqa: E402
+from .test_shapes import case_spec  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted((ROOT / "specs").rglob("*.yaml"))
+TOLERANCE = 1e-5
+
+
+def _key(path: Path) -> str:
+    return path.relative_to(ROOT / "specs").with_suffix("").as_posix()
+
+
+def _as_list(outputs) -> list:
+    return list(outputs) if isinstance(outputs, list | tuple) else [outputs]
+
+
+def _keras_run(model, arrays: list) -> list:
+    outputs = model(arrays if len(arrays) > 1 else arrays[0], training=False)
+    return [keras.ops.convert_to_numpy(o) for o in _as_list(outputs)]
+
+
+def _torch_run(model, arrays: list) -> list:
+    with torch.no_grad():
+        outputs = model(*[torch.from_numpy(a) for a in arrays])
+    return [o.numpy() for o in _as_list(outputs)]
+
+
+def _perturb(model, rng) -> None:
+    """Move every Keras weight off its initial value (biases, gains and statistics too)."""
+    for variable in model.weights:
+        value = keras.ops.convert_to_numpy(variable)
+        if variable.path.endswith("moving_variance"):
+            value = value * rng.uniform(0.5, 1.5, value.shape)
+        else:
+            value = value + rng.normal(0.0, 0.05, value.shape)
+        variable.assign(value.astype(value.dtype))
+
+
+def _same_function(spec) -> None:
+    graph = specc.load(spec)
+    rng = np.random.default_rng(0)
+    keras.backend.clear_session()
+    keras_model = specc.build(spec, backend="keras")
+    _perturb(keras_model, rng)
+    torch_model = specc.build(spec, backend="torch").eval()
+    keras_to_torch(graph, keras_model, torch_model)
+    arrays, _ = feed(graph, rng)
+    expected = _keras_run(keras_model, arrays)
+    got = _torch_run(torch_model, arrays)
+    assert len(got) == len(expected)
+    for name, a, b in zip(graph.outputs, expected, got, strict=True):
+        assert a.shape == b.shape, name
+        assert np.abs(a - b).max() <= TOLERANCE * max(1.0, np.abs(a).max()), name
+    fresh = specc.build(spec, backend="keras")
+    torch_to_keras(graph, torch_model, fresh)
+    for name, a, b in zip(graph.outputs, _keras_run(fresh, arrays), got, strict=True):
+        assert np.abs(a - b).max() <= TOLERANCE * max(1.0, np.abs(a).max()), name
+
+
+@pytest.mark.parametrize("path", SPECS, ids=_key)
+def test_keras_and_torch_builds_are_the_same_function(path: Path):
+    _same_function(path)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if not c.error], ids=lambda c: c.id)
+def test_op_case_is_the_same_function(case: Case):
+    _same_function(case_spec(case))
+
+
+@pytest.mark.parametrize("path", [p for p in SPECS if _key(p) in hand_written_models()], ids=_key)
+def test_torch_build_has_the_output_shapes_of_the_hand_written_keras_model(path: Path):
+    graph = specc.load(path)
+    arrays, _ = feed(graph, np.random.default_rng(1))
+    keras.backend.clear_session()
+    hand = _keras_run(hand_written_models()[_key(path)](), arrays)
+    ours = _torch_run(specc.build(path, backend="torch").eval(), arrays)
+    assert [a.shape for a in ours] == [a.shape for a in hand]
+
+
+def test_models_that_do_not_correspond_are_refused():
+    path = ROOT / "specs" / "stacked_lstm_2.yaml"
+    keras.backend.clear_session()
+    keras_model = specc.build(path, backend="keras")
+    other = specc.build(ROOT / "specs" / "stacked_lstm_4.yaml", backend="torch")
+    with pytest.raises(ValueError, match="do not correspond"):
+        keras_to_torch(path, keras_model, other)
