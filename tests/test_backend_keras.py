@@ -30,10 +30,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 keras = pytest.importorskip("keras")
 np = pytest.importorskip("numpy")
 
-from specc.backends.keras._layers import CUSTOM  # noqa: E402
-
 import specc  # noqa: E402
 import specc.backend  # noqa: E402
+from specc.backends.keras._layers import CUSTOM  # noqa: E402
 from specc.summary import summary_data  # noqa: E402
 
 from .op_table import CASES, Case  # noqa: E402
