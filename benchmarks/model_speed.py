@@ -1,0 +1,189 @@
+"""How fast the emitted models run, measured side by side with hand-written ones in one run.
+
+    python benchmarks/model_speed.py [--device cpu|cuda] [--batch 32] [--repeat 20] [--no-keras]
+
+(a) PyTorch: for each model of benchmarks/torch_models.py, a training step
+    (forward, backward, SGD update) and an eval-mode forward pass of the model
+    `specc.build` returns against the hand-written one. Target: within 5%.
+(b) Keras: the same specs, `train_on_batch` and `predict_on_batch` of the
+    `specc.build` model against benchmarks/keras_models.py's. Target: within 5%.
+(c) LSTM variant cells (PyTorch): a training step of one layer of each
+    variant against the fused standard LSTM of the same size. Target: 2x.
+
+Runs alternate between the two sides of a comparison and each figure is the
+median; ratios are specc's time over the other's, so below 1.00 is faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import specc  # noqa: E402
+from specc.shapes import Sym  # noqa: E402
+
+VARIABLE = 50  # the length fed for a variable time dim
+
+
+def inputs(graph, batch: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    arrays = []
+    for node in graph.spec.inputs:
+        shape = [batch] + [VARIABLE if isinstance(d, Sym) else d for d in node.meta["shape"][1:]]
+        arrays.append(rng.standard_normal(shape).astype("float32"))
+    return arrays
+
+
+def side_by_side(first, second, repeat: int, sync=lambda: None) -> tuple[float, float]:
+    """Median seconds of two callables, run alternately after a warm-up."""
+    for _ in range(3):
+        first()
+        second()
+    sync()
+    times: tuple[list, list] = ([], [])
+    for _ in range(repeat):
+        for fn, bucket in ((first, times[0]), (second, times[1])):
+            start = time.perf_counter()
+            fn()
+            sync()
+            bucket.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
+def torch_steps(model, args: list, device: str):
+    """(training step, eval forward) closures for a PyTorch model."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+
+    def train():
+        model.train()
+        optimizer.zero_grad()
+        out = model(*args)
+        outs = out if isinstance(out, tuple) else (out,)
+        sum(o.float().square().mean() for o in outs).backward()
+        optimizer.step()
+
+    def infer():
+        model.eval()
+        with torch.no_grad():
+            model(*args)
+
+    return train, infer
+
+
+def report(label: str, a: float, b: float) -> float:
+    print(f"    {label:34} {a * 1000:9.2f} {b * 1000:9.2f} {a / b:8.2f}")
+    return a / b
+
+
+def pytorch(batch: int, repeat: int, device: str) -> None:
+    from torch_models import MODELS
+
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    print(f"(a) PyTorch on {device}, batch {batch}: specc's build against a hand-written model")
+    print(f"    {'spec, step':34} {'specc ms':>9} {'hand ms':>9} {'ratio':>8}")
+    ratios = []
+    for key, cls in MODELS.items():
+        path = ROOT / "specs" / f"{key}.yaml"
+        graph = specc.load(path)
+        args = [torch.from_numpy(a).to(device) for a in inputs(graph, batch)]
+        ours, hand = specc.build(path, backend="torch").to(device), cls().to(device)
+        count = sum(p.numel() for p in ours.parameters())
+        assert count == sum(p.numel() for p in hand.parameters()), key
+        ours_steps, hand_steps = torch_steps(ours, args, device), torch_steps(hand, args, device)
+        with torch.no_grad():
+            ours.eval(), hand.eval()
+            assert ours(*args).shape == hand(*args).shape, key
+        for label, a, b in zip(("train", "eval"), ours_steps, hand_steps, strict=True):
+            ratios.append(report(f"{key}, {label}", *side_by_side(a, b, repeat, sync)))
+    print(f"    worst ratio {max(ratios):.2f}   (target <= 1.05)")
+
+
+def keras_side(batch: int, repeat: int) -> None:
+    import keras
+    from keras_models import MODELS
+    from torch_models import MODELS as SPECS
+
+    print(f"(b) Keras ({keras.backend.backend()}), batch {batch}: specc's build against by hand")
+    print(f"    {'spec, step':34} {'specc ms':>9} {'hand ms':>9} {'ratio':>8}")
+    ratios = []
+    for key in SPECS:
+        path = ROOT / "specs" / f"{key}.yaml"
+        graph = specc.load(path)
+        x = inputs(graph, batch)
+        x = x if len(x) > 1 else x[0]
+        models = [specc.build(path, backend="keras"), MODELS[key]()]
+        assert models[0].count_params() == models[1].count_params(), key
+        steps = []
+        for model in models:
+            model.compile(optimizer="sgd", loss="mse")
+            y = np.zeros(model.predict_on_batch(x).shape, dtype="float32")
+            steps.append(
+                (
+                    lambda m=model, x=x, y=y: m.train_on_batch(x, y),
+                    lambda m=model, x=x: m.predict_on_batch(x),
+                )
+            )
+        for i, label in enumerate(("train", "eval")):
+            ratios.append(
+                report(f"{key}, {label}", *side_by_side(steps[0][i], steps[1][i], repeat))
+            )
+    print(f"    worst ratio {max(ratios):.2f}   (target <= 1.05)")
+
+
+VARIANT_LAYER = """\
+specc: 1
+name: one_layer
+inputs:
+  - {{name: x, shape: [{steps}, 32]}}
+layers:
+  - {{name: h, op: lstm, units: 128, return_sequences: true, variant: {variant}}}
+"""
+
+
+def variants(batch: int, repeat: int, device: str, steps: int = 50) -> None:
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    print(
+        f"(c) LSTM variants on {device}: training step of one layer (batch {batch}, "
+        f"{steps} steps, 32 -> 128) against the fused standard LSTM"
+    )
+    print(f"    {'variant':34} {'variant ms':>9} {'fused ms':>9} {'ratio':>8}")
+    x = torch.randn(batch, steps, 32, device=device)
+    fused = specc.build(VARIANT_LAYER.format(steps=steps, variant="standard"), backend="torch")
+    fused_train, _ = torch_steps(fused.to(device), [x], device)
+    ratios = []
+    for variant in ("peephole", "nig", "nfg", "nog", "niaf", "noaf", "cifg", "fgr", "layer_norm"):
+        model = specc.build(VARIANT_LAYER.format(steps=steps, variant=variant), backend="torch")
+        train, _ = torch_steps(model.to(device), [x], device)
+        ratios.append(report(variant, *side_by_side(train, fused_train, repeat, sync)))
+    print(f"    worst ratio {max(ratios):.2f}   (target <= 2.0)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--no-keras", action="store_true")
+    parser.add_argument("--only", choices=("torch", "keras", "variants"))
+    args = parser.parse_args()
+    if args.only in (None, "torch"):
+        pytorch(args.batch, args.repeat, args.device)
+    if args.only in (None, "variants"):
+        variants(args.batch, args.repeat, args.device)
+    if args.only in (None, "keras") and not args.no_keras:
+        keras_side(args.batch, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
