@@ -210,13 +210,15 @@ def _checked(graph: ModelGraph, keras_model, torch_model) -> tuple[list[Tie], di
     untied = [
         name for name in state if name not in tied and not name.endswith("num_batches_tracked")
     ]
-    keras_left = len(keras_model.weights) - len(found)
     missing = [name for name in tied if name not in state]
-    if untied or missing or keras_left or len(set(tied)) != len(tied):
+    tied_keras = [id(tie.keras) for tie in found]
+    keras_left = [v.path for v in keras_model.weights if id(v) not in tied_keras]
+    twice = len(set(tied)) != len(tied) or len(set(tied_keras)) != len(tied_keras)
+    if untied or missing or keras_left or twice:
         raise ValueError(
             f"the two models do not correspond: PyTorch tensors without a Keras weight "
-            f"{untied}, names not in the PyTorch model {missing}, {keras_left} Keras "
-            "weights without a PyTorch tensor"
+            f"{untied}, names not in the PyTorch model {missing}, Keras weights without a "
+            f"PyTorch tensor {keras_left}" + (", weights tied twice" if twice else "")
         )
     return found, state
 

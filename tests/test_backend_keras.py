@@ -333,6 +333,40 @@ def test_forget_bias_initialises_the_forget_slice(tmp_path):
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded.get_layer("h").cell.bias), bias)
 
 
+@pytest.mark.parametrize(
+    "layer, expected",
+    [
+        ("{name: h, op: lstm, units: 2, unit_forget_bias: false, forget_bias: 2.0}", [0, 2, 0, 0]),
+        ("{name: h, op: lstm, units: 2, unit_forget_bias: false}", [0, 0, 0, 0]),
+        (
+            "{name: h, op: lstm, variant: nig, units: 2, unit_forget_bias: false, forget_bias: 2}",
+            [2, 0, 0],
+        ),
+        ("{name: h, op: lstm, variant: peephole, units: 2, unit_forget_bias: false}", [0, 0, 0, 0]),
+    ],
+)
+def test_forget_bias_overrides_unit_forget_bias(layer: str, expected: list):
+    keras.backend.clear_session()
+    cell = specc.build(_one_layer(layer), backend="keras").get_layer("h").cell
+    bias = keras.ops.convert_to_numpy(cell.bias)
+    np.testing.assert_array_equal(bias, np.repeat(expected, 2))
+
+
+def test_variant_cells_train_under_mixed_precision():
+    text = _one_layer(
+        "{name: h, op: lstm, variant: peephole, units: 4, dropout: 0.3, recurrent_dropout: 0.3}"
+    )
+    keras.backend.clear_session()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = specc.build(text, backend="keras")
+        out = model(np.ones((2, 5, 3), "float32"), training=True)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert tuple(out.shape) == (2, 4)
+    assert np.all(np.isfinite(keras.ops.convert_to_numpy(out)))
+
+
 def test_names_that_shadow_builtins_get_other_variables():
     text = textwrap.dedent("""\
         specc: 1
@@ -475,7 +509,7 @@ def _variant_reference(variant, x, w, masks=None, mode="state"):
     for t in range(x.shape[1]):
         h_in = h * rec_mask if mode == "state" else h
         if variant == "layer_norm":  # Ba et al. (2016), eq. 20
-            pre = _norm(x[:, t] @ w["kernel"], w, "input")
+            pre = _norm((x[:, t] * in_mask) @ w["kernel"], w, "input")
             pre = pre + _norm(h_in @ w["recurrent_kernel"], w, "recurrent")
         else:
             pre = (x[:, t] * in_mask) @ w["kernel"] + h_in @ w["recurrent_kernel"] + w["bias"]

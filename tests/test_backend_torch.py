@@ -480,6 +480,27 @@ def test_stateful_layers_carry_state_between_batches():
     assert "lstm1.h" not in model.state_dict()  # weights only: the state is a buffer
 
 
+@pytest.mark.parametrize("layer", ["op: lstm", "op: gru", "op: lstm, variant: fgr"])
+def test_stateful_chunks_equal_one_pass_over_the_whole_sequence(layer: str):
+    text = f"""\
+specc: 1
+name: chunks
+batch_size: 2
+dims: {{T: null}}
+inputs:
+  - {{name: x, shape: [T, 3]}}
+layers:
+  - {{name: r, {layer}, units: 4, stateful: true, return_sequences: true}}
+"""
+    model = specc.build(text, backend="torch").eval()
+    x = torch.randn(2, 15, 3)
+    with torch.no_grad():
+        chunks = torch.cat([model(part) for part in x.split(5, dim=1)], 1)
+        model.r.reset_states()
+        whole = model(x)
+    assert torch.allclose(chunks, whole, atol=1e-6)
+
+
 def test_what_torch_cannot_express_is_refused_at_the_attribute():
     text = """\
 specc: 1

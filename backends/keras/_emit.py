@@ -304,10 +304,9 @@ class _Emitter:
                 if key == "unit_forget_bias" and "forget_bias" in attrs:
                     continue
                 args.append(_kw(key, attrs[key]))
-        if attrs.get("forget_bias") is not None:
+        if attrs.get("forget_bias") is not None:  # it overrides unit_forget_bias, either way
             self.use("ForgetBias")
-            if attrs["unit_forget_bias"]:
-                args.append("unit_forget_bias=False")
+            args.append("unit_forget_bias=False")
             args.append(f"bias_initializer=ForgetBias({attrs['forget_bias']!r})")
         return _bidirectional(Call("keras.layers." + RECURRENT[op], args), attrs)
 
@@ -324,8 +323,7 @@ class _Emitter:
                     continue
                 cell_args.append(_kw(key, attrs[key]))
         if biased and attrs.get("forget_bias") is not None:
-            if attrs["unit_forget_bias"]:
-                cell_args.append("unit_forget_bias=False")
+            cell_args.append("unit_forget_bias=False")
             gates = "ifco".replace(_MISSING_GATE.get(attrs["variant"], ""), "")
             if "f" in gates:
                 forget = f"ForgetBias({attrs['forget_bias']!r}, {gates.index('f')}, {len(gates)})"

@@ -233,7 +233,8 @@ class DropoutRNN(keras.layers.RNN):
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         if training:
-            state = keras.ops.zeros((keras.ops.shape(sequences)[0], self.cell.units))
+            batch = keras.ops.shape(sequences)[0]
+            state = keras.ops.zeros((batch, self.cell.units), dtype=self.cell.compute_dtype)
             self.cell.masks = self.cell.dropout_masks(sequences[:, 0], [state])
         try:
             return super().call(sequences, initial_state, mask=mask, training=training)

@@ -41,23 +41,29 @@ class KerasRecurrent:
         self.stateful = stateful_batch > 0
         if self.stateful:
             shape = (self.num_layers * (2 if self.bidirectional else 1), stateful_batch)
-            self.register_buffer("h", torch.zeros(*shape, self.hidden_size), persistent=False)
-            if self._has_cell():
-                self.register_buffer("c", torch.zeros(*shape, self.hidden_size), persistent=False)
+            for name, width in self._state_widths():
+                self.register_buffer(name, torch.zeros(*shape, width), persistent=False)
 
     def _has_cell(self):
         """Whether the state is (h, c): any LSTM."""
         return isinstance(self, nn.LSTM) or hasattr(self, "variant")
 
+    def _state_widths(self):
+        """What a step hands the next one: h; c in an LSTM; the last i, f, o in `fgr`."""
+        widths = [("h", self.hidden_size)]
+        if self._has_cell():
+            widths.append(("c", self.hidden_size))
+        if getattr(self, "variant", None) == "fgr":
+            widths.append(("last_gates", 3 * self.hidden_size))
+        return widths
+
     def reset_states(self):
         """Forget the state carried between batches (stateful layers)."""
         if self.stateful:
-            self.h.zero_()
-            if self._has_cell():
-                self.c.zero_()
+            for name, _ in self._state_widths():
+                getattr(self, name).zero_()
 
     def forward(self, x):
-        lstm = self._has_cell()
         masked = self.loop and self.recurrent_dropout and self.recurrent_dropout_mode == "state"
         masked = masked and not hasattr(self, "variant")  # per-gate input masks in `_loop`
         if self.input_dropout and self.training and not masked:
@@ -65,14 +71,16 @@ class KerasRecurrent:
             x = x * F.dropout(mask, self.input_dropout, training=True)
         state = None
         if self.stateful:
-            state = (self.h, self.c) if lstm else self.h
+            buffers = [getattr(self, name) for name, _ in self._state_widths()]
+            state = tuple(buffers) if len(buffers) > 1 else buffers[0]
         run = self._loop if self.loop else super().forward
         out, state = run(x, state)
         if self.stateful:
             with torch.no_grad():
-                self.h.copy_(state[0] if lstm else state)
-                if lstm:
-                    self.c.copy_(state[1])
+                for buffer, value in zip(
+                    buffers, state if len(buffers) > 1 else [state], strict=True
+                ):
+                    buffer.copy_(value)
         units = self.hidden_size
         if not self.return_sequences:
             if self.bidirectional:
@@ -178,11 +186,10 @@ class LSTMVariant(KerasRecurrent, nn.Module):
         cell_in = (lambda v: v) if self.variant == "niaf" else act
         cell_out = (lambda v: v) if self.variant == "noaf" else act
         if state is None:
-            h0 = c0 = x.new_zeros(directions, batch, units)
-        else:
-            h0, c0 = state
+            state = [x.new_zeros(directions, batch, width) for _, width in self._state_widths()]
+        h0, c0 = state[:2]
         drop = self.training and self.recurrent_dropout > 0
-        outs, hs, cs = [], [], []
+        outs, hs, cs, gates = [], [], [], []
         for d in range(directions):
             suffix = "_reverse" if d else ""
             w_hh = getattr(self, f"weight_hh_l0{suffix}")
@@ -200,7 +207,7 @@ class LSTMVariant(KerasRecurrent, nn.Module):
             state_mask = mask if self.recurrent_dropout_mode == "state" else None
             update_mask = mask if self.recurrent_dropout_mode == "update" else None
             h, c, steps = h0[d], c0[d], []
-            previous = x.new_zeros(batch, 3 * units)  # fgr: the last step's i, f, o
+            previous = state[2][d] if self.variant == "fgr" else None  # the last step's i, f, o
             for t in range(seq.shape[1]):
                 recurrent = F.linear(h if state_mask is None else h * state_mask, w_hh)
                 pre = xs[:, t] + (recurrent if norm_hidden is None else norm_hidden(recurrent))
@@ -235,7 +242,11 @@ class LSTMVariant(KerasRecurrent, nn.Module):
             outs.append(out.flip(1) if d else out)
             hs.append(h)
             cs.append(c)
-        return torch.cat(outs, -1), (torch.stack(hs), torch.stack(cs))
+            gates.append(previous)
+        state = (torch.stack(hs), torch.stack(cs))
+        if self.variant == "fgr":
+            state = (*state, torch.stack(gates))
+        return torch.cat(outs, -1), state
 
 
 class LstmCifg(nn.Module):

@@ -41,23 +41,29 @@ class KerasRecurrent:
         self.stateful = stateful_batch > 0
         if self.stateful:
             shape = (self.num_layers * (2 if self.bidirectional else 1), stateful_batch)
-            self.register_buffer("h", torch.zeros(*shape, self.hidden_size), persistent=False)
-            if self._has_cell():
-                self.register_buffer("c", torch.zeros(*shape, self.hidden_size), persistent=False)
+            for name, width in self._state_widths():
+                self.register_buffer(name, torch.zeros(*shape, width), persistent=False)
 
     def _has_cell(self):
         """Whether the state is (h, c): any LSTM."""
         return isinstance(self, nn.LSTM) or hasattr(self, "variant")
 
+    def _state_widths(self):
+        """What a step hands the next one: h; c in an LSTM; the last i, f, o in `fgr`."""
+        widths = [("h", self.hidden_size)]
+        if self._has_cell():
+            widths.append(("c", self.hidden_size))
+        if getattr(self, "variant", None) == "fgr":
+            widths.append(("last_gates", 3 * self.hidden_size))
+        return widths
+
     def reset_states(self):
         """Forget the state carried between batches (stateful layers)."""
         if self.stateful:
-            self.h.zero_()
-            if self._has_cell():
-                self.c.zero_()
+            for name, _ in self._state_widths():
+                getattr(self, name).zero_()
 
     def forward(self, x):
-        lstm = self._has_cell()
         masked = self.loop and self.recurrent_dropout and self.recurrent_dropout_mode == "state"
         masked = masked and not hasattr(self, "variant")  # per-gate input masks in `_loop`
         if self.input_dropout and self.training and not masked:
@@ -65,14 +71,16 @@ class KerasRecurrent:
             x = x * F.dropout(mask, self.input_dropout, training=True)
         state = None
         if self.stateful:
-            state = (self.h, self.c) if lstm else self.h
+            buffers = [getattr(self, name) for name, _ in self._state_widths()]
+            state = tuple(buffers) if len(buffers) > 1 else buffers[0]
         run = self._loop if self.loop else super().forward
         out, state = run(x, state)
         if self.stateful:
             with torch.no_grad():
-                self.h.copy_(state[0] if lstm else state)
-                if lstm:
-                    self.c.copy_(state[1])
+                for buffer, value in zip(
+                    buffers, state if len(buffers) > 1 else [state], strict=True
+                ):
+                    buffer.copy_(value)
         units = self.hidden_size
         if not self.return_sequences:
             if self.bidirectional:
