@@ -98,7 +98,7 @@ class LstmAutoencoderUnet(nn.Module):
         super().__init__()
         self.enc1 = nn.LSTM(16, 64, batch_first=True)
         self.enc2 = nn.LSTM(64, 32, batch_first=True)
-        self.code = nn.LSTM(32, 16, batch_first=True)
+        self.bottleneck = nn.LSTM(32, 16, batch_first=True)
         self.dec1 = nn.LSTM(16, 32, batch_first=True)
         self.dec2 = nn.LSTM(32, 64, batch_first=True)
         self.reconstruction = nn.Linear(128, 16)
@@ -106,8 +106,8 @@ class LstmAutoencoderUnet(nn.Module):
     def forward(self, seq):
         enc1 = _run(self.enc1, seq)
         enc2 = _run(self.enc2, enc1)
-        code = _run(self.code, enc2)[:, -1]
-        repeated = code.unsqueeze(1).expand(-1, seq.shape[1], -1)
+        bottleneck = _run(self.bottleneck, enc2)[:, -1]
+        repeated = bottleneck.unsqueeze(1).expand(-1, seq.shape[1], -1)
         dec1 = _run(self.dec1, repeated)
         dec2 = _run(self.dec2, dec1 + enc2)
         return self.reconstruction(torch.cat([dec2, enc1], -1))

@@ -134,6 +134,7 @@ FRAMEWORK_ATTRIBUTES = frozenset(
         "rematerialized_call",
         "requires_grad_",
         "reset_metrics",
+        "reset_states",  # Keras RNN layers; the emitted PyTorch model of a stateful spec
         "run_eagerly",
         "save",
         "save_own_variables",
@@ -339,6 +340,22 @@ FRAMEWORK_ATTRIBUTES = frozenset(
 )
 
 
+# torch.fx.GraphModule's own attributes: `torch.export` and `torch.fx` turn the
+# model into one, and a submodule of the same name breaks it (torch 2.13).
+GRAPH_MODULE_ATTRIBUTES = frozenset(
+    {
+        "add_submodule",
+        "code",
+        "delete_all_unused_submodules",
+        "delete_submodule",
+        "graph",
+        "print_readable",
+        "recompile",
+        "to_folder",
+    }
+)
+
+
 def reserved_reason(name: str, kind: str = "layer") -> str | None:
     """Why `name` cannot be used, or None if it can.
 
@@ -361,4 +378,6 @@ def reserved_reason(name: str, kind: str = "layer") -> str | None:
         return None
     if name in FRAMEWORK_ATTRIBUTES:
         return "is an attribute of PyTorch's `nn.Module` or Keras's `Layer`"
+    if name in GRAPH_MODULE_ATTRIBUTES:
+        return "is an attribute of the `torch.fx.GraphModule` that `torch.export` makes"
     return None

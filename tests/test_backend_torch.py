@@ -501,6 +501,34 @@ layers:
     assert torch.allclose(chunks, whole, atol=1e-6)
 
 
+def test_stateful_models_train_and_reset_as_a_whole():
+    model = specc.build(ROOT / "specs" / "stateful_stacked_lstm.yaml", backend="torch").train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.randn(32, 8, 16)
+    for _ in range(2):  # the second step starts from the state the first left
+        optimizer.zero_grad()
+        model(x).square().sum().backward()
+        optimizer.step()
+    assert model.lstm1.h.abs().sum() > 0
+    model.reset_states()
+    assert not any(layer.h.any() or layer.c.any() for layer in (model.lstm1, model.lstm3))
+
+
+@pytest.mark.filterwarnings("ignore:The tensor attributes .*_flat_weights")
+def test_exported_module_runs():
+    """`torch.export`'s module is a GraphModule: layer names may not hide its attributes."""
+    path = ROOT / "specs" / "lstm_autoencoder_unet.yaml"
+    model = specc.build(path, backend="torch").eval()
+    x = torch.randn(2, 30, 16)
+    exported = torch.export.export(model, (x,)).module()
+    with torch.no_grad():
+        assert torch.allclose(exported(x), model(x), atol=1e-5)
+    bad = "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [3]}\nlayers:\n"
+    for name in ("code", "graph", "recompile"):
+        (d,) = specc.validate(bad + f"  - {{name: {name}, op: dense, units: 2}}\n").errors
+        assert d.code == "E106" and "torch.fx.GraphModule" in d.message
+
+
 def test_what_torch_cannot_express_is_refused_at_the_attribute():
     text = """\
 specc: 1

@@ -101,6 +101,36 @@ def test_op_case_is_the_same_function(case: Case):
     _same_function(case_spec(case))
 
 
+BATCH_NORMS = [
+    ("{name: layer, op: batch_norm, momentum: 0.9}", [6, 3]),
+    ("{name: layer, op: time_distributed, layer: {op: batch_norm, center: false}}", [6, 4, 3]),
+]
+
+
+@pytest.mark.parametrize("layer, shape", BATCH_NORMS)
+def test_batch_norm_trains_alike(layer: str, shape: list):
+    """Training normalises alike and moves the running statistics alike (biased variance)."""
+    text = f"specc: 1\nname: bn\ninputs:\n  - {{name: x, shape: {shape}}}\nlayers:\n  - {layer}\n"
+    graph = specc.load(text)
+    rng = np.random.default_rng(3)
+    keras.backend.clear_session()
+    keras_model = specc.build(text, backend="keras")
+    _perturb(keras_model, rng)
+    torch_model = specc.build(text, backend="torch").train()
+    keras_to_torch(graph, keras_model, torch_model)
+    x = (rng.standard_normal((2, *shape)) * 3 + 1).astype("float32")
+    for _ in range(2):
+        expected = keras.ops.convert_to_numpy(keras_model(x, training=True))
+        got = torch_model(torch.from_numpy(x)).detach().numpy()
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+    fresh = specc.build(text, backend="keras")
+    torch_to_keras(graph, torch_model, fresh)
+    for ours, theirs in zip(fresh.weights, keras_model.weights, strict=True):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(theirs), atol=1e-6
+        )
+
+
 @pytest.mark.parametrize("path", [p for p in SPECS if _key(p) in hand_written_models()], ids=_key)
 def test_torch_build_has_the_output_shapes_of_the_hand_written_keras_model(path: Path):
     graph = specc.load(path)

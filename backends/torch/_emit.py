@@ -192,6 +192,14 @@ class _Emitter:
                         body.lines(_split_last_call(stmt, 8))
                 outs = [var[o] for o in graph.outputs]
                 body.line(f"return {', '.join(outs)}")
+            stateful = [n.name for n in layers if n.attrs.get("stateful")]
+            if stateful:
+                body.line("")
+                body.line("def reset_states(self):")
+                with body.indent():
+                    body.line('"""Forget the state the stateful layers carry between batches."""')
+                    for name in stateful:
+                        body.line(f"self.{name}.reset_states()")
         body.line("")
         body.line("")
         body.line("def build_model():")
@@ -321,6 +329,12 @@ def _time_distributed(layer: Layer) -> Lowered:
         return lowered
     if op == "flatten":  # each step's axes joined: no need to fold time into the batch
         return Lowered(None, lambda x: f"{x[0]}.flatten(2)")
+    if op == "batch_norm":  # statistics of each step, as Keras's TimeDistributed keeps them
+        return Lowered(
+            lowered.module,
+            lambda x: f"torch.stack([{layer.attr}(step) for step in {x[0]}.unbind(1)], 1)",
+            lowered.helpers,
+        )
 
     def forward(x: list[str]) -> str:
         folded = _atom(lowered.forward([f"{x[0]}.flatten(0, 1)"]))
@@ -362,10 +376,8 @@ def _reshape(layer: Layer) -> Lowered:
                     )
         target.append(value)
     sizes = ", ".join(str(v) for v in target)
-    if -1 in target:
-        shape = f"({sizes},)" if len(target) == 1 else f"({sizes})"
-        return Lowered(None, lambda x: f"{x[0]}.flatten(1).unflatten(1, {shape})")
-    return Lowered(None, lambda x: f"{x[0]}.reshape(-1, {sizes})")
+    shape = f"({sizes},)" if len(target) == 1 else f"({sizes})"
+    return Lowered(None, lambda x: f"{x[0]}.flatten(1).unflatten(1, {shape})")
 
 
 def _flatten(layer: Layer) -> Lowered:
@@ -426,17 +438,13 @@ def _batch_norm(layer: Layer) -> Lowered:
         f"eps={number(a['epsilon'])}",
         f"momentum={number(1 - a['momentum'])}",
     ]
-    module, helpers = call("nn.BatchNorm1d", args), ()
+    module, helpers = call("BatchNorm", args), ("BatchNorm",)
     if a["center"] != a["scale"]:
-        module, helpers = _partial_affine(call("nn.BatchNorm1d", [*args, "affine=False"]), a)
+        module, more = _partial_affine(call("BatchNorm", [*args, "affine=False"]), a)
+        helpers += more
     elif not a["scale"]:
-        module = call("nn.BatchNorm1d", [*args, "affine=False"])
-    if len(layer.in_shapes[0]) == 2:
-        return Lowered(module, lambda x: f"{layer.attr}({x[0]})", helpers)
-    # nn.BatchNorm1d normalises axis 1: (batch, time, F) -> (batch, F, time) and back.
-    return Lowered(
-        module, lambda x: f"{layer.attr}({x[0]}.transpose(1, 2)).transpose(1, 2)", helpers
-    )
+        module = call("BatchNorm", [*args, "affine=False"])
+    return Lowered(module, lambda x: f"{layer.attr}({x[0]})", helpers)
 
 
 def _activation(layer: Layer) -> Lowered:
@@ -622,7 +630,11 @@ def _helper_sources() -> dict[str, str]:
 
 
 def _closure(names: set[str]) -> set[str]:
-    found = set(names)
-    for name in names:
-        found.update(HELPER_DEPS.get(name, ()))
+    """The helpers named and every helper they need, directly or not."""
+    found, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found.add(name)
+            todo.extend(HELPER_DEPS.get(name, ()))
     return found

@@ -75,7 +75,8 @@ class KerasRecurrent:
         state = None
         if self.stateful:
             buffers = [getattr(self, name) for name, _ in self._state_widths()]
-            state = tuple(buffers) if len(buffers) > 1 else buffers[0]
+            # copies: autograd keeps the starting state, and the buffers change below
+            state = tuple(b.clone() for b in buffers) if len(buffers) > 1 else buffers[0].clone()
         run = self._loop if self.loop else super().forward
         out, state = run(x, state)
         if self.stateful:
@@ -549,6 +550,31 @@ class Conv1d(nn.Conv1d):
             total = max((-(-steps // stride) - 1) * stride + span - steps, 0)
             x = F.pad(x, (total // 2, total - total // 2))
         return super().forward(x).transpose(1, 2)
+
+
+class BatchNorm(nn.BatchNorm1d):
+    """Keras's `BatchNormalization` of the last axis, on (batch, ..., features).
+
+    Training normalises with the batch's mean and biased variance, as both
+    frameworks do, and moves the running statistics toward those same values,
+    as Keras does (`nn.BatchNorm1d` moves the variance toward the unbiased one).
+    """
+
+    def forward(self, x):
+        if self.training:
+            axes = tuple(range(x.dim() - 1))
+            mean, var = x.mean(axes), x.var(axes, unbiased=False)
+            with torch.no_grad():
+                self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
+                self.running_var.lerp_(var.to(self.running_var.dtype), self.momentum)
+        else:
+            mean, var = self.running_mean, self.running_var
+        x = (x - mean) * torch.rsqrt(var + self.eps)
+        if self.weight is not None:
+            x = x * self.weight
+        if self.bias is not None:
+            x = x + self.bias
+        return x
 
 
 def affine(norm, *, scale=False, center=False):

@@ -47,6 +47,13 @@ def time_distributed_shape(ctx: RuleContext) -> Shape:
             at=("layer", "op"),
             help="wrap a single-input layer such as `dense`",
         )
+    if ctx.attrs["layer"].get("stateful"):
+        ctx.fail(
+            "E104",
+            f"`time_distributed` cannot wrap a stateful `{wrapped}`",
+            at=("layer", "stateful"),
+            help="the wrapped layer runs on each time step separately; drop `stateful` here",
+        )
     ctx.rank(x, tuple(range(3, 9)), "(batch, time, ...)")
     inner = _inner(ctx)
     try:

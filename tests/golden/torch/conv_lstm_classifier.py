@@ -72,7 +72,8 @@ class KerasRecurrent:
         state = None
         if self.stateful:
             buffers = [getattr(self, name) for name, _ in self._state_widths()]
-            state = tuple(buffers) if len(buffers) > 1 else buffers[0]
+            # copies: autograd keeps the starting state, and the buffers change below
+            state = tuple(b.clone() for b in buffers) if len(buffers) > 1 else buffers[0].clone()
         run = self._loop if self.loop else super().forward
         out, state = run(x, state)
         if self.stateful:
@@ -183,7 +184,7 @@ class ConvLstmClassifier(nn.Module):
         self.activity = nn.Linear(100, 6)
 
     def forward(self, signals):
-        subsequences = signals.reshape(-1, 4, 32, 9)  # line 20: (batch, 4, 32, 9)
+        subsequences = signals.flatten(1).unflatten(1, (4, 32, 9))  # line 20: (batch, 4, 32, 9)
         # line 21: (batch, 4, 30, 64)
         conv1 = F.relu(self.conv1(subsequences.flatten(0, 1))).unflatten(0, subsequences.shape[:2])
         # line 24: (batch, 4, 28, 64)

@@ -72,7 +72,8 @@ class KerasRecurrent:
         state = None
         if self.stateful:
             buffers = [getattr(self, name) for name, _ in self._state_widths()]
-            state = tuple(buffers) if len(buffers) > 1 else buffers[0]
+            # copies: autograd keeps the starting state, and the buffers change below
+            state = tuple(b.clone() for b in buffers) if len(buffers) > 1 else buffers[0].clone()
         run = self._loop if self.loop else super().forward
         out, state = run(x, state)
         if self.stateful:
@@ -157,13 +158,38 @@ class Conv1d(nn.Conv1d):
         return super().forward(x).transpose(1, 2)
 
 
+class BatchNorm(nn.BatchNorm1d):
+    """Keras's `BatchNormalization` of the last axis, on (batch, ..., features).
+
+    Training normalises with the batch's mean and biased variance, as both
+    frameworks do, and moves the running statistics toward those same values,
+    as Keras does (`nn.BatchNorm1d` moves the variance toward the unbiased one).
+    """
+
+    def forward(self, x):
+        if self.training:
+            axes = tuple(range(x.dim() - 1))
+            mean, var = x.mean(axes), x.var(axes, unbiased=False)
+            with torch.no_grad():
+                self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
+                self.running_var.lerp_(var.to(self.running_var.dtype), self.momentum)
+        else:
+            mean, var = self.running_mean, self.running_var
+        x = (x - mean) * torch.rsqrt(var + self.eps)
+        if self.weight is not None:
+            x = x * self.weight
+        if self.bias is not None:
+            x = x + self.bias
+        return x
+
+
 class CrnnKeywordSpotting(nn.Module):
     """Strided conv, batch norm, two bidirectional GRUs, mean and max pooling, softmax."""
 
     def __init__(self):
         super().__init__()
         self.conv = Conv1d(40, 64, 5, stride=2, bias=False, padding="same")
-        self.conv_bn = nn.BatchNorm1d(64, eps=0.001, momentum=0.01)
+        self.conv_bn = BatchNorm(64, eps=0.001, momentum=0.01)
         self.bigru1 = GRU(64, 64, bidirectional=True, return_sequences=True)
         self.bigru2 = GRU(128, 64, bidirectional=True, merge_mode="sum", return_sequences=True)
         self.hidden = nn.Linear(128, 64)
@@ -171,8 +197,7 @@ class CrnnKeywordSpotting(nn.Module):
 
     def forward(self, logmel):
         conv = self.conv(logmel)  # line 20: (batch, ceil(T/2), 64)
-        # line 21: (batch, ceil(T/2), 64)
-        conv_bn = self.conv_bn(conv.transpose(1, 2)).transpose(1, 2)
+        conv_bn = self.conv_bn(conv)  # line 21: (batch, ceil(T/2), 64)
         conv_relu = F.relu(conv_bn)  # line 22: (batch, ceil(T/2), 64)
         bigru1 = self.bigru1(conv_relu)  # line 23: (batch, ceil(T/2), 128)
         bigru2 = self.bigru2(bigru1)  # line 24: (batch, ceil(T/2), 64)

@@ -72,7 +72,8 @@ class KerasRecurrent:
         state = None
         if self.stateful:
             buffers = [getattr(self, name) for name, _ in self._state_widths()]
-            state = tuple(buffers) if len(buffers) > 1 else buffers[0]
+            # copies: autograd keeps the starting state, and the buffers change below
+            state = tuple(b.clone() for b in buffers) if len(buffers) > 1 else buffers[0].clone()
         run = self._loop if self.loop else super().forward
         out, state = run(x, state)
         if self.stateful:
@@ -155,12 +156,12 @@ class HierarchicalRnnMnist(nn.Module):
         self.digit = nn.Linear(256, 10)
 
     def forward(self, image):
-        rows = image.reshape(-1, 28, 28, 1)  # line 21: (batch, 28, 28, 1)
+        rows = image.flatten(1).unflatten(1, (28, 28, 1))  # line 21: (batch, 28, 28, 1)
         # line 22: (batch, 28, 128)
         row_encoder = self.row_encoder(rows.flatten(0, 1)).unflatten(0, rows.shape[:2])
         row_summary = self.row_summary(row_encoder)  # line 25: (batch, 128)
         columns_first = image.permute(0, 2, 1)  # line 27: (batch, 28, 28)
-        columns = columns_first.reshape(-1, 28, 28, 1)  # line 28: (batch, 28, 28, 1)
+        columns = columns_first.flatten(1).unflatten(1, (28, 28, 1))  # line 28: (batch, 28, 28, 1)
         # line 29: (batch, 28, 128)
         column_encoder = self.column_encoder(columns.flatten(0, 1)).unflatten(0, columns.shape[:2])
         column_summary = self.column_summary(column_encoder)  # line 32: (batch, 128)

@@ -72,7 +72,8 @@ class KerasRecurrent:
         state = None
         if self.stateful:
             buffers = [getattr(self, name) for name, _ in self._state_widths()]
-            state = tuple(buffers) if len(buffers) > 1 else buffers[0]
+            # copies: autograd keeps the starting state, and the buffers change below
+            state = tuple(b.clone() for b in buffers) if len(buffers) > 1 else buffers[0].clone()
         run = self._loop if self.loop else super().forward
         out, state = run(x, state)
         if self.stateful:

@@ -72,7 +72,8 @@ class KerasRecurrent:
         state = None
         if self.stateful:
             buffers = [getattr(self, name) for name, _ in self._state_widths()]
-            state = tuple(buffers) if len(buffers) > 1 else buffers[0]
+            # copies: autograd keeps the starting state, and the buffers change below
+            state = tuple(b.clone() for b in buffers) if len(buffers) > 1 else buffers[0].clone()
         run = self._loop if self.loop else super().forward
         out, state = run(x, state)
         if self.stateful:
@@ -159,6 +160,12 @@ class StatefulStackedLstm(nn.Module):
         lstm3 = self.lstm3(lstm2)  # line 18: (32, 32)
         classes = F.softmax(self.classes(lstm3), dim=-1)  # line 19: (32, 10)
         return classes
+
+    def reset_states(self):
+        """Forget the state the stateful layers carry between batches."""
+        self.lstm1.reset_states()
+        self.lstm2.reset_states()
+        self.lstm3.reset_states()
 
 
 def build_model():
