@@ -154,6 +154,9 @@ def hostile() -> None:
         "2 MiB file": "a: 1\n" + "# padding\n" * 210_000,
         "python tag": "specc: !!python/object/apply:os.system [echo hi]\n",
         "10,000 duplicate keys": "".join(f"k{i % 10}: {i}\n" for i in range(10_000)),
+        "5,000 unknown references": "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [8]}\n"
+        "layers:\n"
+        + "".join(f"  - {{name: l{i}, op: dense, units: 1, inputs: q{i}}}\n" for i in range(5000)),
     }
     print("(d) hostile input, refused (exit code) and how fast")
     with tempfile.TemporaryDirectory() as tmp:

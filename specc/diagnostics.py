@@ -131,6 +131,19 @@ class Diagnostics:
 
     items: list[Diagnostic] = field(default_factory=list)
     _seen: set = field(default_factory=set, repr=False)
+    # Names "did you mean" may still compare for this file. Each lookup costs
+    # time in the number of names, so thousands of misspelt references in a
+    # file of thousands of names would cost their product; past the budget,
+    # the diagnostics come without a suggestion.
+    _suggestion_budget: int = field(default=50_000, repr=False)
+
+    def suggest(self, word: str, candidates) -> str | None:
+        """`did_you_mean` against names of the file itself, while the budget lasts."""
+        candidates = candidates if isinstance(candidates, set | dict | list) else list(candidates)
+        if len(candidates) > self._suggestion_budget:
+            return None
+        self._suggestion_budget -= len(candidates)
+        return did_you_mean(word, candidates)
 
     def add(self, diagnostic: Diagnostic) -> None:
         assert diagnostic.code in CODES, diagnostic.code

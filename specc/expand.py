@@ -29,6 +29,7 @@ from .schema import (
 )
 
 MAX_NODES = 20_000
+MAX_BLOCK_DEPTH = 32  # blocks inside blocks; deeper is hostile input, not architecture
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -70,7 +71,7 @@ class _Expander:
             return scope.prefix + name, ref.span
         if name in scope.sources:
             return scope.sources[name][0], ref.span
-        hint = did_you_mean(name, set(scope.local_names) | set(scope.sources))
+        hint = self.diags.suggest(name, set(scope.local_names) | set(scope.sources))
         self.diags.error(
             "E301",
             f"unknown name `{escape(name)}` in block `{scope.block}`",
@@ -130,7 +131,7 @@ class _Expander:
                 match = _PARAM.fullmatch(node.value)
                 if match and match.group(1) in scope.params:
                     return scope.params[match.group(1)]
-                hint = did_you_mean(node.value[1:], scope.params)
+                hint = self.diags.suggest(node.value[1:], scope.params)
                 self.diags.error(
                     "E202",
                     f"`{escape(node.value)}` is not a parameter of block `{scope.block}`",
@@ -183,7 +184,7 @@ class _Expander:
                 scope.previous = (POISON, item.span)
                 continue
             if not check_name(name_node, self.diags, scope.origin):
-                scope.previous = (POISON, item.span)
+                self._refused(item, name_node, scope)  # kept by name: no unknown references
                 continue
             if item.get("block") is not None:
                 self._instance(item, scope)
@@ -390,7 +391,7 @@ class _Expander:
             )
             return
         if block not in self.blocks:
-            hint = did_you_mean(block, self.blocks)
+            hint = self.diags.suggest(block, self.blocks)
             self.diags.error(
                 "E201",
                 f"unknown block `{escape(str(block))}`",
@@ -406,6 +407,15 @@ class _Expander:
                 block_node.span,
                 help="a block cannot contain an instance of itself",
                 related=scope.origin,
+            )
+            return
+        if len(scope.blocks_open) >= MAX_BLOCK_DEPTH:
+            self.diags.error(
+                "E204",
+                f"blocks nested more than {MAX_BLOCK_DEPTH} deep",
+                block_node.span,
+                help="use fewer levels of blocks inside blocks",
+                related=scope.origin[-3:],
             )
             return
         self.used_blocks.add(block)
@@ -512,7 +522,7 @@ class _Expander:
             if key in INSTANCE_KEYS:
                 continue
             if key not in declared:
-                hint = did_you_mean(key, declared)
+                hint = self.diags.suggest(key, declared)
                 self.diags.error(
                     "E202",
                     f"block `{block}` has no parameter `{escape(key)}`",

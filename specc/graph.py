@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from .diagnostics import Diagnostics, Related, Span, did_you_mean, escape
+from .diagnostics import Diagnostics, Related, Span, escape
 from .ir import INVALID, POISON, Node, Spec
 
 
@@ -116,7 +116,7 @@ def _naming(node: Node) -> str:
 
 
 def _unknown(ref, span: Span, names, origin, diags: Diagnostics, what: str) -> None:
-    hint = did_you_mean(str(ref), names)
+    hint = diags.suggest(str(ref), names)
     diags.error(
         "E301",
         f"unknown {what} `{escape(ref)}`",
@@ -131,7 +131,7 @@ def _check_dims(spec: Spec, diags: Diagnostics) -> None:
     for node in spec.inputs:
         for index, dim in enumerate(node.attrs["shape"]):
             if isinstance(dim, str) and dim not in spec.dims:
-                hint = did_you_mean(dim, spec.dims)
+                hint = diags.suggest(dim, spec.dims)
                 diags.error(
                     "E304",
                     f"unknown dimension `{escape(dim)}` in the shape of `{node.name}`",
@@ -149,25 +149,36 @@ def _order(graph: nx.DiGraph, position: dict[str, int], diags: Diagnostics) -> l
     try:
         return list(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
     except nx.NetworkXUnfeasible:
-        cycle = nx.find_cycle(graph)
-        members = [edge[0] for edge in cycle]
-        first = min(members, key=position.__getitem__)
-        start = members.index(first)
-        members = members[start:] + members[:start]
-        node = graph.nodes[first]["node"]
-        path = " -> ".join(f"`{m}`" for m in [*members, first])
-        related = [
-            Related(graph.nodes[m]["node"].span(), f"`{m}` is part of the cycle")
-            for m in members[1:]
-        ]
-        diags.error(
-            "E303",
-            f"layers form a cycle: {path}",
-            node.span(),
-            related=related,
-            help="a layer cannot read its own result; break the cycle",
-        )
+        # One cycle of each strongly connected knot, so that separate cycles are all reported.
+        knots = [c for c in nx.strongly_connected_components(graph) if _is_cycle(graph, c)]
+        for knot in sorted(knots, key=lambda c: min(position[m] for m in c)):
+            _report_cycle(graph, nx.find_cycle(graph.subgraph(knot)), position, diags)
         return None
+
+
+def _is_cycle(graph: nx.DiGraph, component: set) -> bool:
+    """Whether a strongly connected component holds a cycle: two nodes, or one reading itself."""
+    node = next(iter(component))
+    return len(component) > 1 or graph.has_edge(node, node)
+
+
+def _report_cycle(graph: nx.DiGraph, cycle: list, position: dict[str, int], diags) -> None:
+    members = [edge[0] for edge in cycle]
+    first = min(members, key=position.__getitem__)
+    start = members.index(first)
+    members = members[start:] + members[:start]
+    node = graph.nodes[first]["node"]
+    path = " -> ".join(f"`{m}`" for m in [*members, first])
+    related = [
+        Related(graph.nodes[m]["node"].span(), f"`{m}` is part of the cycle") for m in members[1:]
+    ]
+    diags.error(
+        "E303",
+        f"layers form a cycle: {path}",
+        node.span(),
+        related=related,
+        help="a layer cannot read its own result; break the cycle",
+    )
 
 
 def _check_reachable(model: ModelGraph, diags: Diagnostics, warn: bool) -> None:

@@ -207,3 +207,15 @@ def test_dollar_reference_in_inputs_is_reported_once():
     text = HEAD + BLOCK.replace("inputs: src}", "inputs: $src}") + \
         "layers:\n  - {name: b1, block: res}\n"
     assert [e[0] for e in errors(text)] == ["E106"]
+
+
+def test_blocks_nested_too_deep_are_refused_at_the_instance():
+    lines = ["specc: 1", "name: m", "inputs:", "  - {name: x, shape: [4, 3]}", "blocks:"]
+    for i in range(40):
+        inner = f"{{name: i, block: b{i + 1}, inputs: x}}" if i < 39 else "{name: d, op: dense, "
+        inner += "" if i < 39 else "units: 3, inputs: x}"
+        lines += [f"  b{i}:", "    inputs: [x]", "    layers:", f"      - {inner}"]
+    lines += ["layers:", "  - {name: top, block: b0}"]
+    (d,) = specc.validate("\n".join(lines) + "\n").errors
+    assert d.code == "E204" and "nested more than 32 deep" in d.message
+    assert d.span.line == 9 + 4 * 31  # the instance of b32, inside block b31

@@ -84,3 +84,38 @@ def test_load_raises_spec_error_with_location():
         specc.load(HEAD + "layers:\n  - {name: a, op: lstn, units: 2}\n")
     assert "<string>:6:19: error[E105]: unknown op `lstn`" in str(info.value)
     assert info.value.diagnostics[0].help == "did you mean `lstm`?"
+
+
+def test_a_reserved_name_is_reported_once_not_as_unknown_references():
+    text = (
+        "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [4, 3]}\nlayers:\n"
+        "  - {name: forward, op: dense, units: 2}\n"
+        "  - {name: out, op: dense, units: 1, inputs: forward}\n"
+        "outputs: [forward, out]\n"
+    )
+    assert [d.code for d in specc.validate(text).diagnostics] == ["E106"]
+
+
+def test_many_unknown_references_are_each_reported():
+    """Suggestions stop past a budget (benchmarks/validate_speed.py times it); errors do not."""
+    layer = "  - {{name: l{0}, op: dense, units: 1, inputs: l{0}x}}\n"
+    layers = "".join(layer.format(i) for i in range(3000))
+    text = "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [4]}\nlayers:\n" + layers
+    report = specc.validate(text)
+    assert [d.code for d in report.errors] == ["E301"] * 3000
+    assert "did you mean" in report.errors[0].help  # the first ones still get a suggestion
+
+
+def test_each_separate_cycle_is_reported():
+    text = (
+        "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [4, 3]}\nlayers:\n"
+        "  - {name: a, op: add, inputs: [x, b]}\n"
+        "  - {name: b, op: dense, units: 3, inputs: a}\n"
+        "  - {name: c, op: dense, units: 3, inputs: c}\n"
+        "  - {name: out, op: add, inputs: [b, c]}\n"
+    )
+    messages = [d.message for d in specc.validate(text).errors]
+    assert messages == [
+        "layers form a cycle: `a` -> `b` -> `a`",
+        "layers form a cycle: `c` -> `c`",
+    ]
