@@ -163,6 +163,14 @@ def load_text(text: str, file: str, diags: Diagnostics) -> Document:
         mark = exc.problem_mark or exc.context_mark
         span = _mark_span(file, mark, mark) if mark else Span(file, 1, 1, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
+        if "nesting depth" in problem:  # libyaml's own limit, met before an event reaches ours
+            diags.error(
+                "E008",
+                f"nesting deeper than {MAX_DEPTH} levels",
+                span,
+                help="a spec never needs this much nesting",
+            )
+            return doc
         diags.error(
             "E001",
             f"YAML syntax error: {escape(problem)}",
