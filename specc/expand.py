@@ -438,6 +438,8 @@ class _Expander:
                 f"{'s' if len(block_inputs) != 1 else ''}, instance `{escape(local)}` gives "
                 f"{len(sources)}",
                 item.get("inputs").span if item.get("inputs") else item.get("name").span,
+                help="give one source for each of its inputs: "
+                + ", ".join(f"`{escape(str(i))}`" for i in block_inputs),
                 related=scope.origin,
             )
             return

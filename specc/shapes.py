@@ -144,6 +144,8 @@ class RuleContext:
         """Require a rank (batch included); `meaning` describes it, e.g. (batch, time, features)."""
         if len(shape) in ranks:
             return
+        if not help and ranks == (3,) and len(shape) == 2:
+            help = self.sequence_hint(index)
         got = show(shape)
         self.fail(
             "E402",
@@ -152,6 +154,13 @@ class RuleContext:
             label=f"{got} here",
             help=help,
         )
+
+    def sequence_hint(self, index: int) -> str:
+        """How to give a layer that needs (batch, time, features) a sequence instead of a vector."""
+        source = self.sources[index]
+        if source.op in ("lstm", "gru", "rnn") and not source.attrs.get("return_sequences"):
+            return f"set `return_sequences: true` on `{source.name}` to pass every time step on"
+        return "make a sequence first, e.g. with `repeat_vector`"
 
     def static(self, dim: Dim, what: str, index: int = 0, help: str = "") -> int:
         if isinstance(dim, int):

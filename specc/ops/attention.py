@@ -34,6 +34,8 @@ def _qkv(ctx: RuleContext, allow_self: bool) -> tuple[Shape, Shape, Shape]:
             f"{ctx.what} takes {forms}[query, value] or [query, value, key], got "
             f"{n} input{'s' if n != 1 else ''}",
             at=("inputs",),
+            help="list them: `inputs: [query, value]`"
+            + (" (one name: self-attention)" if allow_self else ""),
         )
     for i, shape in enumerate(ctx.shapes):
         ctx.rank(shape, (3,), "3-D (batch, time, features)", index=i)
@@ -48,6 +50,7 @@ def _qkv(ctx: RuleContext, allow_self: bool) -> tuple[Shape, Shape, Shape]:
             f"`{dim_label(key[1])}` and `{dim_label(value[1])}`",
             at=("input", 2),
             label=f"{show(key)} here, value {show(value)} {ctx.origin_of(1)}",
+            help="a key step scores each value step: read both from one sequence",
         )
     return query, value, key
 

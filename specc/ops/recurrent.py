@@ -68,13 +68,7 @@ def recurrent_params(ctx: RuleContext, shape: Shape) -> ParamCount:
 @register("lstm", "gru", "rnn", params=recurrent_params)
 def recurrent_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
-    source = ctx.sources[0]
-    hint = ""
-    if len(x) == 2 and source.op in GATES and not source.attrs.get("return_sequences"):
-        hint = f"set `return_sequences: true` on `{source.name}` to pass every time step on"
-    elif len(x) == 2:
-        hint = "make a sequence first, e.g. with `repeat_vector`"
-    ctx.rank(x, (3,), "3-D (batch, time, features)", help=hint)
+    ctx.rank(x, (3,), "3-D (batch, time, features)")
     ctx.static(x[2], "feature size")
     if ctx.attrs["stateful"] and ctx.batch_size is None:
         ctx.fail(
