@@ -133,6 +133,8 @@ def render_github(diagnostics: list[Diagnostic]) -> str:
         body = escape(d.message)
         if d.label:
             body += f": {escape(d.label)}"
+        for r in d.related:  # an annotation has one place; the others go in its text
+            body += f"\n{escape(r.span.file)}:{r.span.line}:{r.span.column}: {escape(r.message)}"
         if d.help:
             body += f"\nhelp: {escape(d.help)}"
         lines.append(f"::{command} {','.join(props)}::{_gh_data(body)}")

@@ -283,6 +283,19 @@ def _check_github(fixture: Fixture, out: str, count: int) -> None:
         assert props.startswith(f"file={fixture.rel},line=")
 
 
+def test_github_annotations_name_the_related_locations(capsys):
+    """An annotation sits on one line; the related ones (a block's instance) are in its text."""
+    checked = 0
+    for fixture in FIXTURES:
+        diagnostics = diagnostics_of(capsys, fixture.rel)
+        _, out, _ = run(capsys, "validate", "--format", "github", fixture.rel)
+        for d, line in zip(diagnostics, out.split("\n"), strict=False):
+            for r in d["related"]:
+                assert f"%0A{r['file']}:{r['line']}:{r['column']}: " in line, fixture.rel
+                checked += 1
+    assert checked > 10
+
+
 def test_json_output(capsys):
     for fixture in FIXTURES:
         _, out, _ = run(capsys, "validate", "--format", "json", fixture.rel)
