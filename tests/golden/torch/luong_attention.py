@@ -14,7 +14,8 @@ class KerasRecurrent:
     Adds what Keras's recurrent layers do and PyTorch's do not: one input
     dropout mask shared by all time steps, `merge_mode` for a bidirectional
     layer, the last step of each direction for `return_sequences=False` (the
-    backward direction's is at t = 0), and `stateful` state kept in buffers.
+    backward direction's is at t = 0), `stateful` state kept in buffers, and
+    biases that start at zero, as Keras's do.
     """
 
     def _keras_setup(
@@ -38,6 +39,10 @@ class KerasRecurrent:
         # Settings that no fused kernel has run in `_loop` (StepByStep), on the same weights.
         self.loop = activation is not None or recurrent_activation is not None
         self.loop = self.loop or recurrent_dropout > 0
+        with torch.no_grad():  # Keras's initial biases: zeros (an LSTM's forget gate aside)
+            for name, value in self.named_parameters():
+                if name.startswith(("bias_ih", "bias_hh")):
+                    value.zero_()
         self.stateful = stateful_batch > 0
         if self.stateful:
             shape = (self.num_layers * (2 if self.bidirectional else 1), stateful_batch)
@@ -138,10 +143,8 @@ class LSTM(KerasRecurrent, nn.LSTM):
         if bias:
             with torch.no_grad():
                 for name, value in self.named_parameters():
-                    if name.startswith("bias"):
-                        value.zero_()
-                        if name.startswith("bias_ih"):
-                            value[units : 2 * units] = forget_bias
+                    if name.startswith("bias_ih"):
+                        value[units : 2 * units] = forget_bias
 
 
 class Attention(nn.Module):
