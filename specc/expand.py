@@ -589,6 +589,31 @@ def _block_output(definition: YamlMap, layer_items: list) -> YamlScalar | None:
     return None
 
 
+def _inputs(root: YamlMap) -> list[Node]:
+    inputs = []
+    for item in root.get("inputs").items:
+        data = to_plain(item)
+        attrs = {"shape": data["shape"], "dtype": data.get("dtype", "float32")}
+        inputs.append(Node(data["name"], "input", attrs, (), item))
+    return inputs
+
+
+def _blocks(root: YamlMap) -> dict[str, YamlMap]:
+    blocks_node = root.get("blocks")
+    if not isinstance(blocks_node, YamlMap):
+        return {}
+    return {key: value for key, (_, value) in blocks_node.entries.items()}
+
+
+def check_layers(root: YamlMap, diags: Diagnostics) -> None:
+    """Check the layers (and the blocks they use) of a spec whose top level cannot be shaped.
+
+    A bad `dims`, `batch_size` or `outputs` stops shape inference, but should
+    not hide a wrong attribute of some layer: all problems in one run.
+    """
+    _Expander(_blocks(root), _inputs(root), diags).run(root.get("layers").items, _Scope())
+
+
 def expand(root: YamlMap, file: str, diags: Diagnostics) -> Spec | None:
     """The flat spec: input nodes, expanded layer nodes, aliases and outputs.
 
@@ -600,18 +625,9 @@ def expand(root: YamlMap, file: str, diags: Diagnostics) -> Spec | None:
     if isinstance(dims_node, YamlMap):
         for key, (_, value) in dims_node.entries.items():
             dims[key] = value.value if isinstance(value, YamlScalar) else None
-    inputs = []
-    for item in root.get("inputs").items:
-        data = to_plain(item)
-        attrs = {"shape": data["shape"], "dtype": data.get("dtype", "float32")}
-        inputs.append(Node(data["name"], "input", attrs, (), item))
+    inputs = _inputs(root)
     blocks_node = root.get("blocks")
-    blocks = (
-        {key: value for key, (_, value) in blocks_node.entries.items()}
-        if isinstance(blocks_node, YamlMap)
-        else {}
-    )
-    expander = _Expander(blocks, inputs, diags)
+    expander = _Expander(_blocks(root), inputs, diags)
     last = expander.run(root.get("layers").items, _Scope())
     if expander.too_big:
         return None

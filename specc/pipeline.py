@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import Diagnostic, Diagnostics, Severity, SpecError
-from .expand import expand
+from .expand import check_layers, expand
 from .graph import ModelGraph, build_graph
 from .infer import infer_shapes
 from .lints import run_lints
@@ -85,7 +85,10 @@ def _no_gc():
 def _check_document(doc: Document, diags: Diagnostics) -> ModelGraph | None:
     if doc.root is None and diags.has_errors:
         return None
-    if not check_top(doc.root, doc.file, diags):
+    reach = check_top(doc.root, doc.file, diags)
+    if reach == "layers":
+        check_layers(doc.root, diags)
+    if reach != "shape":
         return None
     spec = expand(doc.root, doc.file, diags)
     if spec is None:

@@ -508,8 +508,16 @@ def _best_alternative(error: ValidationError) -> ValidationError:
     return error
 
 
-def check_top(root, file: str, diags: Diagnostics) -> bool:
-    """Check everything but the layers' own attributes; True if the spec can be expanded."""
+# Top-level keys whose errors stop shape inference but leave the layers checkable.
+SHAPING_KEYS = frozenset({"specc", "name", "dims", "batch_size", "outputs"})
+
+
+def check_top(root, file: str, diags: Diagnostics) -> str:
+    """Check everything but the layers' own attributes: how far the later stages can go.
+
+    "shape": all the way; "layers": the layers can be checked but not shaped
+    (a bad `dims`, `batch_size` or `outputs`); "": nothing more.
+    """
     if not isinstance(root, YamlMap):
         span = root.span if root is not None else Span(file, 1, 1, 1, 1)
         got = "an empty file" if root is None else show_value(to_plain(root))
@@ -519,7 +527,7 @@ def check_top(root, file: str, diags: Diagnostics) -> bool:
             span,
             help="start with `specc: 1`, `name:`, `inputs:` and `layers:`",
         )
-        return False
+        return ""
     schema = spec_schema()
     errors = list(schema.top_validator.iter_errors(_top_level_plain(root)))
     SchemaReporter(diags, root).report(errors)
@@ -532,12 +540,15 @@ def check_top(root, file: str, diags: Diagnostics) -> bool:
         if not (e.validator == "additionalProperties" and not e.path)
         and not (e.path and e.path[0] in ("description", "$schema"))
     ]
-    refused = any(
-        has_refused(value)
+    refused = {
+        key
         for key, (_, value) in root.entries.items()
-        if key not in ("layers", "blocks", "description")
-    )
-    return names_ok and not blocking and not refused
+        if key not in ("layers", "blocks", "description") and has_refused(value)
+    }
+    if names_ok and not blocking and not refused:
+        return "shape"
+    broken = refused | {e.path[0] if e.path else "" for e in blocking}
+    return "layers" if names_ok and broken <= SHAPING_KEYS else ""
 
 
 def _top_level_plain(root: YamlMap) -> dict:

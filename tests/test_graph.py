@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import specc
 
 HEAD = "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [6, 4]}\n"
@@ -119,3 +121,17 @@ def test_each_separate_cycle_is_reported():
         "layers form a cycle: `a` -> `b` -> `a`",
         "layers form a cycle: `c` -> `c`",
     ]
+
+
+@pytest.mark.parametrize(
+    "top", ["dims: {T: 0}\n", "batch_size: 0\n", "outputs: {a: 1}\n", "dims: [T]\n"]
+)
+def test_a_bad_top_level_does_not_hide_the_layers_problems(top):
+    text = (
+        "specc: 1\nname: m\n" + top + "inputs:\n  - {name: x, shape: [4, 3]}\nlayers:\n"
+        "  - {name: a, op: lstm, units: 0}\n"
+        "  - {name: b, op: dense, units: 2, activation: relux}\n"
+    )
+    errors = specc.validate(text).errors
+    assert len(errors) == 3, [d.message for d in errors]
+    assert {d.span.line for d in errors} >= {7, 8}  # one of a, one of b, one of the top level
