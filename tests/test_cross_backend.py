@@ -62,14 +62,21 @@ def _perturb(model, rng) -> None:
         variable.assign(value.astype(value.dtype))
 
 
-def _same_function(spec) -> None:
+def _twins(spec, rng):
+    """(graph, Keras model, PyTorch model) of a spec, with the same perturbed weights."""
     graph = specc.load(spec)
-    rng = np.random.default_rng(0)
     keras.backend.clear_session()
     keras_model = specc.build(spec, backend="keras")
     _perturb(keras_model, rng)
-    torch_model = specc.build(spec, backend="torch").eval()
+    torch_model = specc.build(spec, backend="torch")
     keras_to_torch(graph, keras_model, torch_model)
+    return graph, keras_model, torch_model
+
+
+def _same_function(spec) -> None:
+    rng = np.random.default_rng(0)
+    graph, keras_model, torch_model = _twins(spec, rng)
+    torch_model.eval()
     arrays, _ = feed(graph, rng)
     # twice: a stateful layer starts the second call from the state the first left
     expected = _keras_run(keras_model, arrays) + _keras_run(keras_model, arrays)
@@ -111,13 +118,9 @@ BATCH_NORMS = [
 def test_batch_norm_trains_alike(layer: str, shape: list):
     """Training normalises alike and moves the running statistics alike (biased variance)."""
     text = f"specc: 1\nname: bn\ninputs:\n  - {{name: x, shape: {shape}}}\nlayers:\n  - {layer}\n"
-    graph = specc.load(text)
     rng = np.random.default_rng(3)
-    keras.backend.clear_session()
-    keras_model = specc.build(text, backend="keras")
-    _perturb(keras_model, rng)
-    torch_model = specc.build(text, backend="torch").train()
-    keras_to_torch(graph, keras_model, torch_model)
+    graph, keras_model, torch_model = _twins(text, rng)
+    torch_model.train()
     x = (rng.standard_normal((2, *shape)) * 3 + 1).astype("float32")
     for _ in range(2):
         expected = keras.ops.convert_to_numpy(keras_model(x, training=True))

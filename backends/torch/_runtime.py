@@ -23,15 +23,17 @@ class KerasRecurrent:
 
     def _keras_setup(
         self,
-        return_sequences,
-        merge_mode,
-        dropout,
-        stateful_batch,
+        *,
+        return_sequences=False,
+        merge_mode="concat",
+        dropout=0.0,
+        stateful_batch=0,
         activation=None,
         recurrent_activation=None,
         recurrent_dropout=0.0,
         recurrent_dropout_mode="state",
     ):
+        """Keras's settings, the same for every recurrent layer here (the emitter's keywords)."""
         self.return_sequences = return_sequences
         self.merge_mode = merge_mode
         self.input_dropout = dropout
@@ -212,35 +214,12 @@ class LSTM(KerasRecurrent, nn.LSTM):
     """
 
     def __init__(
-        self,
-        input_size,
-        units,
-        *,
-        bidirectional=False,
-        bias=True,
-        return_sequences=False,
-        merge_mode="concat",
-        dropout=0.0,
-        forget_bias=1.0,
-        stateful_batch=0,
-        activation=None,
-        recurrent_activation=None,
-        recurrent_dropout=0.0,
-        recurrent_dropout_mode="state",
+        self, input_size, units, *, bidirectional=False, bias=True, forget_bias=1.0, **keras
     ):
         super().__init__(
             input_size, units, bias=bias, batch_first=True, bidirectional=bidirectional
         )
-        self._keras_setup(
-            return_sequences,
-            merge_mode,
-            dropout,
-            stateful_batch,
-            activation,
-            recurrent_activation,
-            recurrent_dropout,
-            recurrent_dropout_mode,
-        )
+        self._keras_setup(**keras)
         if bias:
             with torch.no_grad():
                 for name, value in self.named_parameters():
@@ -281,15 +260,8 @@ class LSTMVariant(KerasRecurrent, nn.Module):
         variant,
         bidirectional=False,
         bias=True,
-        return_sequences=False,
-        merge_mode="concat",
-        dropout=0.0,
         forget_bias=1.0,
-        stateful_batch=0,
-        activation=None,
-        recurrent_activation=None,
-        recurrent_dropout=0.0,
-        recurrent_dropout_mode="state",
+        **keras,
     ):
         super().__init__()
         self.variant, self.gates = variant, self.GATES[variant]
@@ -316,16 +288,7 @@ class LSTMVariant(KerasRecurrent, nn.Module):
                 self.add_module(f"norm_input_l0{suffix}", nn.LayerNorm(4 * units))
                 self.add_module(f"norm_hidden_l0{suffix}", nn.LayerNorm(4 * units))
                 self.add_module(f"norm_cell_l0{suffix}", nn.LayerNorm(units))
-        self._keras_setup(
-            return_sequences,
-            merge_mode,
-            dropout,
-            stateful_batch,
-            activation,
-            recurrent_activation,
-            recurrent_dropout,
-            recurrent_dropout_mode,
-        )
+        self._keras_setup(**keras)
         self.loop = True
 
     def _loop(self, x, state=None):
@@ -403,35 +366,11 @@ class LSTMVariant(KerasRecurrent, nn.Module):
 class GRU(KerasRecurrent, nn.GRU):
     """`nn.GRU` (batch first, reset gate after the matmul, as Keras) with Keras's outputs."""
 
-    def __init__(
-        self,
-        input_size,
-        units,
-        *,
-        bidirectional=False,
-        bias=True,
-        return_sequences=False,
-        merge_mode="concat",
-        dropout=0.0,
-        stateful_batch=0,
-        activation=None,
-        recurrent_activation=None,
-        recurrent_dropout=0.0,
-        recurrent_dropout_mode="state",
-    ):
+    def __init__(self, input_size, units, *, bidirectional=False, bias=True, **keras):
         super().__init__(
             input_size, units, bias=bias, batch_first=True, bidirectional=bidirectional
         )
-        self._keras_setup(
-            return_sequences,
-            merge_mode,
-            dropout,
-            stateful_batch,
-            activation,
-            recurrent_activation,
-            recurrent_dropout,
-            recurrent_dropout_mode,
-        )
+        self._keras_setup(**keras)
 
 
 class GRUResetBefore(StepByStep, KerasRecurrent, nn.Module):
@@ -441,22 +380,7 @@ class GRUResetBefore(StepByStep, KerasRecurrent, nn.Module):
     per direction (`bias_ih_l0`) as Keras keeps for this layout.
     """
 
-    def __init__(
-        self,
-        input_size,
-        units,
-        *,
-        bidirectional=False,
-        bias=True,
-        return_sequences=False,
-        merge_mode="concat",
-        dropout=0.0,
-        stateful_batch=0,
-        activation=None,
-        recurrent_activation=None,
-        recurrent_dropout=0.0,
-        recurrent_dropout_mode="state",
-    ):
+    def __init__(self, input_size, units, *, bidirectional=False, bias=True, **keras):
         super().__init__()
         self.input_size, self.hidden_size, self.num_layers = input_size, units, 1
         self.bidirectional, self.bias, self.reset_after = bidirectional, bias, False
@@ -468,16 +392,7 @@ class GRUResetBefore(StepByStep, KerasRecurrent, nn.Module):
             for name, shape in shapes.items():
                 weight = nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
                 self.register_parameter(f"{name}_l0{suffix}", weight)
-        self._keras_setup(
-            return_sequences,
-            merge_mode,
-            dropout,
-            stateful_batch,
-            activation,
-            recurrent_activation,
-            recurrent_dropout,
-            recurrent_dropout_mode,
-        )
+        self._keras_setup(**keras)
         self.loop = True
 
 
@@ -485,19 +400,7 @@ class RNN(KerasRecurrent, nn.RNN):
     """`nn.RNN` (batch first, tanh or relu) with Keras's `SimpleRNN` outputs."""
 
     def __init__(
-        self,
-        input_size,
-        units,
-        *,
-        nonlinearity="tanh",
-        bidirectional=False,
-        bias=True,
-        return_sequences=False,
-        merge_mode="concat",
-        dropout=0.0,
-        stateful_batch=0,
-        activation=None,
-        recurrent_dropout=0.0,
+        self, input_size, units, *, nonlinearity="tanh", bidirectional=False, bias=True, **keras
     ):
         super().__init__(
             input_size,
@@ -507,14 +410,7 @@ class RNN(KerasRecurrent, nn.RNN):
             batch_first=True,
             bidirectional=bidirectional,
         )
-        self._keras_setup(
-            return_sequences,
-            merge_mode,
-            dropout,
-            stateful_batch,
-            activation,
-            recurrent_dropout=recurrent_dropout,
-        )
+        self._keras_setup(**keras)
 
 
 class SteppedLSTM(StepByStep, LSTM):

@@ -20,15 +20,17 @@ class KerasRecurrent:
 
     def _keras_setup(
         self,
-        return_sequences,
-        merge_mode,
-        dropout,
-        stateful_batch,
+        *,
+        return_sequences=False,
+        merge_mode="concat",
+        dropout=0.0,
+        stateful_batch=0,
         activation=None,
         recurrent_activation=None,
         recurrent_dropout=0.0,
         recurrent_dropout_mode="state",
     ):
+        """Keras's settings, the same for every recurrent layer here (the emitter's keywords)."""
         self.return_sequences = return_sequences
         self.merge_mode = merge_mode
         self.input_dropout = dropout
@@ -107,19 +109,7 @@ class RNN(KerasRecurrent, nn.RNN):
     """`nn.RNN` (batch first, tanh or relu) with Keras's `SimpleRNN` outputs."""
 
     def __init__(
-        self,
-        input_size,
-        units,
-        *,
-        nonlinearity="tanh",
-        bidirectional=False,
-        bias=True,
-        return_sequences=False,
-        merge_mode="concat",
-        dropout=0.0,
-        stateful_batch=0,
-        activation=None,
-        recurrent_dropout=0.0,
+        self, input_size, units, *, nonlinearity="tanh", bidirectional=False, bias=True, **keras
     ):
         super().__init__(
             input_size,
@@ -129,14 +119,7 @@ class RNN(KerasRecurrent, nn.RNN):
             batch_first=True,
             bidirectional=bidirectional,
         )
-        self._keras_setup(
-            return_sequences,
-            merge_mode,
-            dropout,
-            stateful_batch,
-            activation,
-            recurrent_dropout=recurrent_dropout,
-        )
+        self._keras_setup(**keras)
 
 
 class BidirectionalRnn(nn.Module):

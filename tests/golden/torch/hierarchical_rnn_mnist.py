@@ -20,15 +20,17 @@ class KerasRecurrent:
 
     def _keras_setup(
         self,
-        return_sequences,
-        merge_mode,
-        dropout,
-        stateful_batch,
+        *,
+        return_sequences=False,
+        merge_mode="concat",
+        dropout=0.0,
+        stateful_batch=0,
         activation=None,
         recurrent_activation=None,
         recurrent_dropout=0.0,
         recurrent_dropout_mode="state",
     ):
+        """Keras's settings, the same for every recurrent layer here (the emitter's keywords)."""
         self.return_sequences = return_sequences
         self.merge_mode = merge_mode
         self.input_dropout = dropout
@@ -111,35 +113,12 @@ class LSTM(KerasRecurrent, nn.LSTM):
     """
 
     def __init__(
-        self,
-        input_size,
-        units,
-        *,
-        bidirectional=False,
-        bias=True,
-        return_sequences=False,
-        merge_mode="concat",
-        dropout=0.0,
-        forget_bias=1.0,
-        stateful_batch=0,
-        activation=None,
-        recurrent_activation=None,
-        recurrent_dropout=0.0,
-        recurrent_dropout_mode="state",
+        self, input_size, units, *, bidirectional=False, bias=True, forget_bias=1.0, **keras
     ):
         super().__init__(
             input_size, units, bias=bias, batch_first=True, bidirectional=bidirectional
         )
-        self._keras_setup(
-            return_sequences,
-            merge_mode,
-            dropout,
-            stateful_batch,
-            activation,
-            recurrent_activation,
-            recurrent_dropout,
-            recurrent_dropout_mode,
-        )
+        self._keras_setup(**keras)
         if bias:
             with torch.no_grad():
                 for name, value in self.named_parameters():

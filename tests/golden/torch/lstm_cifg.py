@@ -20,15 +20,17 @@ class KerasRecurrent:
 
     def _keras_setup(
         self,
-        return_sequences,
-        merge_mode,
-        dropout,
-        stateful_batch,
+        *,
+        return_sequences=False,
+        merge_mode="concat",
+        dropout=0.0,
+        stateful_batch=0,
         activation=None,
         recurrent_activation=None,
         recurrent_dropout=0.0,
         recurrent_dropout_mode="state",
     ):
+        """Keras's settings, the same for every recurrent layer here (the emitter's keywords)."""
         self.return_sequences = return_sequences
         self.merge_mode = merge_mode
         self.input_dropout = dropout
@@ -136,15 +138,8 @@ class LSTMVariant(KerasRecurrent, nn.Module):
         variant,
         bidirectional=False,
         bias=True,
-        return_sequences=False,
-        merge_mode="concat",
-        dropout=0.0,
         forget_bias=1.0,
-        stateful_batch=0,
-        activation=None,
-        recurrent_activation=None,
-        recurrent_dropout=0.0,
-        recurrent_dropout_mode="state",
+        **keras,
     ):
         super().__init__()
         self.variant, self.gates = variant, self.GATES[variant]
@@ -171,16 +166,7 @@ class LSTMVariant(KerasRecurrent, nn.Module):
                 self.add_module(f"norm_input_l0{suffix}", nn.LayerNorm(4 * units))
                 self.add_module(f"norm_hidden_l0{suffix}", nn.LayerNorm(4 * units))
                 self.add_module(f"norm_cell_l0{suffix}", nn.LayerNorm(units))
-        self._keras_setup(
-            return_sequences,
-            merge_mode,
-            dropout,
-            stateful_batch,
-            activation,
-            recurrent_activation,
-            recurrent_dropout,
-            recurrent_dropout_mode,
-        )
+        self._keras_setup(**keras)
         self.loop = True
 
     def _loop(self, x, state=None):
