@@ -22,6 +22,10 @@ from .summary import summary_json, summary_text
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_ERROR = 0, 1, 2
 SPEC_SUFFIXES = (".yaml", ".yml")
+# Folders a search skips (hidden ones too: `.git`, `.venv`, `.github`): they
+# hold other tools' YAML, not specs. A file named on the command line is
+# always checked.
+SKIPPED_FOLDERS = frozenset({"node_modules", "site-packages", "__pycache__"})
 
 
 class _UsageError(Exception):
@@ -65,7 +69,11 @@ def spec_files(paths: list[str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            inside = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+            inside = sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix in SPEC_SUFFIXES and p.is_file() and not _skipped(p.relative_to(path))
+            )
             if not inside:
                 raise _UsageError(f"no *.yaml or *.yml files under `{escape(raw)}`")
             found += inside
@@ -74,6 +82,12 @@ def spec_files(paths: list[str]) -> list[Path]:
         else:
             raise _UsageError(f"no such file or folder: `{escape(raw)}`")
     return found
+
+
+def _skipped(relative: Path) -> bool:
+    """Whether a file found in a folder lies in a hidden or a tool's folder."""
+    folders = relative.parts[:-1]
+    return any(part.startswith(".") or part in SKIPPED_FOLDERS for part in folders)
 
 
 def _validate(args, out) -> int:

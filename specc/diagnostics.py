@@ -226,6 +226,9 @@ def did_you_mean(word: str, candidates) -> str | None:
     import difflib
 
     names = sorted(c for c in candidates if isinstance(c, str))
+    same_letters = [c for c in names if c.lower() == str(word).lower()]  # `LSTM` -> `lstm`
+    if same_letters:
+        return same_letters[0]
     matches = difflib.get_close_matches(str(word), names, n=1, cutoff=0.6)
     return matches[0] if matches else None
 

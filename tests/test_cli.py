@@ -66,6 +66,18 @@ def test_folder_is_searched_for_yaml_and_yml(tmp_path, capsys):
     assert json.loads(out)["files"] == 2
 
 
+def test_folder_search_skips_hidden_and_tool_folders(tmp_path, capsys):
+    for folder in (".venv/lib", ".github/workflows", "node_modules/x", "specs/.cache", "specs"):
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+        write(tmp_path / folder, "not: a spec\n", "other.yaml")
+    write(tmp_path / "specs", GOOD, "other.yaml")
+    code, out, _ = run(capsys, "validate", "--format", "json", str(tmp_path))
+    assert (code, json.loads(out)["files"]) == (0, 1)
+    hidden = tmp_path / ".venv" / "lib" / "other.yaml"
+    code, out, _ = run(capsys, "validate", "--format", "json", str(hidden))
+    assert code == 1  # named on the command line: checked
+
+
 @pytest.mark.parametrize(
     "argv",
     [

@@ -135,3 +135,8 @@ def test_a_bad_top_level_does_not_hide_the_layers_problems(top):
     errors = specc.validate(text).errors
     assert len(errors) == 3, [d.message for d in errors]
     assert {d.span.line for d in errors} >= {7, 8}  # one of a, one of b, one of the top level
+
+
+def test_an_op_in_capitals_gets_its_name_suggested():
+    (d,) = specc.validate(HEAD + "layers:\n  - {name: a, op: LSTM, units: 2}\n").errors
+    assert d.code == "E105" and d.help == "did you mean `lstm`?"
