@@ -9,6 +9,7 @@
     `specc.build` model against benchmarks/keras_models.py's. Target: within 5%.
 (c) LSTM variant cells (PyTorch): a training step of one layer of each
     variant against the fused standard LSTM of the same size. Target: 2x.
+(d) The same in Keras: each variant cell against `keras.layers.LSTM`.
 
 Runs alternate between the two sides of a comparison and each figure is the
 median; ratios are specc's time over the other's, so below 1.00 is faster.
@@ -169,13 +170,36 @@ def variants(batch: int, repeat: int, device: str, steps: int = 50) -> None:
     print(f"    worst ratio {max(ratios):.2f}   (target <= 2.0)")
 
 
+def keras_variants(batch: int, repeat: int, steps: int = 50) -> None:
+    import keras
+
+    print(
+        f"(d) LSTM variants in Keras ({keras.backend.backend()}): train_on_batch of one layer "
+        f"(batch {batch}, {steps} steps, 32 -> 128) against keras.layers.LSTM"
+    )
+    print(f"    {'variant':34} {'variant ms':>9} {'LSTM ms':>9} {'ratio':>8}")
+    x = np.random.default_rng(0).standard_normal((batch, steps, 32)).astype("float32")
+    y = np.zeros((batch, steps, 128), "float32")
+
+    def step(variant: str):
+        model = specc.build(VARIANT_LAYER.format(steps=steps, variant=variant), backend="keras")
+        model.compile(optimizer="sgd", loss="mse")
+        return lambda: model.train_on_batch(x, y)
+
+    fused = step("standard")
+    ratios = []
+    for variant in ("peephole", "nig", "nfg", "nog", "niaf", "noaf", "cifg", "fgr", "layer_norm"):
+        ratios.append(report(variant, *side_by_side(step(variant), fused, repeat)))
+    print(f"    worst ratio {max(ratios):.2f}   (target <= 2.0)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--no-keras", action="store_true")
-    parser.add_argument("--only", choices=("torch", "keras", "variants"))
+    parser.add_argument("--only", choices=("torch", "keras", "variants", "keras-variants"))
     args = parser.parse_args()
     if args.only in (None, "torch"):
         pytorch(args.batch, args.repeat, args.device)
@@ -183,6 +207,8 @@ def main() -> None:
         variants(args.batch, args.repeat, args.device)
     if args.only in (None, "keras") and not args.no_keras:
         keras_side(args.batch, args.repeat)
+    if args.only in (None, "keras-variants") and not args.no_keras:
+        keras_variants(args.batch, args.repeat)
 
 
 if __name__ == "__main__":
