@@ -266,6 +266,8 @@ class _Expander:
         attrs = None
         if len(self.diags.items) > before:
             pass  # a `$param` that is not a parameter: reported, the layer stays unchecked
+        elif op_node is None and item.dropped:
+            pass  # a refused key (reported) may have been its `op`
         elif op_node is None:
             self.diags.error(
                 "E102",

@@ -192,3 +192,13 @@ def test_utf8_bom_is_accepted(tmp_path):
 def test_empty_document_has_no_root():
     doc, problems = load("")
     assert doc.root is None and problems == []
+
+
+def test_a_refused_key_does_not_add_a_missing_op():
+    import specc
+
+    text = (
+        "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [4, 3]}\nlayers:\n"
+        "  - {<<: {op: dense}, name: out, units: 1}\n"
+    )
+    assert [d.code for d in specc.validate(text).errors] == ["E007"]
