@@ -227,31 +227,50 @@ def _graph(spec: str | Path | ModelGraph) -> ModelGraph:
     return spec if isinstance(spec, ModelGraph) else load(spec)
 
 
+def _converted(tie: Tie, convert, arrays, shapes) -> list[np.ndarray]:
+    """`convert(arrays, shapes)`, checked against `shapes`; ValueError naming the tie."""
+    where = f"`{tie.keras.path}` / {', '.join(f'`{n}`' for n in tie.torch)}"
+    try:
+        out = convert(arrays, shapes)
+    except ValueError as error:  # a reshape that cannot work: the sizes differ
+        raise ValueError(f"{where}: {error}") from None
+    out = out if isinstance(out, list) else [out]
+    got = [tuple(a.shape) for a in out]
+    if got != [tuple(s) for s in (shapes if isinstance(shapes, list) else [shapes])]:
+        raise ValueError(f"{where}: shapes {got}, expected {shapes}")
+    return out
+
+
 def keras_to_torch(spec: str | Path | ModelGraph, keras_model, torch_model) -> None:
-    """Copy the weights (and batch-norm statistics) of a spec's Keras model into its PyTorch one."""
+    """Copy the weights (and batch-norm statistics) of a spec's Keras model into its PyTorch one.
+
+    Every array is converted and checked first: on an error, nothing has been written.
+    """
     import torch
 
-    graph = _graph(spec)
-    found, state = _checked(graph, keras_model, torch_model)
+    found, state = _checked(_graph(spec), keras_model, torch_model)
+    writes = []
+    for tie in found:
+        targets = [state[name] for name in tie.torch]
+        shapes = [tuple(t.shape) for t in targets]
+        arrays = _converted(tie, tie.layout.to_torch, np.asarray(tie.keras.numpy()), shapes)
+        writes += zip(targets, arrays, strict=True)
     with torch.no_grad():
-        for tie in found:
-            targets = [state[name] for name in tie.torch]
-            array = np.asarray(tie.keras.numpy())
-            arrays = tie.layout.to_torch(array, [tuple(t.shape) for t in targets])
-            for target, array in zip(targets, arrays, strict=True):
-                if tuple(array.shape) != tuple(target.shape):
-                    raise ValueError(f"{tie.torch}: shape {array.shape}, expected {target.shape}")
-                target.copy_(torch.from_numpy(np.array(array, order="C")))  # 0-d stays 0-d
+        for target, array in writes:
+            target.copy_(torch.from_numpy(np.array(array, order="C")))  # 0-d stays 0-d
 
 
 def torch_to_keras(spec: str | Path | ModelGraph, torch_model, keras_model) -> None:
-    """Copy the weights (and batch-norm statistics) of a spec's PyTorch model into its Keras one."""
-    graph = _graph(spec)
-    found, state = _checked(graph, keras_model, torch_model)
+    """Copy the weights (and batch-norm statistics) of a spec's PyTorch model into its Keras one.
+
+    Every array is converted and checked first: on an error, nothing has been written.
+    """
+    found, state = _checked(_graph(spec), keras_model, torch_model)
+    writes = []
     for tie in found:
-        arrays = [state[name].detach().cpu().numpy() for name in tie.torch]
-        shape = tuple(tie.keras.shape)
-        array = tie.layout.to_keras(arrays, shape)
-        if tuple(array.shape) != shape:
-            raise ValueError(f"{tie.keras.path}: shape {array.shape}, expected {shape}")
-        tie.keras.assign(array.astype(np.dtype(tie.keras.dtype)))
+        # float() first: NumPy has no bfloat16
+        arrays = [state[name].detach().cpu().float().numpy() for name in tie.torch]
+        (array,) = _converted(tie, tie.layout.to_keras, arrays, tuple(tie.keras.shape))
+        writes.append((tie.keras, array))
+    for variable, array in writes:
+        variable.assign(array.astype(np.dtype(variable.dtype)))

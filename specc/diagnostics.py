@@ -137,13 +137,13 @@ class Diagnostics:
     # the diagnostics come without a suggestion.
     _suggestion_budget: int = field(default=50_000, repr=False)
 
-    def suggest(self, word: str, candidates) -> str | None:
-        """`did_you_mean` against names of the file itself, while the budget lasts."""
-        candidates = candidates if isinstance(candidates, set | dict | list) else list(candidates)
-        if len(candidates) > self._suggestion_budget:
+    def suggest(self, word: str, *groups) -> str | None:
+        """`did_you_mean` against groups of the file's own names, while the budget lasts."""
+        size = sum(len(group) for group in groups)
+        if size > self._suggestion_budget:
             return None
-        self._suggestion_budget -= len(candidates)
-        return did_you_mean(word, candidates)
+        self._suggestion_budget -= size
+        return did_you_mean(word, [name for group in groups for name in group])
 
     def add(self, diagnostic: Diagnostic) -> None:
         assert diagnostic.code in CODES, diagnostic.code

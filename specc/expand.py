@@ -71,7 +71,7 @@ class _Expander:
             return scope.prefix + name, ref.span
         if name in scope.sources:
             return scope.sources[name][0], ref.span
-        hint = self.diags.suggest(name, set(scope.local_names) | set(scope.sources))
+        hint = self.diags.suggest(name, scope.local_names, scope.sources)
         self.diags.error(
             "E301",
             f"unknown name `{escape(name)}` in block `{scope.block}`",
@@ -412,6 +412,7 @@ class _Expander:
             )
             return
         if len(scope.blocks_open) >= MAX_BLOCK_DEPTH:
+            self.too_big = True  # stop: fanned-out nesting would otherwise walk every path
             self.diags.error(
                 "E204",
                 f"blocks nested more than {MAX_BLOCK_DEPTH} deep",

@@ -547,7 +547,14 @@ def check_top(root, file: str, diags: Diagnostics) -> str:
     }
     if names_ok and not blocking and not refused:
         return "shape"
-    broken = refused | {e.path[0] if e.path else "" for e in blocking}
+    broken = set(refused)
+    for e in blocking:
+        if e.path:
+            broken.add(e.path[0])
+        elif e.validator == "required":  # the keys missing from the top level
+            broken.update(k for k in e.validator_value if k not in root.entries)
+        else:
+            broken.add("")
     return "layers" if names_ok and broken <= SHAPING_KEYS else ""
 
 

@@ -144,7 +144,7 @@ class RuleContext:
         """Require a rank (batch included); `meaning` describes it, e.g. (batch, time, features)."""
         if len(shape) in ranks:
             return
-        if not help and ranks == (3,) and len(shape) == 2:
+        if not help and ranks == (3,) and len(shape) == 2 and not self.at_prefix:
             help = self.sequence_hint(index)
         got = show(shape)
         self.fail(

@@ -219,3 +219,16 @@ def test_blocks_nested_too_deep_are_refused_at_the_instance():
     (d,) = specc.validate("\n".join(lines) + "\n").errors
     assert d.code == "E204" and "nested more than 32 deep" in d.message
     assert d.span.line == 9 + 4 * 31  # the instance of b32, inside block b31
+
+
+def test_nesting_past_the_limit_stops_the_expansion():
+    """Fanned out (each block holds two of the next), walking every path would never end."""
+    lines = ["specc: 1", "name: m", "inputs:", "  - {name: x, shape: [4, 3]}", "blocks:"]
+    lines += ["  b0:", "    inputs: [x]", "    layers:", "      - {name: d, op: dense, units: 3}"]
+    for i in range(1, 40):
+        lines += [f"  b{i}:", "    inputs: [x]", "    layers:"]
+        lines += [f"      - {{name: p, block: b{i - 1}, inputs: x}}"]
+        lines += [f"      - {{name: q, block: b{i - 1}, inputs: x}}"]
+    lines += ["layers:", "  - {name: top, block: b39}"]
+    codes = {d.code for d in specc.validate("\n".join(lines) + "\n").errors}
+    assert codes == {"E204"}

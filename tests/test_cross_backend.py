@@ -66,6 +66,9 @@ def _twins(spec, rng):
     """(graph, Keras model, PyTorch model) of a spec, with the same perturbed weights."""
     graph = specc.load(spec)
     keras.backend.clear_session()
+    # Seeded: with a layer norm over a few units, a rare draw makes the recurrence
+    # chaotic enough that float32 rounding alone exceeds the tolerance.
+    keras.utils.set_random_seed(0)
     keras_model = specc.build(spec, backend="keras")
     _perturb(keras_model, rng)
     torch_model = specc.build(spec, backend="torch")
@@ -142,6 +145,19 @@ def test_torch_build_has_the_output_shapes_of_the_hand_written_keras_model(path:
     hand = _keras_run(hand_written_models()[_key(path)](), arrays)
     ours = _torch_run(specc.build(path, backend="torch").eval(), arrays)
     assert [a.shape for a in ours] == [a.shape for a in hand]
+
+
+def test_a_failed_transfer_writes_nothing():
+    head = "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [5, 4]}\nlayers:\n"
+    spec = head + "  - {name: a, op: dense, units: 3}\n  - {name: b, op: dense, units: 2}\n"
+    other = head + "  - {name: a, op: dense, units: 3}\n  - {name: b, op: dense, units: 5}\n"
+    keras.backend.clear_session()
+    keras_model = specc.build(spec, backend="keras")
+    torch_model = specc.build(other, backend="torch")
+    before = {k: v.clone() for k, v in torch_model.state_dict().items()}
+    with pytest.raises(ValueError, match="`b.weight`"):  # `a` would fit: it is not written
+        keras_to_torch(spec, keras_model, torch_model)
+    assert all(torch.equal(v, before[k]) for k, v in torch_model.state_dict().items())
 
 
 def test_models_that_do_not_correspond_are_refused():

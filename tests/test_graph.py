@@ -140,3 +140,9 @@ def test_a_bad_top_level_does_not_hide_the_layers_problems(top):
 def test_an_op_in_capitals_gets_its_name_suggested():
     (d,) = specc.validate(HEAD + "layers:\n  - {name: a, op: LSTM, units: 2}\n").errors
     assert d.code == "E105" and d.help == "did you mean `lstm`?"
+
+
+def test_a_missing_name_does_not_hide_the_layers_problems():
+    text = "specc: 1\ninputs:\n  - {name: x, shape: [4, 3]}\nlayers:\n"
+    text += "  - {name: a, op: dense, unitz: 2}\n"
+    assert [d.code for d in specc.validate(text).errors] == ["E102", "E101"]

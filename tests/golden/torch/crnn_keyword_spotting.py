@@ -150,20 +150,21 @@ class BatchNorm(nn.BatchNorm1d):
     """
 
     def forward(self, x):
+        dtype = x.dtype  # statistics in float32 at least, under autocast too (as Keras)
+        x = x.to(torch.promote_types(dtype, torch.float32))
         if self.training:
-            axes = tuple(range(x.dim() - 1))
-            mean, var = x.mean(axes), x.var(axes, unbiased=False)
+            var, mean = torch.var_mean(x, tuple(range(x.dim() - 1)), correction=0)
             with torch.no_grad():
                 self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
                 self.running_var.lerp_(var.to(self.running_var.dtype), self.momentum)
         else:
-            mean, var = self.running_mean, self.running_var
+            mean, var = self.running_mean.to(x.dtype), self.running_var.to(x.dtype)
         x = (x - mean) * torch.rsqrt(var + self.eps)
         if self.weight is not None:
-            x = x * self.weight
+            x = x * self.weight.to(x.dtype)
         if self.bias is not None:
-            x = x + self.bias
-        return x
+            x = x + self.bias.to(x.dtype)
+        return x.to(dtype)
 
 
 class CrnnKeywordSpotting(nn.Module):
