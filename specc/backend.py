@@ -7,6 +7,9 @@ receives the shaped `ModelGraph` of a valid spec and returns the Python source
 of one standalone module that defines `build_model()`, which returns the
 model: an `nn.Module` instance, a `keras.Model`, or whatever the framework's
 model is. `emit` must not import the framework: compiling works without it.
+An `emit` may take a keyword `standalone` (default True): with False, the
+source may import the backend's runtime module instead of carrying copies of
+its helpers; `specc.build` asks for that.
 
 When a backend cannot express an op or an attribute, `emit` raises
 `EmitError` with located diagnostics (code E601), never a KeyError.
@@ -29,7 +32,7 @@ class Backend(Protocol):
     name: str
 
     def emit(self, graph: ModelGraph) -> str:
-        """The source of a standalone module defining `build_model()`."""
+        """The source of a standalone module defining `build_model()` (see above)."""
         ...
 
 

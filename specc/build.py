@@ -8,6 +8,7 @@ the generated line.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import linecache
 import types
 from pathlib import Path
@@ -17,12 +18,22 @@ from .diagnostics import SpecError
 from .pipeline import validate
 
 
-def emit(spec: str | Path, backend: str = "torch") -> str:
-    """The Python source of the model a spec describes; raises SpecError or EmitError."""
+def emit(spec: str | Path, backend: str = "torch", *, standalone: bool = True) -> str:
+    """The Python source of the model a spec describes; raises SpecError or EmitError.
+
+    `standalone` (what `specc compile` writes) copies the runtime helpers the
+    model uses into the source; otherwise the source imports them from the
+    backend's runtime module, as `build` wants (so saved models and pickles
+    name an importable module). A backend whose `emit` takes no `standalone`
+    always writes standalone source.
+    """
     report = validate(spec)
     if not report.ok or report.graph is None:
         raise SpecError(report.diagnostics)
-    return load_backend(backend).emit(report.graph)
+    found = load_backend(backend)
+    if standalone or "standalone" not in inspect.signature(found.emit).parameters:
+        return found.emit(report.graph)
+    return found.emit(report.graph, standalone=False)
 
 
 def load_source(source: str, label: str) -> types.ModuleType:
@@ -38,7 +49,7 @@ def load_source(source: str, label: str) -> types.ModuleType:
 
 def build(spec: str | Path, backend: str = "torch"):
     """The model a spec describes, built by executing the emitted source."""
-    source = emit(spec, backend)
+    source = emit(spec, backend, standalone=False)
     is_text = isinstance(spec, str) and "\n" in spec
     label = f"{backend}:{'string' if is_text else Path(spec).stem}"
     return load_source(source, label).build_model()
