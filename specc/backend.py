@@ -18,6 +18,8 @@ docs/backends.md says more.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Protocol
 
@@ -29,11 +31,34 @@ ENTRY_POINT_GROUP = "specc.backends"
 
 
 class Backend(Protocol):
+    """What specc asks of a backend; `params` and `lints` are optional.
+
+    `params(ctx, shape) -> int` counts a shaped layer's parameters as the
+    framework does (`specc.counts.shared` covers the ops whose weights are
+    the same everywhere); `lints(op, attrs) -> list[Lint]` names settings that
+    slow the layer down in this framework. Both must not import the framework.
+    """
+
     name: str
 
     def emit(self, graph: ModelGraph) -> str:
         """The source of a standalone module defining `build_model()` (see above)."""
         ...
+
+
+@dataclass(frozen=True)
+class Lint:
+    """A backend's warning about a layer's settings; the core locates and reports it.
+
+    `settings` are the attributes responsible (the first is the primary
+    location); the diagnostic reads "`op` layer `name`: `a: 1`, `b: 2`
+    {message}" with help "{help}; drop the setting to run on the fused kernel".
+    """
+
+    code: str
+    settings: list[str]
+    message: str
+    help: str
 
 
 class EmitError(Exception):
@@ -76,6 +101,27 @@ def available_backends() -> list[str]:
     return sorted(_registered())
 
 
+@cache
+def installed_backends() -> tuple:
+    """Every installed backend, loaded once per process, in name order.
+
+    A backend that fails to load is left out here (`specc compile` with it
+    reports why): a broken third-party package must not stop validation.
+    """
+    found = []
+    for name in available_backends():
+        try:
+            found.append(load_backend(name))
+        except Exception:  # noqa: BLE001
+            continue
+    return tuple(found)
+
+
+def backends_with(method: str) -> tuple:
+    """The installed backends that answer `method` (`params`, `lints`)."""
+    return tuple(b for b in installed_backends() if callable(getattr(b, method, None)))
+
+
 def load_backend(name: str) -> Backend:
     """The backend registered under `name`; raises UnknownBackend."""
     registered = _registered()
@@ -89,6 +135,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "Backend",
     "EmitError",
+    "Lint",
     "Related",
     "Severity",
     "UnknownBackend",

@@ -1,6 +1,7 @@
 """The shape-inference pass: runs each op's rule in topological order.
 
-Writes `meta["shape"]`, `meta["params"]` and `meta["dtype"]` on every node. A
+Writes `meta["shape"]`, `meta["params"]` (each installed backend's count, as
+the backend gives it) and `meta["dtype"]` on every node. A
 rule that finds a problem raises `ShapeProblem`; the pass turns it into one
 located diagnostic and leaves the node unshaped, so nothing downstream of a
 mistake reports again.
@@ -8,16 +9,20 @@ mistake reports again.
 
 from __future__ import annotations
 
+from .backend import backends_with
+from .counts import backend_counts
 from .diagnostics import Diagnostics
 from .graph import ModelGraph
 from .ir import INVALID, Node
 from .ops import RULES
+from .optable import OPS
 from .shapes import BATCH, RuleContext, ShapeProblem, input_shape, spec_dims
 
 
 def infer_shapes(model: ModelGraph, diags: Diagnostics) -> None:
     """Write `meta["shape"]`, `meta["params"]` and `meta["dtype"]` on every node."""
     dims = spec_dims(model.spec.dims)
+    backends = backends_with("params")
     batch = model.spec.batch_size or BATCH
     for node in model.order:
         node.meta["shape"] = None
@@ -25,7 +30,7 @@ def infer_shapes(model: ModelGraph, diags: Diagnostics) -> None:
         if node.op == "input":
             node.meta["dtype"] = node.attrs["dtype"]
             node.meta["shape"] = input_shape(node, dims, batch)
-            node.meta["params"] = {"keras": 0, "torch": 0}
+            node.meta["params"] = {b.name: 0 for b in backends}
             continue
         if node.op == INVALID:
             continue
@@ -33,18 +38,17 @@ def infer_shapes(model: ModelGraph, diags: Diagnostics) -> None:
         shapes = [source.meta["shape"] for source in sources]
         if any(shape is None for shape in shapes):
             continue
-        rule = RULES[node.op]
         ctx = RuleContext(node, node.op, node.attrs, shapes, sources, dims, model.spec.batch_size)
         try:
-            shape = rule.shape(ctx)
+            shape = RULES[node.op](ctx)
         except ShapeProblem as problem:
             _report(node, problem, diags)
             continue
         node.meta["shape"] = shape
-        node.meta["params"] = rule.params(ctx, shape)
+        node.meta["params"] = backend_counts(backends, ctx, shape)
         # Ops that only move values keep their input's dtype; the others
         # compute float32 (Keras's and PyTorch's default).
-        node.meta["dtype"] = sources[0].meta["dtype"] if rule.keeps_dtype else "float32"
+        node.meta["dtype"] = sources[0].meta["dtype"] if OPS[node.op].keeps_dtype else "float32"
 
 
 def _report(node: Node, problem: ShapeProblem, diags: Diagnostics) -> None:

@@ -1,28 +1,29 @@
-"""Checks a loaded spec against schemas/spec.schema.json and maps each problem to its YAML node.
+"""Checks a loaded spec against the spec format and maps each problem to its YAML node.
 
-The JSON Schema file is the one definition of the format. For speed and for
-clear messages, the checker does not run the whole schema over the document:
-it checks the top level with layers left opaque, then checks each layer
-against a validator built once for its op (the op's `$defs/op_*` entry plus
-the common layer keys). Each jsonschema error becomes one diagnostic at the
-exact key or value, never a dump of the sub-schema.
+The format is the op table (`specc.optable`) plus the top level written in
+`specc.schema_file`, which together make the JSON Schema (schemas/spec.schema.json
+is that document, for editors). For speed and for clear messages, the checker
+does not run the whole schema over the document: it checks the top level with
+layers left opaque, then checks each layer against a validator built once for
+its op (the op's attributes from the table plus the common layer keys). Each
+jsonschema error becomes one diagnostic at the exact key or value, never a
+dump of the sub-schema.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
-from pathlib import Path
 
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from .diagnostics import Diagnostics, Related, Span, did_you_mean, escape, show_value
 from .loader import YamlMap, YamlScalar, YamlSeq, has_refused, node_at, to_plain
+from .optable import OPS
 from .reserved import IDENTIFIER, reserved_reason
+from .schema_file import build_schema, layer_common, schema_json
 
 NAME_HELP = "names are ASCII identifiers: a letter or `_`, then letters, digits or `_`"
 LAYER_KEYS = ("name", "op", "inputs", "repeat", "description")
@@ -30,12 +31,8 @@ INSTANCE_KEYS = ("name", "block", "inputs", "repeat", "description")
 
 
 def schema_text() -> str:
-    """The schema file's text, from the installed package or the source tree."""
-    try:
-        return resources.files("specc.schemas").joinpath("spec.schema.json").read_text("utf-8")
-    except (ModuleNotFoundError, FileNotFoundError):
-        root = Path(__file__).resolve().parent.parent
-        return (root / "schemas" / "spec.schema.json").read_text("utf-8")
+    """The spec format's JSON Schema, as `specc schema` prints it."""
+    return schema_json()
 
 
 # YAML gives `64.0` as a float; JSON Schema would call it an integer. A layer
@@ -111,15 +108,12 @@ class SpecSchema:
             }
         )
         self.ops: dict[str, OpSchema] = {}
-        common = defs["layer"]["else"]["properties"]
-        for key, op_def in defs.items():
-            if not key.startswith("op_"):
-                continue
-            op = key[3:]
-            props = op_def["properties"]
+        common = layer_common()
+        for op, declared in OPS.items():
+            props = {a.name: a.schema() for a in declared.attrs}
             if "layer" in props:  # the wrapped layer is checked on its own, by its op
                 props = {**props, "layer": {"type": "object"}}
-            required = tuple(op_def.get("required", ()))
+            required = tuple(a.name for a in declared.attrs if a.required)
             layer = {
                 "type": "object",
                 "properties": {**common, **props},
@@ -134,10 +128,7 @@ class SpecSchema:
                 "additionalProperties": False,
                 "$defs": defs,
             }
-            defaults = {}
-            for attr, prop in props.items():
-                if "default" in prop:
-                    defaults[attr] = prop["default"]
+            defaults = declared.defaults()
             value_validators = {
                 attr: Validator({**prop, "$defs": defs}) for attr, prop in props.items()
             }
@@ -184,7 +175,7 @@ def _freeze(value):
 
 @cache
 def spec_schema() -> SpecSchema:
-    return SpecSchema(json.loads(schema_text()))
+    return SpecSchema(build_schema())
 
 
 _TYPE_NAMES = {

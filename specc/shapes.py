@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from .diagnostics import Related, escape
 from .ir import Node
+from .optable import is_recurrent
 
 
 class Sym:
@@ -158,7 +159,7 @@ class RuleContext:
     def sequence_hint(self, index: int) -> str:
         """How to give a layer that needs (batch, time, features) a sequence instead of a vector."""
         source = self.sources[index]
-        if source.op in ("lstm", "gru", "rnn") and not source.attrs.get("return_sequences"):
+        if is_recurrent(source.op) and not source.attrs.get("return_sequences"):
             return f"set `return_sequences: true` on `{source.name}` to pass every time step on"
         return "make a sequence first, e.g. with `repeat_vector`"
 

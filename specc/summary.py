@@ -7,7 +7,10 @@ import json
 from .graph import ModelGraph
 from .shapes import dim_json, show
 
-BACKENDS = ("keras", "torch")
+
+def counted_by(model: ModelGraph) -> list[str]:
+    """The backends whose parameter counts the graph carries (every installed one that counts)."""
+    return sorted(model.order[0].meta["params"]) if model.order else []
 
 
 def summary_data(model: ModelGraph) -> dict:
@@ -24,7 +27,8 @@ def summary_data(model: ModelGraph) -> dict:
         for n in model.spec.inputs
     ]
     layers = []
-    totals = dict.fromkeys(BACKENDS, 0)
+    backends = counted_by(model)
+    totals = dict.fromkeys(backends, 0)
     for node in model.order:
         if node.op == "input" or node.name not in model.live:
             continue
@@ -38,7 +42,7 @@ def summary_data(model: ModelGraph) -> dict:
                 "params": dict(params),
             }
         )
-        for backend in BACKENDS:
+        for backend in backends:
             totals[backend] += params[backend]
     return {
         "name": model.name,
@@ -54,8 +58,9 @@ def summary_json(model: ModelGraph) -> str:
 
 
 def summary_text(model: ModelGraph) -> str:
-    """A table in the spirit of `keras.Model.summary()`, with both frameworks' counts."""
-    header = ("layer", "op", "inputs", "output shape", "keras params", "torch params")
+    """A table in the spirit of `keras.Model.summary()`, with each backend's counts."""
+    backends = counted_by(model)
+    header = ("layer", "op", "inputs", "output shape", *(f"{b} params" for b in backends))
     rows = []
     for node in model.order:
         if node.name not in model.live:
@@ -67,14 +72,13 @@ def summary_text(model: ModelGraph) -> str:
                 node.op,
                 ", ".join(node.inputs),
                 show(node.meta["shape"]),
-                f"{params['keras']:,}",
-                f"{params['torch']:,}",
+                *(f"{params[b]:,}" for b in backends),
             )
         )
     data = summary_data(model)
-    total = ("total", "", "", "", f"{data['params']['keras']:,}", f"{data['params']['torch']:,}")
+    total = ("total", "", "", "", *(f"{data['params'][b]:,}" for b in backends))
     widths = [max(len(r[i]) for r in [header, *rows, total]) for i in range(len(header))]
-    numeric = (4, 5)
+    numeric = range(4, len(header))
 
     def line(row) -> str:
         cells = [

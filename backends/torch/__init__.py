@@ -1,5 +1,14 @@
 """The PyTorch backend: emits a standalone `nn.Module` per spec (entry point `torch`)."""
 
-from ._emit import TorchBackend
+from . import _facts
+from ._emit import TorchBackend as _Emitter
+
+
+class TorchBackend(_Emitter):
+    """The emitter, with the backend's own parameter counts and lints (framework-free)."""
+
+    params = staticmethod(_facts.params)
+    lints = staticmethod(_facts.lints)
+
 
 __all__ = ["TorchBackend"]

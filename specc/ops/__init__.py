@@ -1,56 +1,32 @@
-"""Per-op rules: one shape function and one parameter-count function for each op.
+"""Shape rules: one pure function per op, registered by the op's name.
 
-Each family module registers its ops with `@register`; adding an op means one
-schema entry, one rule here, and one emitter per backend.
+Each family module registers its rules with `@register`; what else specc
+knows about an op (its attributes, defaults, flags) is its entry in the op
+table (`specc.optable`), and its parameter counts belong to each backend
+(`specc.counts` has the formulas they share).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from ..optable import OPS
 from ..shapes import RuleContext, Shape
 
-ParamCount = dict  # {"keras": int, "torch": int}
+ShapeRule = Callable[[RuleContext], Shape]
+RULES: dict[str, ShapeRule] = {}
 
 
-def no_params(ctx: RuleContext, shape: Shape) -> ParamCount:
-    return {"keras": 0, "torch": 0}
+def register(*ops: str):
+    """Register the decorated function as the shape rule of `ops` (names from the op table)."""
 
-
-@dataclass(frozen=True)
-class OpRule:
-    """What specc knows about one op beyond its schema."""
-
-    shape: Callable[[RuleContext], Shape]
-    params: Callable[[RuleContext, Shape], ParamCount]
-    keeps_dtype: bool  # moves values without computing new ones (permute, reshape, ...)
-    wrappable: bool  # may be wrapped by `time_distributed` (single input, per step)
-
-
-RULES: dict[str, OpRule] = {}
-
-
-def register(
-    *ops: str,
-    params: Callable[[RuleContext, Shape], ParamCount] = no_params,
-    keeps_dtype: bool = False,
-    wrappable: bool = True,
-):
-    """Register a shape rule (the decorated function) and what goes with it, for ops."""
-
-    def decorate(shape_fn):
+    def decorate(shape_fn: ShapeRule) -> ShapeRule:
         for op in ops:
-            assert op not in RULES, op
-            RULES[op] = OpRule(shape_fn, params, keeps_dtype, wrappable)
+            assert op in OPS and op not in RULES, op
+            RULES[op] = shape_fn
         return shape_fn
 
     return decorate
-
-
-def same(n: int) -> ParamCount:
-    """The same parameter count in both frameworks."""
-    return {"keras": n, "torch": n}
 
 
 # Importing the family modules fills RULES.

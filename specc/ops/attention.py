@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from ..shapes import RuleContext, Shape, dim_label, show
-from . import ParamCount, register, same
+from . import register
 
 
-def timestep_attention_params(ctx: RuleContext, shape: Shape) -> ParamCount:
-    t = shape[1]
-    return same(t * t + t)
-
-
-@register("timestep_attention", params=timestep_attention_params)
+@register("timestep_attention")
 def timestep_attention_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     ctx.rank(x, (3,), "3-D (batch, time, features)")
@@ -55,11 +50,7 @@ def _qkv(ctx: RuleContext, allow_self: bool) -> tuple[Shape, Shape, Shape]:
     return query, value, key
 
 
-def attention_params(ctx: RuleContext, shape: Shape) -> ParamCount:
-    return same(int(ctx.attrs["use_scale"]) + int(ctx.attrs["score_mode"] == "concat"))
-
-
-@register("attention", params=attention_params, wrappable=False)
+@register("attention")
 def attention_shape(ctx: RuleContext) -> Shape:
     query, value, key = _qkv(ctx, allow_self=False)
     if query[2] != key[2]:
@@ -75,27 +66,7 @@ def attention_shape(ctx: RuleContext) -> Shape:
     return (query[0], query[1], value[2])
 
 
-def multi_head_attention_params(ctx: RuleContext, shape: Shape) -> ParamCount:
-    a = ctx.attrs
-    n = len(ctx.shapes)
-    query = ctx.shapes[0]
-    value = ctx.shapes[1] if n > 1 else query
-    key = ctx.shapes[2] if n > 2 else value
-    heads, kd = a["num_heads"], a["key_dim"]
-    vd = a.get("value_dim") or kd
-    b = 1 if a["use_bias"] else 0
-    dq, dk, dv = query[2], key[2], value[2]
-    total = (
-        dq * heads * kd
-        + dk * heads * kd
-        + dv * heads * vd
-        + heads * vd * dq
-        + b * (2 * heads * kd + heads * vd + dq)
-    )
-    return same(total)
-
-
-@register("multi_head_attention", params=multi_head_attention_params, wrappable=False)
+@register("multi_head_attention")
 def multi_head_attention_shape(ctx: RuleContext) -> Shape:
     query, _, _ = _qkv(ctx, allow_self=True)
     return query

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..shapes import RuleContext, Shape, Sym, dim_label
-from . import ParamCount, register, same
+from . import register
 
 
 def conv_length(length, kernel: int, stride: int, dilation: int, padding: str):
@@ -24,13 +24,7 @@ def conv_length(length, kernel: int, stride: int, dilation: int, padding: str):
     )
 
 
-def conv_params(ctx: RuleContext, shape: Shape) -> ParamCount:
-    a = ctx.attrs
-    f = ctx.shapes[0][-1]
-    return same(a["kernel_size"] * f * a["filters"] + (a["filters"] if a["use_bias"] else 0))
-
-
-@register("conv1d", params=conv_params)
+@register("conv1d")
 def conv1d_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     ctx.rank(x, (3,), "3-D (batch, time, channels)")

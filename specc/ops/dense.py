@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ..optable import OPS
 from ..shapes import RuleContext, Shape, ShapeProblem
-from . import RULES, ParamCount, register, same
+from . import RULES, register
 
 
-def dense_params(ctx: RuleContext, shape: Shape) -> ParamCount:
-    f = ctx.shapes[0][-1]
-    units = ctx.attrs["units"]
-    return same(f * units + (units if ctx.attrs["use_bias"] else 0))
-
-
-@register("dense", params=dense_params)
+@register("dense")
 def dense_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     ctx.rank(x, tuple(range(2, 9)), "(batch, ..., features)")
@@ -30,17 +25,11 @@ def _inner(ctx: RuleContext) -> RuleContext:
     return replace(ctx, op=inner["op"], attrs=attrs, shapes=[(x[0], *x[2:])], at_prefix=("layer",))
 
 
-def time_distributed_params(ctx: RuleContext, shape: Shape) -> ParamCount:
-    inner = _inner(ctx)
-    rule = RULES[inner.op]
-    return rule.params(inner, rule.shape(inner))
-
-
-@register("time_distributed", params=time_distributed_params, wrappable=False)
+@register("time_distributed")
 def time_distributed_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     wrapped = ctx.attrs["layer"]["op"]
-    if not RULES[wrapped].wrappable:
+    if not OPS[wrapped].wrappable:
         ctx.fail(
             "E104",
             f"`time_distributed` cannot wrap `{wrapped}`",
@@ -57,7 +46,7 @@ def time_distributed_shape(ctx: RuleContext) -> Shape:
     ctx.rank(x, tuple(range(3, 9)), "(batch, time, ...)")
     inner = _inner(ctx)
     try:
-        out = RULES[inner.op].shape(inner)
+        out = RULES[inner.op](inner)
     except ShapeProblem as problem:
         if problem.at and problem.at[0] == "input":
             # The wrapped layer sees one time step: say so, with the full shape.
@@ -66,11 +55,7 @@ def time_distributed_shape(ctx: RuleContext) -> Shape:
     return (x[0], x[1], *out[1:])
 
 
-def embedding_params(ctx: RuleContext, shape: Shape) -> ParamCount:
-    return same(ctx.attrs["input_dim"] * ctx.attrs["output_dim"])
-
-
-@register("embedding", params=embedding_params)
+@register("embedding")
 def embedding_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     ctx.rank(x, tuple(range(2, 9)), "(batch, time) integer")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from ..diagnostics import Related
+from ..optable import OPS, is_recurrent
 from ..shapes import RuleContext, Shape, dim_add, show
 from . import register
 
-ELEMENTWISE = ("add", "subtract", "multiply", "average", "maximum", "minimum")
+ELEMENTWISE = [name for name, op in OPS.items() if op.merge and name != "concatenate"]
 
 
 def _count(ctx: RuleContext) -> None:
@@ -35,7 +36,7 @@ def _fix_help(ctx: RuleContext, index: int) -> str:
         return f"make `{odd.name}` produce {show(want)}"
     target = want[-1]
     units = odd.attrs.get("units")
-    if units is not None and odd.op in ("lstm", "gru", "rnn", "dense"):
+    if units is not None and (is_recurrent(odd.op) or odd.op == "dense"):
         doubled = odd.attrs.get("bidirectional") and odd.attrs.get("merge_mode") == "concat"
         if not doubled:
             return (
@@ -50,7 +51,7 @@ def _fix_help(ctx: RuleContext, index: int) -> str:
     return f"project `{odd.name}` with a `dense` of {target} units"
 
 
-@register(*ELEMENTWISE, wrappable=False)
+@register(*ELEMENTWISE)
 def elementwise_shape(ctx: RuleContext) -> Shape:
     _count(ctx)
     want = ctx.shapes[0]
@@ -69,7 +70,7 @@ def elementwise_shape(ctx: RuleContext) -> Shape:
     return want
 
 
-@register("concatenate", wrappable=False)
+@register("concatenate")
 def concatenate_shape(ctx: RuleContext) -> Shape:
     _count(ctx)
     want = ctx.shapes[0]

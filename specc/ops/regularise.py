@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..shapes import RuleContext, Shape
-from . import ParamCount, register, same
+from . import register
 
 
 @register("dropout", "activation")
@@ -11,23 +11,7 @@ def identity_shape(ctx: RuleContext) -> Shape:
     return ctx.one_input()
 
 
-def _affine(ctx: RuleContext) -> int:
-    f = ctx.shapes[0][-1]
-    return f * (int(ctx.attrs["scale"]) + int(ctx.attrs["center"]))
-
-
-def layer_norm_params(ctx: RuleContext, shape: Shape) -> ParamCount:
-    return same(_affine(ctx))
-
-
-def batch_norm_params(ctx: RuleContext, shape: Shape) -> ParamCount:
-    # Keras counts the moving mean and variance as (non-trainable) weights;
-    # PyTorch keeps them as buffers, outside `parameters()`.
-    f = ctx.shapes[0][-1]
-    return {"keras": _affine(ctx) + 2 * f, "torch": _affine(ctx)}
-
-
-@register("layer_norm", params=layer_norm_params)
+@register("layer_norm")
 def layer_norm_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     ctx.rank(x, tuple(range(2, 9)), "(batch, ..., features)")
@@ -35,7 +19,7 @@ def layer_norm_shape(ctx: RuleContext) -> Shape:
     return x
 
 
-@register("batch_norm", params=batch_norm_params)
+@register("batch_norm")
 def batch_norm_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     ctx.rank(x, (2, 3), "(batch, features) or (batch, time, features)")

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from math import prod
 
+from ..optable import is_recurrent
 from ..shapes import RuleContext, Shape, Sym, dim_label, dim_mul, show
 from . import register
 
 
-@register("repeat_vector", keeps_dtype=True)
+@register("repeat_vector")
 def repeat_vector_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     ctx.rank(
@@ -31,7 +32,7 @@ def repeat_vector_shape(ctx: RuleContext) -> Shape:
     return (x[0], n, x[1])
 
 
-@register("permute", keeps_dtype=True)
+@register("permute")
 def permute_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     dims = ctx.attrs["dims"]
@@ -48,7 +49,7 @@ def permute_shape(ctx: RuleContext) -> Shape:
     return (x[0], *(x[d] for d in dims))
 
 
-@register("reshape", keeps_dtype=True)
+@register("reshape")
 def reshape_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     target = [
@@ -92,7 +93,7 @@ def reshape_shape(ctx: RuleContext) -> Shape:
     return (x[0], *target)
 
 
-@register("flatten", keeps_dtype=True)
+@register("flatten")
 def flatten_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     if len(x) == 2:
@@ -103,13 +104,12 @@ def flatten_shape(ctx: RuleContext) -> Shape:
     return (x[0], total)
 
 
-@register("last_step", keeps_dtype=True)
-@register("global_avg_pool", "global_max_pool")
+@register("last_step", "global_avg_pool", "global_max_pool")
 def over_time_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     hint = ""
     source = ctx.sources[0]
-    if len(x) == 2 and source.op in ("lstm", "gru", "rnn"):
+    if len(x) == 2 and is_recurrent(source.op):
         hint = (
             f"`{source.name}` already returns its last step; remove this layer, or set "
             f"`return_sequences: true` on `{source.name}`"
