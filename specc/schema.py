@@ -561,7 +561,7 @@ def _top_level_plain(root: YamlMap) -> dict:
 
 
 def check_names(root: YamlMap, diags: Diagnostics) -> bool:
-    """Refuse names the emitted code could not use (keywords, framework attributes)."""
+    """Refuse the few names no emitter can take (see `specc.reserved`); True if all may be used."""
     ok = True
     named = [(root.get("name"), "model")]
     inputs = root.get("inputs")
@@ -585,12 +585,9 @@ def check_name(
         return True  # a wrong type is the schema's to report
     reason = reserved_reason(node.value, kind)
     if reason:
+        fix = "give the dimension another name, e.g. `B`" if kind == "dim" else "shorten it"
         diags.error(
-            "E106",
-            f"name `{escape(node.value)}` {reason}",
-            node.span,
-            help="rename it, e.g. with a suffix: `" + escape(node.value) + "_1`",
-            related=origin,
+            "E106", f"name `{escape(node.value)}` {reason}", node.span, help=fix, related=origin
         )
         return False
     return True
