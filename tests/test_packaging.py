@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,12 +13,26 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def source_copy(target: Path) -> Path:
+    """A copy of the files git tracks or would (builds never write into the repo)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout.splitlines()
+    for name in listed:
+        if (ROOT / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, target / name)
+    return target
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    source = source_copy(tmp_path_factory.mktemp("source"))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(ROOT)],
+         "-w", str(out), str(source)],
         check=True, capture_output=True, timeout=300,
     )
     (path,) = out.glob("specc-*.whl")
@@ -29,6 +44,8 @@ def test_wheel_layout(wheel: Path):
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert tops == {"specc"}
     assert "specc/schemas/spec.schema.json" in names
+    shipped = zipfile.ZipFile(wheel).read("specc/schemas/spec.schema.json").decode()
+    assert shipped == (ROOT / "schemas" / "spec.schema.json").read_text()
     assert "specc/backends/__init__.py" in names
     assert "specc/ops/recurrent.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
