@@ -84,6 +84,7 @@ class Op:
     own: tuple[Attr, ...] = ()
     keeps_dtype: bool = False  # moves values without computing new ones (permute, ...)
     wrappable: bool = True  # may be wrapped by `time_distributed` (one input, per step)
+    gates: int = 0  # recurrent ops: weight blocks per cell (LSTM 4, GRU 3, RNN 1)
 
     @property
     def attrs(self) -> tuple[Attr, ...]:
@@ -222,7 +223,8 @@ OPS: dict[str, Op] = {
             "recurrent",
             "Long short-term memory layer (Keras `LSTM`, PyTorch `nn.LSTM`, batch first).",
             (RECURRENT_ATTRS, GATED_ATTRS),
-            (
+            gates=4,
+            own=(
                 Attr(
                     "unit_forget_bias",
                     BOOLEAN,
@@ -250,7 +252,8 @@ OPS: dict[str, Op] = {
             "recurrent",
             "Gated recurrent unit layer (Keras `GRU`, PyTorch `nn.GRU`, batch first).",
             (RECURRENT_ATTRS, GATED_ATTRS),
-            (
+            gates=3,
+            own=(
                 Attr(
                     "reset_after",
                     BOOLEAN,
@@ -265,6 +268,7 @@ OPS: dict[str, Op] = {
             "recurrent",
             "Fully connected recurrent layer (Keras `SimpleRNN`, PyTorch `nn.RNN`, batch first).",
             (RECURRENT_ATTRS,),
+            gates=1,
         ),
         # -- dense ----------------------------------------------------------------
         Op(

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from specc.backend import Lint
 from specc.counts import affine, directions, recurrent_weights, shared
+from specc.optable import OPS, is_recurrent
 from specc.shapes import RuleContext, Shape
-
-# Gates per cell of the fused layers (`LSTM`, `GRU`, `SimpleRNN`).
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
 
 def params(ctx: RuleContext, shape: Shape) -> int:
     """What `keras.Model.count_params()` counts for the layer (moving statistics included)."""
     a = ctx.attrs
-    if ctx.op in GATES and a.get("variant", "standard") == "standard":
-        gates = GATES[ctx.op]
+    if is_recurrent(ctx.op) and a.get("variant", "standard") == "standard":
+        gates = OPS[ctx.op].gates
         biases = gates * a["units"] if a["use_bias"] else 0
         if ctx.op == "gru" and a["reset_after"]:
             biases *= 2  # an input and a recurrent bias, (2, 3u)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from specc.backend import Lint
 from specc.counts import directions, recurrent_weights, shared
+from specc.optable import OPS, is_recurrent
 from specc.shapes import RuleContext, Shape
 
-# The fused layers and their gates per cell.
+# The fused layers.
 FUSED = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
 
 def params(ctx: RuleContext, shape: Shape) -> int:
@@ -25,8 +25,8 @@ def params(ctx: RuleContext, shape: Shape) -> int:
     Batch-norm statistics are buffers, not parameters.
     """
     a = ctx.attrs
-    if ctx.op in GATES and a.get("variant", "standard") == "standard":
-        gates = GATES[ctx.op]
+    if is_recurrent(ctx.op) and a.get("variant", "standard") == "standard":
+        gates = OPS[ctx.op].gates
         biases = 2 * gates * a["units"] if a["use_bias"] else 0
         if ctx.op == "gru" and not a["reset_after"]:
             biases //= 2
