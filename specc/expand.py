@@ -1,4 +1,4 @@
-"""Expands blocks and `repeat` into a flat list of IR nodes, and checks each layer's attributes.
+"""Expands blocks and `repeat` into flat layer records, with their spans.
 
 A block instance `{name: b1, block: res}` copies the block's layers under the
 prefix `b1_`, substitutes `$param` values (keeping the YAML node of the value,
@@ -8,29 +8,70 @@ or instance with `repeat: N` chains N copies, suffixed `_1` ... `_N`, and its
 own name names the last copy. Every node from an expansion carries the chain
 of instances it came from, so its diagnostics point at the block's line and
 name the instance's line as related.
+
+The expansion knows no op: it yields each written layer once per scope as a
+`Definition` (its `$param`s substituted), then each copy of it as a `Layer`
+(named and wired), and `specc.check` turns them into IR nodes. It is a
+generator, so a layer is checked as soon as it is defined, before its
+references are resolved: diagnostics come out in the order of the spec.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .diagnostics import Diagnostics, Related, Span, did_you_mean, escape, show_value
-from .ir import INVALID, POISON, Node, Spec
+from .diagnostics import Diagnostics, Related, Span, escape, show_value
+from .ir import POISON, Node, Spec, located
 from .loader import YamlMap, YamlScalar, YamlSeq, has_refused, to_plain
-from .reserved import IDENTIFIER, reserved_reason
-from .schema import (
-    INSTANCE_KEYS,
-    NAME_HELP,
-    check_instance,
-    check_layer,
-    check_name,
-    spec_schema,
-)
+from .reserved import IDENTIFIER
+from .schema import INSTANCE_KEYS, NAME_HELP, check_instance, check_name
 
 MAX_NODES = 20_000
 MAX_BLOCK_DEPTH = 32  # blocks inside blocks; deeper is hostile input, not architecture
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def name_of(node: object) -> str | None:
+    """The name a YAML node gives, or None when it is not an identifier (reported elsewhere)."""
+    value = node.value if isinstance(node, YamlScalar) else None
+    return value if isinstance(value, str) and IDENTIFIER.fullmatch(value) else None
+
+
+@dataclass(eq=False, frozen=True, slots=True)
+class Definition:
+    """One written layer in one block scope, `$param`s substituted: what gets checked.
+
+    Every copy of a block with the same parameter values shares one
+    definition, so a block repeated 10,000 times is checked once.
+    """
+
+    item: YamlMap  # `$param`s substituted
+    op_node: object  # the `op` as written (a `$param` is not an op)
+    local: str  # its name in the block
+    block: str | None  # None at the top level
+    origin: tuple[Related, ...]  # the instances of the first copy, innermost first
+    checkable: bool  # False when a `$param` in it was reported already
+
+    @property
+    def span(self) -> Span:
+        return self.item.get("name").span
+
+
+@dataclass(slots=True)
+class Layer:
+    """One layer of the flat spec; `definition` None for a layer refused by name or value."""
+
+    name: str
+    item: YamlMap
+    inputs: tuple[str, ...]
+    input_spans: tuple[Span, ...]
+    origin: tuple[Related, ...]
+    definition: Definition | None
+
+
+Record = Definition | Layer
 
 
 @dataclass
@@ -52,18 +93,51 @@ class _Expander:
         self.blocks = blocks
         self.model_inputs = inputs
         self.diags = diags
-        self.nodes: list[Node] = []
+        self.count = 0
         self.aliases: dict[str, str] = {}
         self.names: set[str] = set()
         self.used_blocks: set[str] = set()
-        self.checked: dict[tuple, tuple] = {}  # see `_layer`
+        # (layer item, *parameter value nodes) -> its definition. The nodes are
+        # the key (hashed by identity, and kept alive by it), so a key cannot
+        # match a later object that took a freed one's id.
+        self.definitions: dict[tuple, Definition] = {}
         self.too_big = False
+        self.last: tuple[str, Span] | None = None
+
+    # -- names ------------------------------------------------------------------
+
+    def _named(self, item: YamlMap, scope: _Scope) -> str | None:
+        """The layer's name when it is an identifier; reports a missing or invalid one."""
+        name_node = item.get("name")
+        name = name_of(name_node)
+        if name is None:
+            if name_node is None:
+                self.diags.error(
+                    "E102",
+                    "layer needs `name`",
+                    item.span,
+                    help="add `name: ...` (an identifier)",
+                    related=scope.origin,
+                )
+            elif isinstance(name_node, YamlScalar) and isinstance(name_node.value, str):
+                self.diags.error(
+                    "E106",
+                    f"`{escape(name_node.value)}` is not a valid name",
+                    name_node.span,
+                    help=NAME_HELP,
+                    related=scope.origin,
+                )
+            else:
+                self.diags.error(
+                    "E103", "`name` must be a name", name_node.span, related=scope.origin
+                )
+        return name
 
     # -- references -------------------------------------------------------------
 
     def _reference(self, ref: YamlScalar, scope: _Scope) -> tuple[str, Span] | None:
-        name = ref.value
-        if not (isinstance(name, str) and IDENTIFIER.fullmatch(name)):
+        name = name_of(ref)
+        if name is None:
             return None  # the schema reports it
         if scope.params is None:
             return name, ref.span
@@ -154,11 +228,11 @@ class _Expander:
 
     # -- layers -----------------------------------------------------------------
 
-    def run(self, items: list, scope: _Scope) -> tuple[str, Span] | None:
-        """Expand a list of layer mappings; returns the last layer's (name, span)."""
+    def run(self, items: list, scope: _Scope) -> Iterator[Record]:
+        """Expand a list of layer mappings; leaves the last layer's (name, span) in `scope`."""
         for item in items:
             if self.too_big:
-                return None
+                return
             if not isinstance(item, YamlMap):
                 self.diags.error(
                     "E103",
@@ -169,57 +243,32 @@ class _Expander:
                 )
                 scope.previous = (POISON, item.span)
                 continue
-            name_node = item.get("name")
             if has_refused(item):
                 # A value the loader refused: reported once, there; the layer
                 # keeps its name when it has one, so nothing else cascades.
-                self._refused(item, name_node, scope)
+                yield from self._refused(item, scope)
                 continue
-            if not (
-                isinstance(name_node, YamlScalar)
-                and isinstance(name_node.value, str)
-                and IDENTIFIER.fullmatch(name_node.value)
-            ):
-                self._bad_name(item, name_node, scope)
+            if self._named(item, scope) is None:
                 scope.previous = (POISON, item.span)
                 continue
-            if not check_name(name_node, self.diags, scope.origin):
-                self._refused(item, name_node, scope)  # kept by name: no unknown references
+            if not check_name(item.get("name"), self.diags, scope.origin):
+                yield from self._refused(item, scope)  # kept by name: no unknown references
                 continue
             if item.get("block") is not None:
-                self._instance(item, scope)
+                yield from self._instance(item, scope)
             else:
-                self._layer(item, scope)
-        return scope.previous
+                yield from self._layer(item, scope)
 
-    def _refused(self, item: YamlMap, name_node, scope: _Scope) -> None:
-        name = name_node.value if isinstance(name_node, YamlScalar) else None
-        if not (isinstance(name, str) and IDENTIFIER.fullmatch(name)):
+    def _refused(self, item: YamlMap, scope: _Scope) -> Iterator[Layer]:
+        name_node = item.get("name")
+        name = name_of(name_node)
+        if name is None:
             scope.previous = (POISON, item.span)
             return
         global_name = scope.prefix + name
-        self._add(Node(global_name, INVALID, {}, (), item, (), scope.origin), scope)
+        if self._add(global_name, name_node.span, scope):
+            yield Layer(global_name, item, (), (), scope.origin, None)
         scope.previous = (global_name, name_node.span)
-
-    def _bad_name(self, item: YamlMap, name_node, scope: _Scope) -> None:
-        if name_node is None:
-            self.diags.error(
-                "E102",
-                "layer needs `name`",
-                item.span,
-                help="add `name: ...` (an identifier)",
-                related=scope.origin,
-            )
-        elif isinstance(name_node, YamlScalar) and isinstance(name_node.value, str):
-            self.diags.error(
-                "E106",
-                f"`{escape(name_node.value)}` is not a valid name",
-                name_node.span,
-                help=NAME_HELP,
-                related=scope.origin,
-            )
-        else:
-            self.diags.error("E103", "`name` must be a name", name_node.span, related=scope.origin)
 
     def _repeat(self, item: YamlMap) -> int:
         node = item.get("repeat")
@@ -228,155 +277,73 @@ class _Expander:
             return value
         return 1  # a bad value is reported by the schema
 
-    def _add(self, node: Node, scope: _Scope) -> bool:
-        if len(self.nodes) >= MAX_NODES:
+    def _add(self, name: str, span: Span, scope: _Scope) -> bool:
+        """Count a layer against MAX_NODES; False (reported) when it is one too many."""
+        if self.count >= MAX_NODES:
             self.too_big = True
             self.diags.error(
                 "E204",
                 f"expansion makes more than {MAX_NODES} layers",
-                node.span(),
+                span,
                 help="lower a `repeat:` count",
                 related=scope.origin,
             )
             return False
-        self.nodes.append(node)
-        self.names.add(node.name)
+        self.count += 1
+        self.names.add(name)
         return True
 
-    def _layer(self, item: YamlMap, scope: _Scope) -> None:
+    def _layer(self, item: YamlMap, scope: _Scope) -> Iterator[Record]:
         local = item.get("name").value
         name = scope.prefix + local
-        if scope.params is not None and not self._expanded_name_ok(name, item, scope):
-            scope.previous = (POISON, item.span)
-            return
-        op_node = item.get("op")
-        op = op_node.value if isinstance(op_node, YamlScalar) else None
-        # Copies of a block layer with the same parameter values check alike:
-        # check once (a block repeated thousands of times stays fast, errors too).
-        key = (id(item), *map(id, (scope.params or {}).values()))
-        cached = self.checked.get(key)
-        if cached is not None:
-            item, attrs = cached
-            self._place(item, local, name, op, attrs, scope)
-            return
-        ops = spec_schema().ops
-        before = len(self.diags.items)
-        original = item
-        item = self._substitute(item, scope)
-        attrs = None
-        if len(self.diags.items) > before:
-            pass  # a `$param` that is not a parameter: reported, the layer stays unchecked
-        elif op_node is None and item.dropped:
-            pass  # a refused key (reported) may have been its `op`
-        elif op_node is None:
-            self.diags.error(
-                "E102",
-                f"layer `{escape(local)}` needs `op` (or `block`)",
-                item.get("name").span,
-                help="add `op: ...`",
-                related=scope.origin,
-            )
-        elif op not in ops:
-            self._unknown_op(op_node, scope)
-        else:
-            attrs = check_layer(item, op, self.diags, self._origin(item, local, scope))
-            if attrs is not None and op == "time_distributed":
-                attrs = self._wrapped(item, attrs, scope)
-        if scope.params is not None:
-            self.checked[(id(original), *map(id, scope.params.values()))] = (item, attrs)
-        self._place(item, local, name, op, attrs, scope)
+        definition = self._definition(item, local, scope)
+        yield definition  # checked now: its problems come before its references'
+        yield from self._place(definition, name, scope)
 
-    def _place(self, item: YamlMap, local: str, name: str, op, attrs, scope: _Scope) -> None:
-        """Add a checked layer (and its `repeat` copies) to the graph's nodes."""
-        sources = self._sources(item, scope, local, "layer")
+    def _definition(self, item: YamlMap, local: str, scope: _Scope) -> Definition:
+        """The layer with its `$param`s substituted; one per item and parameter values."""
+        if scope.params is None:
+            return Definition(item, item.get("op"), local, None, scope.origin, True)
+        key = (item, *scope.params.values())
+        definition = self.definitions.get(key)
+        if definition is None:
+            before = len(self.diags.items)
+            substituted = self._substitute(item, scope)
+            checkable = len(self.diags.items) == before  # else a `$param` was reported
+            definition = Definition(
+                substituted, item.get("op"), local, scope.block, scope.origin, checkable
+            )
+            self.definitions[key] = definition
+        return definition
+
+    def _place(self, definition: Definition, name: str, scope: _Scope) -> Iterator[Layer]:
+        """The copies of a defined layer (`repeat`), each reading the one before."""
+        item = definition.item
+        span = definition.span
+        sources = self._sources(item, scope, definition.local, "layer")
+        if sources is None:
+            sources = [(POISON, span)]
         repeat = self._repeat(item)
         for k in range(1, repeat + 1):
             copy_name = f"{name}_{k}" if repeat > 1 else name
-            if sources is None:
-                sources = [(POISON, item.get("name").span)]
-            node = Node(
+            if not self._add(copy_name, span, scope):
+                return
+            yield Layer(
                 copy_name,
-                op if attrs is not None else INVALID,
-                attrs or {},
-                tuple(s[0] for s in sources),
                 item,
+                tuple(s[0] for s in sources),
                 tuple(s[1] for s in sources),
                 scope.origin,
+                definition,
             )
-            if not self._add(node, scope):
-                return
-            sources = [(copy_name, item.get("name").span)]
+            sources = [(copy_name, span)]
         if repeat > 1:
             self.aliases[name] = f"{name}_{repeat}"
-        scope.previous = (name, item.get("name").span)
-
-    def _expanded_name_ok(self, name: str, item: YamlMap, scope: _Scope) -> bool:
-        """An expanded name (`state` + `_` + `dict`) can be reserved though its parts are not."""
-        reason = reserved_reason(name)
-        if reason is None:
-            return True
-        self.diags.error(
-            "E106",
-            f"layer `{item.get('name').value}` of block `{scope.block}` expands to "
-            f"`{name}`, which {reason}",
-            item.get("name").span,
-            help="rename the layer or the instance",
-            related=scope.origin,
-        )
-        return False
-
-    @staticmethod
-    def _origin(item: YamlMap, local: str, scope: _Scope) -> tuple[Related, ...]:
-        """Related locations for a layer's diagnostics: inside a block, the layer's line too.
-
-        A substituted value's problem is reported where the value was written
-        (the instance); this adds the block line that uses it. When the
-        problem is on that block line already, the renderer shows it once.
-        """
-        if scope.params is None:
-            return scope.origin
-        here = Related(item.get("name").span, f"layer `{local}` of block `{scope.block}`")
-        return (here, *scope.origin)
-
-    def _unknown_op(self, op_node, scope: _Scope) -> None:
-        op = op_node.value if isinstance(op_node, YamlScalar) else None
-        if isinstance(op, str):
-            hint = did_you_mean(op, spec_schema().ops)
-            self.diags.error(
-                "E105",
-                f"unknown op `{escape(op)}`",
-                op_node.span,
-                help=f"did you mean `{hint}`?" if hint else "see docs/ops.md for the ops",
-                related=scope.origin,
-            )
-        else:
-            self.diags.error("E103", "`op` must be a string", op_node.span, related=scope.origin)
-
-    def _wrapped(self, item: YamlMap, attrs: dict, scope: _Scope) -> dict | None:
-        """Check the layer inside `time_distributed`; its checked attributes replace the raw."""
-        inner = item.get("layer")
-        op_node = inner.get("op")
-        if op_node is None:
-            self.diags.error(
-                "E102",
-                "the wrapped `layer` needs `op`",
-                inner.span,
-                help="add `op: dense` or another op",
-                related=scope.origin,
-            )
-            return None
-        op = op_node.value if isinstance(op_node, YamlScalar) else None
-        if op not in spec_schema().ops:
-            self._unknown_op(op_node, scope)
-            return None
-        inner_attrs = check_layer(inner, op, self.diags, scope.origin, inner=True)
-        if inner_attrs is None:
-            return None
-        return {**attrs, "layer": {"op": op, **inner_attrs}}
+        scope.previous = (name, span)
 
     # -- block instances --------------------------------------------------------
 
-    def _instance(self, item: YamlMap, scope: _Scope) -> None:
+    def _instance(self, item: YamlMap, scope: _Scope) -> Iterator[Record]:
         local = item.get("name").value
         name = scope.prefix + local
         block_node = item.get("block")
@@ -472,7 +439,7 @@ class _Expander:
                 blocks_open=(*scope.blocks_open, block),
                 block=block,
             )
-            self.run(layer_items, child)
+            yield from self.run(layer_items, child)
             if self.too_big:
                 return
             if output is None or output.value not in local_names:
@@ -572,12 +539,9 @@ def _block_inputs(definition: YamlMap) -> list[str]:
     return ["x"]
 
 
-def _layer_name(layer) -> str | None:
+def _layer_name(layer: object) -> str | None:
     """A block layer's name when it is a valid one (bad names are reported per layer)."""
-    node = layer.get("name") if isinstance(layer, YamlMap) else None
-    if isinstance(node, YamlScalar) and isinstance(node.value, str):
-        return node.value if IDENTIFIER.fullmatch(node.value) else None
-    return None
+    return name_of(layer.get("name")) if isinstance(layer, YamlMap) else None
 
 
 def _block_output(definition: YamlMap, layer_items: list) -> YamlScalar | None:
@@ -597,8 +561,13 @@ def _inputs(root: YamlMap) -> list[Node]:
     for item in root.get("inputs").items:
         data = to_plain(item)
         attrs = {"shape": data["shape"], "dtype": data.get("dtype", "float32")}
-        inputs.append(Node(data["name"], "input", attrs, (), item))
+        inputs.append(Node(data["name"], "input", attrs, (), located(_name_span(item), item)))
     return inputs
+
+
+def _name_span(item: YamlMap) -> Span:
+    name = item.get("name")
+    return name.span if name is not None else item.span
 
 
 def _blocks(root: YamlMap) -> dict[str, YamlMap]:
@@ -608,61 +577,72 @@ def _blocks(root: YamlMap) -> dict[str, YamlMap]:
     return {key: value for key, (_, value) in blocks_node.entries.items()}
 
 
-def check_layers(root: YamlMap, diags: Diagnostics) -> None:
-    """Check the layers (and the blocks they use) of a spec whose top level cannot be shaped.
+class Expansion:
+    """A spec's expansion: iterate `records()` (through the checks), then ask for `spec`."""
 
-    A bad `dims`, `batch_size` or `outputs` stops shape inference, but should
-    not hide a wrong attribute of some layer: all problems in one run.
-    """
-    _Expander(_blocks(root), _inputs(root), diags).run(root.get("layers").items, _Scope())
+    def __init__(self, root: YamlMap, file: str, diags: Diagnostics):
+        self.root = root
+        self.file = file
+        self.diags = diags
+        self.inputs = _inputs(root)
+        self._expander = _Expander(_blocks(root), self.inputs, diags)
+        self._last: tuple[str, Span] | None = None
+
+    def records(self) -> Iterator[Record]:
+        """Each layer's definition, then its copies, in the order of the spec."""
+        scope = _Scope()
+        yield from self._expander.run(self.root.get("layers").items, scope)
+        self._last = scope.previous if not self._expander.too_big else None
+
+    def spec(self, layers: list[Node]) -> Spec | None:
+        """The flat spec, given the checked `layers` of `records()`.
+
+        None when the expansion went over MAX_NODES (reported): a graph of the
+        first 20,000 layers would only produce follow-on errors.
+        """
+        root, diags, expander = self.root, self.diags, self._expander
+        if expander.too_big:
+            return None
+        dims_node = root.get("dims")
+        dims = {}
+        if isinstance(dims_node, YamlMap):
+            for key, (_, value) in dims_node.entries.items():
+                dims[key] = value.value if isinstance(value, YamlScalar) else None
+        blocks_node = root.get("blocks")
+        # Like W305, W205 waits for a spec without errors: a misspelt instance
+        # would make the block it meant look unused.
+        if isinstance(blocks_node, YamlMap) and not diags.has_errors:
+            for key, (key_node, _) in blocks_node.entries.items():
+                if key not in expander.used_blocks:
+                    diags.warning(
+                        "W205",
+                        f"block `{key}` is never used, so its layers are not checked",
+                        key_node.span,
+                        help="use it in a layer (`{name: ..., block: " + key + "}`) or remove it",
+                    )
+        outputs_node = root.get("outputs")
+        if outputs_node is None:
+            outputs = [self._last] if self._last else []
+        else:
+            refs = outputs_node.items if isinstance(outputs_node, YamlSeq) else [outputs_node]
+            outputs = [(ref.value, ref.span) for ref in refs]
+        batch = root.get("batch_size")
+        description = root.get("description")
+        return Spec(
+            file=self.file,
+            name=root.get("name").value,
+            description=description.value
+            if isinstance(description, YamlScalar) and isinstance(description.value, str)
+            else "",
+            dims=dims,
+            batch_size=batch.value if batch is not None else None,
+            inputs=self.inputs,
+            layers=layers,
+            aliases=expander.aliases,
+            outputs=outputs,
+        )
 
 
-def expand(root: YamlMap, file: str, diags: Diagnostics) -> Spec | None:
-    """The flat spec: input nodes, expanded layer nodes, aliases and outputs.
-
-    None when the expansion went over MAX_NODES (reported): a graph of the
-    first 20,000 layers would only produce follow-on errors.
-    """
-    dims_node = root.get("dims")
-    dims = {}
-    if isinstance(dims_node, YamlMap):
-        for key, (_, value) in dims_node.entries.items():
-            dims[key] = value.value if isinstance(value, YamlScalar) else None
-    inputs = _inputs(root)
-    blocks_node = root.get("blocks")
-    expander = _Expander(_blocks(root), inputs, diags)
-    last = expander.run(root.get("layers").items, _Scope())
-    if expander.too_big:
-        return None
-    # Like W305, W205 waits for a spec without errors: a misspelt instance
-    # would make the block it meant look unused.
-    if isinstance(blocks_node, YamlMap) and not diags.has_errors:
-        for key, (key_node, _) in blocks_node.entries.items():
-            if key not in expander.used_blocks:
-                diags.warning(
-                    "W205",
-                    f"block `{key}` is never used, so its layers are not checked",
-                    key_node.span,
-                    help="use it in a layer (`{name: ..., block: " + key + "}`) or remove it",
-                )
-    outputs_node = root.get("outputs")
-    if outputs_node is None:
-        outputs = [last] if last else []
-    else:
-        refs = outputs_node.items if isinstance(outputs_node, YamlSeq) else [outputs_node]
-        outputs = [(ref.value, ref.span) for ref in refs]
-    batch = root.get("batch_size")
-    description = root.get("description")
-    return Spec(
-        file=file,
-        name=root.get("name").value,
-        description=description.value
-        if isinstance(description, YamlScalar) and isinstance(description.value, str)
-        else "",
-        dims=dims,
-        batch_size=batch.value if batch is not None else None,
-        inputs=inputs,
-        layers=expander.nodes,
-        aliases=expander.aliases,
-        outputs=outputs,
-    )
+def expand(root: YamlMap, file: str, diags: Diagnostics) -> Expansion:
+    """The expansion of a spec whose top level checked; it runs as its records are read."""
+    return Expansion(root, file, diags)

@@ -70,22 +70,14 @@ def build_graph(spec: Spec, diags: Diagnostics) -> ModelGraph | None:
         position[node.name] = len(position)
         graph.add_node(node.name, node=node)
     names = set(nodes) | set(spec.aliases)
-    for node in spec.layers:
-        if nodes.get(node.name) is not node:
+    for layer in spec.layers:
+        if nodes.get(layer.name) is not layer:
             continue
-        resolved = []
-        for ref, span in zip(node.inputs, node.input_spans, strict=True):
-            target = resolve(ref, spec.aliases)
-            if target == POISON:
-                node.op = INVALID
-                continue
-            if target not in nodes:
-                _unknown(ref, span, names, node.origin, diags, "layer or input")
-                node.op = INVALID
-                continue
-            resolved.append(target)
-        node.inputs = tuple(resolved)
-        for index, source in enumerate(resolved):
+        node = _resolved(layer, spec.aliases, nodes, names, diags)
+        if node is not layer:
+            nodes[node.name] = node
+            graph.nodes[node.name]["node"] = node
+        for index, source in enumerate(node.inputs):
             graph.add_edge(source, node.name, index=index)
     _check_dims(spec, diags)
     outputs = []
@@ -106,9 +98,34 @@ def build_graph(spec: Spec, diags: Diagnostics) -> ModelGraph | None:
     return model
 
 
+def _resolved(layer: Node, aliases: dict[str, str], nodes, names, diags: Diagnostics) -> Node:
+    """The layer with its inputs resolved through the aliases; a new node if that changes it.
+
+    A source that failed (POISON) or does not exist (reported) makes the layer
+    INVALID, so nothing downstream of the mistake reports again.
+    """
+    resolved = []
+    op = layer.op
+    for ref, span in zip(layer.inputs, layer.input_spans, strict=True):
+        target = resolve(ref, aliases)
+        if target == POISON:
+            op = INVALID
+            continue
+        if target not in nodes:
+            _unknown(ref, span, names, layer.origin, diags, "layer or input")
+            op = INVALID
+            continue
+        resolved.append(target)
+    inputs = tuple(resolved)
+    if op == layer.op and inputs == layer.inputs:
+        return layer
+    return Node(layer.name, op, layer.attrs, inputs, dict(layer.meta))
+
+
 def _naming(node: Node) -> str:
     """Where a generated name comes from, when the spec does not write it as such."""
-    written = node.source.get("name")
+    yaml = node.meta.get("yaml")
+    written = yaml.get("name") if yaml is not None else None
     written = written.value if written is not None else node.name
     if written == node.name:
         return ""

@@ -57,7 +57,7 @@ def _report(node: Node, problem: ShapeProblem, diags: Diagnostics) -> None:
         span = node.input_spans[index] if index < len(node.input_spans) else node.span()
     elif problem.at:
         path = problem.at
-        span = node.span(*path) if path[0] in node.source.entries else node.span()
+        span = node.span(*path) if path[0] in node.written() else node.span()
     else:
         span = node.span()
     diags.error(

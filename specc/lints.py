@@ -22,15 +22,14 @@ def run_lints(model, diags: Diagnostics) -> None:
         if node.name not in model.live:
             continue
         if is_recurrent(node.op):
-            _lint_recurrent(node, node.op, node.attrs, node.source, (), backends, diags)
+            _lint_recurrent(node, node.op, node.attrs, (), backends, diags)
         elif node.op == "time_distributed" and is_recurrent(node.attrs["layer"]["op"]):
             inner = node.attrs["layer"]
-            source = node.source.get("layer")
-            _lint_recurrent(node, inner["op"], inner, source, ("layer",), backends, diags)
+            _lint_recurrent(node, inner["op"], inner, ("layer",), backends, diags)
 
 
-def _lint_recurrent(node, op, attrs, source, prefix: tuple, backends, diags: Diagnostics) -> None:
-    _lint_no_effect(node, op, attrs, source, prefix, diags)
+def _lint_recurrent(node, op, attrs, prefix: tuple, backends, diags: Diagnostics) -> None:
+    _lint_no_effect(node, op, attrs, prefix, diags)
     what = f"`{op}` layer `{node.name}`"
     for backend in backends:
         for lint in backend.lints(op, attrs):
@@ -46,9 +45,9 @@ def _lint_recurrent(node, op, attrs, source, prefix: tuple, backends, diags: Dia
             )
 
 
-def _lint_no_effect(node, op, attrs, source, prefix: tuple, diags: Diagnostics) -> None:
+def _lint_no_effect(node, op, attrs, prefix: tuple, diags: Diagnostics) -> None:
     """Settings written in the spec that the layer's other settings make meaningless."""
-    written = set(source.entries) if source is not None else set()
+    written = node.written(*prefix)
     variant = VARIANTS[attrs.get("variant", "standard")]
     reasons = {}
     if "merge_mode" in written and not attrs["bidirectional"]:

@@ -1,6 +1,6 @@
 """The front end in one place: spec text to a shaped, checked layer graph.
 
-    YAML text -> loader -> schema -> expand -> graph -> infer (shapes) -> lints
+    YAML text -> loader -> schema -> expand -> check -> graph -> infer (shapes) -> lints
 
 Each stage reports into one `Diagnostics`; a stage runs only when the stages
 before it left something it can work on.
@@ -13,8 +13,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .check import check_layers
 from .diagnostics import Diagnostic, Diagnostics, Severity, SpecError
-from .expand import check_layers, expand
+from .expand import expand
 from .graph import ModelGraph, build_graph
 from .infer import infer_shapes
 from .lints import run_lints
@@ -86,11 +87,13 @@ def _check_document(doc: Document, diags: Diagnostics) -> ModelGraph | None:
     if doc.root is None and diags.has_errors:
         return None
     reach = check_top(doc.root, doc.file, diags)
-    if reach == "layers":
-        check_layers(doc.root, diags)
-    if reach != "shape":
+    if not reach:
         return None
-    spec = expand(doc.root, doc.file, diags)
+    expansion = expand(doc.root, doc.file, diags)
+    layers = check_layers(expansion.records(), diags)
+    if reach != "shape":
+        return None  # the layers are checked, but the top level cannot be shaped
+    spec = expansion.spec(layers)
     if spec is None:
         return None
     spec.text = doc.text

@@ -89,11 +89,12 @@ def test_load_raises_spec_error_with_location():
 
 
 def test_a_reserved_name_is_reported_once_not_as_unknown_references():
+    long = "a" * 65  # over the length cap: refused, but still a name others may read
     text = (
         "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [4, 3]}\nlayers:\n"
-        "  - {name: forward, op: dense, units: 2}\n"
-        "  - {name: out, op: dense, units: 1, inputs: forward}\n"
-        "outputs: [forward, out]\n"
+        f"  - {{name: {long}, op: dense, units: 2}}\n"
+        f"  - {{name: out, op: dense, units: 1, inputs: {long}}}\n"
+        f"outputs: [{long}, out]\n"
     )
     assert [d.code for d in specc.validate(text).diagnostics] == ["E106"]
 
