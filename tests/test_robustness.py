@@ -125,8 +125,8 @@ def test_outputs_message_names_the_item_type():
     assert report.errors[0].message == "`outputs[0]` must be a name, got a list"
 
 
-@pytest.mark.parametrize("name, ok", [("torch", False), ("nn", False), ("class", False),
-                                      ("forward", True), ("my_model", True)])
+@pytest.mark.parametrize("name, ok", [("torch", True), ("nn", True), ("class", True),
+                                      ("forward", True), ("my_model", True), ("m" * 65, False)])
 def test_model_name(name, ok):
     text = f"specc: 1\nname: {name}\ninputs:\n  - {{name: x, shape: [3]}}\nlayers:\n" \
         "  - {name: a, op: dense, units: 2}\n"
