@@ -23,7 +23,7 @@ from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Protocol
 
-from .diagnostics import Diagnostic, Diagnostics, Related, Severity
+from .diagnostics import Diagnostic, Diagnostics, Related, Severity, register_codes
 from .graph import ModelGraph
 from .ir import Node
 
@@ -36,7 +36,9 @@ class Backend(Protocol):
     `params(ctx, shape) -> int` counts a shaped layer's parameters as the
     framework does (`specc.counts.shared` covers the ops whose weights are
     the same everywhere); `lints(op, attrs) -> list[Lint]` names settings that
-    slow the layer down in this framework. Both must not import the framework.
+    slow the layer down in this framework, under codes the backend declares in
+    `codes` ({code: title}, added to the catalogue). Neither may import the
+    framework.
     """
 
     name: str
@@ -111,9 +113,11 @@ def installed_backends() -> tuple:
     found = []
     for name in available_backends():
         try:
-            found.append(load_backend(name))
+            backend = load_backend(name)
         except Exception:  # noqa: BLE001
             continue
+        register_codes(getattr(backend, "codes", {}))
+        found.append(backend)
     return tuple(found)
 
 

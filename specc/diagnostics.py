@@ -119,10 +119,17 @@ CODES: dict[str, str] = {
     "E410": "sequence too short",
     # E6xx: emitting code (`specc compile`, `specc.build`)
     "E601": "not expressible by the backend",
-    # W5xx: GPU lints
+    # W5xx: GPU lints of specc's own backends (a third-party backend adds its
+    # codes through its `codes` attribute when it is loaded)
     "W501": "recurrent layer kept off the Keras cuDNN kernel",
     "W502": "recurrent layer runs a per-step loop in PyTorch",
 }
+
+
+def register_codes(codes: dict[str, str]) -> None:
+    """Add a backend's own codes (its lints) to the catalogue; specc's own titles win."""
+    for code, title in codes.items():
+        CODES.setdefault(code, title)
 
 
 @dataclass

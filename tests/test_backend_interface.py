@@ -9,6 +9,7 @@ import pytest
 import specc
 import specc.backend
 from specc.cli import main
+from specc.summary import summary_text
 
 SPEC = """\
 specc: 1
@@ -33,6 +34,9 @@ def toy(monkeypatch):
         return found
 
     monkeypatch.setattr(specc.backend, "entry_points", entry_points)
+    specc.backend.installed_backends.cache_clear()
+    yield
+    specc.backend.installed_backends.cache_clear()
 
 
 def test_own_backends_are_registered_as_entry_points():
@@ -61,6 +65,25 @@ def test_backend_that_cannot_express_an_op_gives_a_located_diagnostic(toy):
         specc.emit(text, backend="toy")
     (d,) = info.value.diagnostics
     assert (d.code, d.span.line, d.help) == ("E601", 6, "use `dense`")
+
+
+def test_third_party_backend_counts_and_lints(toy):
+    """The core asks every installed backend for its counts and lints, the toy's too."""
+    report = specc.validate(SPEC.replace("units: 4}", "units: 12}"))
+    graph = report.graph
+    assert graph.node("h").meta["params"] == {
+        "keras": 4 * (3 * 12 + 12 * 12 + 12),
+        "torch": 4 * (3 * 12 + 12 * 12 + 2 * 12),
+        "toy": 0,  # `shared` leaves the standard LSTM to each backend; the toy counts none
+    }
+    assert graph.node("out").meta["params"] == {"keras": 13, "torch": 13, "toy": 14}
+    (lint,) = [d for d in report.diagnostics if d.code == "W901"]
+    assert lint.message == "`lstm` layer `h`: `units: 12` is slow on the toy"
+    assert lint.help == "use a multiple of 8; drop the setting to run on the fused kernel"
+    assert lint.span.line == 6
+    table = summary_text(graph)
+    assert "keras params  torch params  toy params" in table
+    assert table.splitlines()[-2].split()[-3:] == ["781", "829", "14"]
 
 
 def test_unknown_backend():
