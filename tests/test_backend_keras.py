@@ -18,7 +18,6 @@ and review `git diff tests/golden/keras`.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -32,8 +31,10 @@ np = pytest.importorskip("numpy")
 
 import specc  # noqa: E402
 import specc.backend  # noqa: E402
-from specc.backends.keras._layers import CUSTOM  # noqa: E402
+from specc.backends.keras import layers as runtime  # noqa: E402
+from specc.backends.keras._emit import layer_names  # noqa: E402
 from specc.summary import summary_data  # noqa: E402
+from specc.variants import VARIANTS  # noqa: E402
 
 from .op_table import CASES, Case  # noqa: E402
 from .support import feed, hand_written_models  # noqa: E402
@@ -140,32 +141,37 @@ def test_emitted_source_is_deterministic(path: Path):
     assert "import tensorflow" not in first and "tf." not in first
 
 
-def test_emitted_source_is_ruff_clean_and_formatted(tmp_path):
-    ruff = shutil.which("ruff")
-    if ruff is None:
-        pytest.skip("ruff is not installed")
-    written = []
-    for path in SPECS:
-        try:
-            source = specc.emit(path, backend="keras")
-        except specc.EmitError:
-            continue
-        target = tmp_path / f"{path.stem}.py"
-        target.write_text(source)
-        written.append(str(target))
-    config = ["--config", str(ROOT / "pyproject.toml")]
-    check = subprocess.run([ruff, "check", *config, *written], capture_output=True, text=True)
+RUFF = [sys.executable, "-m", "ruff"]
+
+
+def _ruff_clean(paths: list[str]) -> None:
+    """ruff check and ruff format --check at ruff's defaults (--isolated), as a user runs them."""
+    check = subprocess.run([*RUFF, "check", "--isolated", *paths], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     fmt = subprocess.run(
-        [ruff, "format", "--check", "--diff", *config, *written], capture_output=True, text=True
+        [*RUFF, "format", "--isolated", "--check", "--diff", *paths],
+        capture_output=True,
+        text=True,
     )
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
+def test_emitted_source_is_ruff_clean_and_formatted(tmp_path):
+    written = []
+    for path in SPECS:
+        for standalone in (True, False):
+            try:
+                source = specc.emit(path, backend="keras", standalone=standalone)
+            except specc.EmitError:
+                continue
+            target = tmp_path / f"{path.stem}{'' if standalone else '_imports'}.py"
+            target.write_text(source)
+            written.append(str(target))
+    assert len(written) > len(SPECS)
+    _ruff_clean(written)
+
+
 def test_every_custom_object_is_emitted_ruff_clean(tmp_path):
-    ruff = shutil.which("ruff")
-    if ruff is None:
-        pytest.skip("ruff is not installed")
     text = _one_layer(
         "{name: a, op: gru, units: 3, recurrent_dropout: 0.2, recurrent_dropout_mode: update, "
         "return_sequences: true}\n"
@@ -174,14 +180,13 @@ def test_every_custom_object_is_emitted_ruff_clean(tmp_path):
         "  - {name: c, op: last_step}"
     )
     source = specc.emit(text, backend="keras")
-    assert all(f"class {name}(" in source for name in CUSTOM)
+    assert all(f"class {name}(" in source for name in runtime.__all__)
     target = tmp_path / "every_custom_object.py"
     target.write_text(source)
-    config = ["--config", str(ROOT / "pyproject.toml")]
-    check = subprocess.run([ruff, "check", *config, target], capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout + check.stderr
-    fmt = subprocess.run([ruff, "format", "--check", *config, target], capture_output=True)
-    assert fmt.returncode == 0, fmt.stdout
+    _ruff_clean([str(target)])
+    imports = specc.emit(text, backend="keras", standalone=False)
+    assert "class " not in imports
+    assert f"from specc.backends.keras.layers import (\n    {runtime.__all__[0]}," in imports
 
 
 @pytest.mark.parametrize("name", GOLDEN_SPECS)
@@ -387,6 +392,47 @@ def test_names_that_shadow_builtins_get_other_variables():
     assert {"id", "max", "max_permute", "sum", "list"} <= {layer.name for layer in model.layers}
 
 
+# names that are Python keywords, builtins or framework attributes are the user's to take
+USER_NAMES = textwrap.dedent("""\
+    specc: 1
+    name: names
+    inputs:
+      - {name: input, shape: [5, 3]}
+    layers:
+      - {name: output, op: lstm, units: 4, return_sequences: true}
+      - {name: code, op: dense, units: 4}
+      - {name: forward, op: timestep_attention}
+      - {name: training, op: add, inputs: [forward, code]}
+      - {name: zero_grad, op: gru, units: 4, return_sequences: true}
+      - {name: name, op: layer_norm}
+      - {name: compile, op: lstm, units: 4, variant: peephole, return_sequences: true}
+      - {name: state_dict, op: dense, units: 4}
+      - {name: to, op: last_step}
+      - {name: type, op: dense, units: 4}
+      - {name: self, op: dense, units: 4}
+      - {name: keras, op: dense, units: 4}
+      - {name: LastStep, op: dense, units: 4}
+      - {name: class, op: dense, units: 2}
+    """)
+
+
+def test_any_identifier_is_a_layer_name():
+    graph = specc.load(USER_NAMES)
+    source = specc.emit(USER_NAMES, backend="keras", standalone=False)
+    for safe, name in [("input_1", "input"), ("class_1", "class"), ("keras_1", "keras")]:
+        assert f"{safe} = keras." in source and f'name="{name}"' in source
+    assert 'LastStep_1 = keras.layers.Dense(4, name="LastStep")(keras_1)' in source
+    assert "self = " not in source and "type = " not in source
+    keras.backend.clear_session()
+    model = specc.build(USER_NAMES, backend="keras")
+    names = layer_names(graph)
+    assert names["forward"] == "forward_dense" and names["class"] == "class"
+    holding = {name: model.get_layer(keras_name) for name, keras_name in names.items()}
+    assert holding["forward"].weights and holding["compile"].weights
+    _check_symbolic(graph, model)
+    _check_forward(graph, model)
+
+
 def test_dead_layers_are_left_out():
     text = _one_layer(
         "{name: h, op: lstm, units: 4}\n  - {name: unused, op: dense, units: 2, inputs: [x]}",
@@ -396,18 +442,83 @@ def test_dead_layers_are_left_out():
     assert "unused" not in source
 
 
-def test_save_and_load_round_trip_with_the_custom_layer(tmp_path):
-    graph, model = _build("joint_intent_slot", ROOT / "specs" / "joint_intent_slot.yaml")
-    assert "LastStep" in specc.emit(ROOT / "specs" / "joint_intent_slot.yaml", backend="keras")
-    arrays, _ = feed(graph, np.random.default_rng(1))
-    expected = model(arrays[0], training=False)
-    model.save(tmp_path / "m.keras")
-    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
-    got = loaded(arrays[0], training=False)
-    for a, b in zip(expected, got, strict=True):
-        np.testing.assert_allclose(
-            keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), rtol=1e-6, atol=1e-6
-        )
+# every custom object: ForgetBias, VariantLSTMCell in DropoutRNN, UpdateDropoutGRUCell, LastStep
+SAVED = textwrap.dedent("""\
+    specc: 1
+    name: saved
+    inputs:
+      - {name: x, shape: [6, 3]}
+    layers:
+      - {name: peep, op: lstm, variant: peephole, units: 4, return_sequences: true,
+         forget_bias: 2.0, dropout: 0.1}
+      - {name: norm, op: lstm, variant: layer_norm, units: 4, return_sequences: true}
+      - {name: upd, op: gru, units: 4, recurrent_dropout: 0.2, recurrent_dropout_mode: update,
+         return_sequences: true}
+      - {name: att, op: timestep_attention}
+      - {name: last, op: last_step}
+      - {name: out, op: dense, units: 2}
+    """)
+
+_SAVED_MODEL = """\
+import importlib, importlib.util, sys
+import numpy as np
+import keras
+mode, module, *files = sys.argv[1:]
+if module.endswith(".py"):
+    spec = importlib.util.spec_from_file_location("compiled_model", module)
+    loaded_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded_module)
+else:
+    loaded_module = importlib.import_module(module)
+x = np.load("x.npy")
+if mode == "save":  # build the compiled file's model, save it and its outputs
+    saved, expected = files
+    model = loaded_module.build_model()
+    np.save(expected, keras.ops.convert_to_numpy(model(x, training=False)))
+    model.save(saved)
+else:  # load each saved model, with safe_mode on, and compare its outputs
+    for saved, expected in zip(files[::2], files[1::2]):
+        model = keras.saving.load_model(saved, safe_mode=True)
+        got = keras.ops.convert_to_numpy(model(x, training=False))
+        np.testing.assert_array_equal(got, np.load(expected))
+        print(saved, type(model.get_layer("last")).__module__)
+"""
+
+
+def _saved_model(tmp_path: Path, *args: str) -> str:
+    """Run _SAVED_MODEL in a fresh process in tmp_path; its output."""
+    result = subprocess.run(
+        [sys.executable, "-c", _SAVED_MODEL, *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result.stdout
+
+
+def test_saved_models_load_in_a_fresh_process(tmp_path):
+    """`.keras` files from `specc.build` and from the compiled file load with safe_mode on."""
+    x = np.random.default_rng(1).standard_normal((2, 6, 3)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    keras.backend.clear_session()
+    model = specc.build(SAVED, backend="keras")
+    assert {type(layer).__module__ for layer in model.layers} >= {runtime.__name__}
+    np.save(tmp_path / "built.npy", keras.ops.convert_to_numpy(model(x, training=False)))
+    model.save(tmp_path / "built.keras")
+    compiled = tmp_path / "compiled.py"
+    source = specc.emit(SAVED, backend="keras")
+    assert all(f"class {name}(" in source for name in runtime.__all__)
+    compiled.write_text(source)
+    _saved_model(tmp_path, "save", str(compiled), "compiled.keras", "compiled.npy")
+    files = ["built.keras", "built.npy", "compiled.keras", "compiled.npy"]
+    # after `import specc.backends.keras.layers`: both files, with specc's own classes
+    out = _saved_model(tmp_path, "load", runtime.__name__, *files)
+    assert out.split() == ["built.keras", runtime.__name__, "compiled.keras", runtime.__name__]
+    # after importing the compiled file: its copies of the classes serve
+    out = _saved_model(tmp_path, "load", str(compiled), *files[2:])
+    assert out.split() == ["compiled.keras", "compiled_model"]
 
 
 # -- another Keras backend --------------------------------------------------------------
@@ -472,17 +583,8 @@ def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-GATES = {
-    "peephole": "ifco",
-    "nig": "fco",
-    "nfg": "ico",
-    "nog": "ifc",
-    "niaf": "ifco",
-    "noaf": "ifco",
-    "cifg": "ico",
-    "fgr": "ifco",
-    "layer_norm": "ifco",
-}
+# every variant with a custom cell; specc.variants says which gates and peepholes each has
+CELL_VARIANTS = [name for name in VARIANTS if name != "standard"]
 
 
 def _norm(v, w, name):
@@ -497,47 +599,46 @@ def _variant_reference(variant, x, w, masks=None, mode="state"):
     Step by step, as in the papers; `w` holds the cell's weights by name.
     """
     units = w["recurrent_kernel"].shape[0]
-    gates = GATES[variant]
+    v = VARIANTS[variant]
+    gates = v.gates.replace("g", "c")  # Keras calls the candidate `c`
     h = np.zeros((x.shape[0], units))
     c = np.zeros((x.shape[0], units))
     previous = np.zeros((x.shape[0], 3 * units))  # fgr: i, f, o of the step before
     p = {name: 0.0 for name in "ifo"}
-    if "peephole" in w:
-        p = dict(zip(gates.replace("c", ""), np.split(w["peephole"], len(gates) - 1), strict=True))
+    if v.peepholes:
+        p.update(zip(v.peepholes, np.split(w["peephole"], len(v.peepholes)), strict=True))
     out = []
     in_mask, rec_mask = masks or (1.0, 1.0)
     for t in range(x.shape[1]):
         h_in = h * rec_mask if mode == "state" else h
-        if variant == "layer_norm":  # Ba et al. (2016), eq. 20
+        if v.layer_norm:  # Ba et al. (2016), eq. 20
             pre = _norm((x[:, t] * in_mask) @ w["kernel"], w, "input")
             pre = pre + _norm(h_in @ w["recurrent_kernel"], w, "recurrent")
         else:
             pre = (x[:, t] * in_mask) @ w["kernel"] + h_in @ w["recurrent_kernel"] + w["bias"]
         z = dict(zip(gates, np.split(pre, len(gates), axis=-1), strict=True))
-        if variant == "fgr":
+        if v.gate_recurrence:
             extra = np.split(previous @ w["gate_kernel"], 3, axis=-1)
             for name, e in zip("ifo", extra, strict=True):
                 z[name] = z[name] + e
         i = _sigmoid(z["i"] + p["i"] * c) if "i" in z else 1.0
         f = _sigmoid(z["f"] + p["f"] * c) if "f" in z else 1.0
-        if variant == "cifg":
+        if v.coupled_forget:
             f = 1.0 - i
-        g = z["c"] if variant == "niaf" else np.tanh(z["c"])
+        g = np.tanh(z["c"]) if v.input_activation else z["c"]
         if mode == "update":
             g = g * rec_mask
         c = f * c + i * g
         o = _sigmoid(z["o"] + p["o"] * c) if "o" in z else 1.0
-        if variant == "layer_norm":
-            h = o * np.tanh(_norm(c, w, "cell"))
-        else:
-            h = o * (c if variant == "noaf" else np.tanh(c))
-        if variant == "fgr":
+        cell = _norm(c, w, "cell") if v.layer_norm else c
+        h = o * (np.tanh(cell) if v.output_activation else cell)
+        if v.gate_recurrence:
             previous = np.concatenate([i, f, o], axis=-1)
         out.append(h)
     return np.stack(out, axis=1)
 
 
-@pytest.mark.parametrize("variant", list(GATES))
+@pytest.mark.parametrize("variant", CELL_VARIANTS)
 def test_variant_cell_matches_a_numpy_reference(variant, tmp_path):
     text = _one_layer(
         f"{{name: layer, op: lstm, variant: {variant}, units: 3, return_sequences: true}}"
@@ -552,8 +653,8 @@ def test_variant_cell_matches_a_numpy_reference(variant, tmp_path):
     values = {name: rng.standard_normal(tuple(w.shape)) for name, w in weights.items()}
     if variant == "fgr":
         values["gate_kernel"] *= 0.5
-    assert ("peephole" in values) == (variant != "layer_norm")
-    assert ("bias" in values) == (variant != "layer_norm")
+    assert ("peephole" in values) == bool(VARIANTS[variant].peepholes)
+    assert ("bias" in values) == VARIANTS[variant].has_bias
     for name, value in values.items():
         weights[name].assign(value.astype("float32"))
     x = rng.standard_normal((2, 5, 3)).astype("float32")
@@ -628,7 +729,7 @@ def test_standard_lstm_with_update_mode_uses_the_custom_cell():
         "{name: h, op: lstm, units: 4, recurrent_dropout: 0.3, recurrent_dropout_mode: update}"
     )
     source = specc.emit(text, backend="keras")
-    assert "VariantLSTMCell(" in source and 'variant="standard"' in source
+    assert 'VariantLSTMCell(4, recurrent_dropout=0.3, recurrent_dropout_mode="update")' in source
     keras.backend.clear_session()
     model = specc.build(text, backend="keras")
     assert model.count_params() == specc.load(text).node("h").meta["params"]["keras"]

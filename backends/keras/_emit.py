@@ -1,27 +1,37 @@
-"""The Keras 3 emitter: a shaped `ModelGraph` to one standalone functional-API module.
+"""The Keras 3 emitter: a shaped `ModelGraph` to one functional-API module.
 
 The module imports only `keras` (never `tf.*`), so it runs with KERAS_BACKEND
-set to tensorflow, torch or jax. Each layer is one statement named after its
-spec layer, preceded by a comment with its spec line and output shape. Layer
-arguments are written only where they differ from Keras's defaults, so a
-standard LSTM or GRU keeps Keras's cuDNN conditions.
+set to tensorflow, torch or jax. Each layer is one statement whose layer
+carries its spec name, preceded by a comment with its spec line and output
+shape; the Python variables go through a `Namespace`, so any spec name works.
+Layer arguments are written only where they differ from Keras's defaults, so a
+standard LSTM or GRU keeps Keras's cuDNN conditions. Each op has one lowering
+in `LOWERINGS`. specc's custom objects come from `layers.py`: copied into the
+module (standalone, what `specc compile` writes) or imported from
+`specc.backends.keras.layers` (what `specc.build` runs).
 
 This module never imports keras: `specc compile` works without it.
 """
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
 from specc.backend import EmitError, not_expressible
-from specc.codegen import CodeWriter, Namespace, header
+from specc.codegen import LINE_LENGTH, Call, CodeWriter, Namespace, header
 from specc.graph import ModelGraph
 from specc.ir import Node
+from specc.optable import OPS
 from specc.shapes import show
-
-from ._layers import CUSTOM, NEEDS, VARIANTS, custom_source
+from specc.variants import GATE_ORDER, VARIANTS
 
 BACKEND = "keras"
-LINE_LENGTH = 100
-INDENT = "    "
+RUNTIME = "specc.backends.keras.layers"
+LAYERS = "keras.layers."
 
 RECURRENT = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}
 MERGES = {
@@ -32,7 +42,6 @@ MERGES = {
     "maximum": "Maximum",
     "minimum": "Minimum",
 }
-POOLS = {"global_avg_pool": "GlobalAveragePooling1D", "global_max_pool": "GlobalMaxPooling1D"}
 
 # Keras's own defaults: an attribute equal to its default is not written.
 RECURRENT_DEFAULTS = {
@@ -60,35 +69,8 @@ RECURRENT_KEYWORDS = (
     "unroll",
 )
 
-
-class Call:
-    """A call expression `func(args)`, kept as parts so it can be wrapped like `ruff format`."""
-
-    def __init__(self, func: str, args: list[str | Call]):
-        self.func = func
-        self.args = args
-
-    def flat(self) -> str:
-        return f"{self.func}({', '.join(_flat(a) for a in self.args)})"
-
-
-def _flat(arg: str | Call) -> str:
-    return arg.flat() if isinstance(arg, Call) else arg
-
-
-def _kw(name: str, value) -> str:
-    return f"{name}={_literal(value)}"
-
-
-def _literal(value) -> str:
-    if isinstance(value, bool) or value is None:
-        return repr(value)
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, (list, tuple)):
-        items = ", ".join(_literal(v) for v in value)
-        return f"({items},)" if len(value) == 1 else f"({items})"
-    return repr(value)
+# specc.variants names the candidate gate `g` (as the papers and PyTorch); Keras, `c`
+KERAS_GATES = str.maketrans("g", "c")
 
 
 class KerasBackend:
@@ -96,25 +78,71 @@ class KerasBackend:
 
     name = BACKEND
 
-    def emit(self, graph: ModelGraph) -> str:
-        return _Emitter(graph).emit()
+    def emit(self, graph: ModelGraph, *, standalone: bool = True) -> str:
+        """The module's source; `standalone=False` imports specc's custom objects."""
+        return _Emitter(graph, standalone).emit()
+
+
+@dataclass(frozen=True)
+class Lowered:
+    """One layer in Keras: its constructor (without `name`) and what it is called on."""
+
+    layer: Call
+    args: tuple[str | Call, ...]
+
+
+@dataclass
+class Layer:
+    """What a lowering sees: the node, its attributes, its inputs' variables."""
+
+    node: Node
+    attrs: dict
+    sources: list[str]
+    emitter: _Emitter
+    path: tuple = ()  # the attributes' path in the spec: ("layer",) inside time_distributed
+
+    @property
+    def op(self) -> str:
+        return self.attrs["op"] if self.path else self.node.op
+
+    def use(self, name: str) -> str:
+        """A custom object of layers.py, which the module then defines or imports."""
+        self.emitter.custom.add(name)
+        return name
+
+    def one(self, layer: Call) -> Lowered:
+        """The layer called on its one input."""
+        return Lowered(layer, (self.sources[0],))
+
+    def refuse(self, what: str, help: str, *path) -> None:
+        full = (*self.path, *path)
+        try:
+            self.node.span(*full)
+        except Exception:  # a default value: point at the layer
+            full = ()
+        self.emitter.refused.append(not_expressible(self.node, BACKEND, what, help=help, path=full))
+
+
+Lowering = Callable[[Layer], "Lowered | None"]
 
 
 class _Emitter:
-    def __init__(self, graph: ModelGraph):
+    def __init__(self, graph: ModelGraph, standalone: bool = True):
         self.graph = graph
-        self.names = Namespace(["keras", "build_model", *CUSTOM])
+        self.standalone = standalone
+        self.names = Namespace(["keras", "build_model", "self", *_runtime()])
         self.var: dict[str, str] = {}
         self.attention_names = attention_layer_names(graph)
         self.custom: set[str] = set()
-        self.refused = []
+        self.refused: list = []
         self.body = CodeWriter()
 
     def emit(self) -> str:
         graph = self.graph
-        live = [node for node in graph.order if node.name in graph.live]
         with self.body.indent():
-            for node in live:
+            for node in graph.order:
+                if node.name not in graph.live:
+                    continue
                 self.body.line(f"# line {node.span().line}: {show(node.meta['shape'])}")
                 if node.op == "input":
                     self.input(node)
@@ -122,46 +150,42 @@ class _Emitter:
                     self.layer(node)
             inputs = [self.var[n.name] for n in graph.spec.inputs]
             outputs = [self.var[name] for name in graph.outputs]
-            self.statement(
-                "return ",
-                Call(
-                    "keras.Model",
-                    [
-                        "inputs=" + (inputs[0] if len(inputs) == 1 else f"[{', '.join(inputs)}]"),
-                        "outputs="
-                        + (outputs[0] if len(outputs) == 1 else f"[{', '.join(outputs)}]"),
-                        _kw("name", graph.name),
-                    ],
-                ),
+            model = Call(
+                "keras.Model",
+                [f"inputs={_one_or_list(inputs)}", f"outputs={_one_or_list(outputs)}"]
+                + [_kw("name", graph.name)],
             )
+            self.body.wrapped("return ", model)
         if self.refused:
             raise EmitError(self.refused)
         out = CodeWriter()
         out.lines(header(graph, BACKEND))
         out.line("")
         out.line("import keras")
-        for name in sorted(self.custom, key=list(CUSTOM).index):
+        runtime = _runtime()
+        if self.standalone:  # the classes the model names, and the ones they need
+            for name in [name for name in runtime if name in _closure(self.custom)]:
+                out.line("")
+                out.line("")
+                out.lines(runtime[name].splitlines())
+        elif self.custom:
             out.line("")
-            out.line("")
-            out.lines(custom_source(name))
+            imports = f"from {RUNTIME} import "
+            names = sorted(self.custom)
+            if len(imports) + len(", ".join(names)) <= LINE_LENGTH:
+                out.line(imports + ", ".join(names))
+            else:  # as ruff format writes a long import: one name a line
+                out.lines([imports + "(", *(f"    {name}," for name in names), ")"])
         out.line("")
         out.line("")
         out.line("def build_model() -> keras.Model:")
         return out.text() + self.body.text()
 
-    # -- statements ---------------------------------------------------------------
-
-    def statement(self, target: str, call: Call, tail: str = "") -> None:
-        """`target call tail`, wrapped the way `ruff format` wraps it when it is too long."""
-        for line in _wrap(target, call, tail, len(INDENT)):
-            self.body.line(line)
-
-    def assign(self, node_name: str, call: Call, args: str) -> str:
-        var = self.names.name(node_name)
-        self.statement(f"{var} = ", call, f"({args})")
+    def assign(self, spec_name: str, layer: Call, args: tuple[str | Call, ...]) -> str:
+        """`var = layer(args)`, with a fresh variable for `spec_name`."""
+        var = self.names.name(spec_name)
+        self.body.wrapped(f"{var} = ", Call(layer, args))
         return var
-
-    # -- inputs and layers --------------------------------------------------------
 
     def input(self, node: Node) -> None:
         shape = node.meta["shape"]
@@ -171,235 +195,315 @@ class _Emitter:
         if node.attrs.get("dtype", "float32") != "float32":
             args.append(_kw("dtype", node.attrs["dtype"]))
         args.append(_kw("name", node.name))
-        var = self.names.name(node.name)
-        self.var[node.name] = var
-        self.statement(f"{var} = ", Call("keras.Input", args))
+        self.var[node.name] = var = self.names.name(node.name)
+        self.body.wrapped(f"{var} = ", Call("keras.Input", args))
 
     def layer(self, node: Node) -> None:
         sources = [self.var[name] for name in node.inputs]
-        if node.op == "timestep_attention":
-            self.timestep_attention(node, sources[0])
-            return
-        call = self.constructor(node, node.op, node.attrs, ())
-        if call is None:
+        lowered = lower(Layer(node, node.attrs, sources, self))
+        if lowered is None:  # refused: the error is raised once every layer is seen
             self.var[node.name] = self.names.name(node.name)
             return
-        call.args.append(_kw("name", node.name))
-        if node.op in MERGES or node.op in ("concatenate", "attention"):
-            args = f"[{', '.join(sources)}]"
-        elif node.op == "multi_head_attention":
-            args = ", ".join(sources if len(sources) > 1 else sources * 2)
-        else:
-            args = sources[0]
-        self.var[node.name] = self.assign(node.name, call, args)
+        named = Call(lowered.layer.func, [*lowered.layer.args, _kw("name", node.name)])
+        self.var[node.name] = self.assign(node.name, named, lowered.args)
 
-    def constructor(self, node: Node, op: str, attrs: dict, at: tuple) -> Call | None:
-        """The Keras layer for an op, without its name; None (and a refusal) if there is none."""
-        layers = "keras.layers."
-        if op in RECURRENT:
-            return self.recurrent(node, op, attrs, at)
-        if op == "dense":
-            args = [str(attrs["units"])]
-            args += _activation(attrs)
-            if not attrs["use_bias"]:
-                args.append("use_bias=False")
-            return Call(layers + "Dense", args)
-        if op == "time_distributed":
-            inner = attrs["layer"]
-            if inner["op"] == "timestep_attention":
-                self.refuse(
-                    node,
-                    "`timestep_attention` inside `time_distributed`",
-                    at + ("layer",),
-                    help="apply `timestep_attention` to a sequence outside the wrapper",
-                )
-                return None
-            wrapped = self.constructor(node, inner["op"], inner, at + ("layer",))
-            return None if wrapped is None else Call(layers + "TimeDistributed", [wrapped])
-        if op == "embedding":
-            return Call(layers + "Embedding", [str(attrs["input_dim"]), str(attrs["output_dim"])])
-        if op == "repeat_vector":
-            n = attrs["n"]
-            size = n if isinstance(n, int) else self.graph.spec.dims[n]
-            return Call(layers + "RepeatVector", [str(size)])
-        if op == "permute":
-            return Call(layers + "Permute", [_literal(tuple(attrs["dims"]))])
-        if op == "reshape":
-            target = self.reshape_target(node, attrs, at)
-            return None if target is None else Call(layers + "Reshape", [_literal(target)])
-        if op == "flatten":
-            return Call(layers + "Flatten", [])
-        if op in POOLS:
-            return Call(layers + POOLS[op], [])
-        if op == "last_step":
-            self.use("LastStep")
-            return Call("LastStep", [])
-        if op in MERGES:
-            return Call(layers + MERGES[op], [])
-        if op == "concatenate":
-            axis = attrs.get("axis", -1)
-            return Call(layers + "Concatenate", [] if axis == -1 else [_kw("axis", axis)])
-        if op == "dropout":
-            return Call(layers + "Dropout", [repr(attrs["rate"])])
-        if op == "activation":
-            return Call(layers + "Activation", [_literal(attrs["activation"])])
-        if op == "layer_norm":
-            args = [] if attrs["epsilon"] == 1e-3 else [_kw("epsilon", attrs["epsilon"])]
-            args += [_kw(k, False) for k in ("center", "scale") if not attrs[k]]
-            return Call(layers + "LayerNormalization", args)
-        if op == "batch_norm":
-            args = [] if attrs["momentum"] == 0.99 else [_kw("momentum", attrs["momentum"])]
-            args += [] if attrs["epsilon"] == 1e-3 else [_kw("epsilon", attrs["epsilon"])]
-            args += [_kw(k, False) for k in ("center", "scale") if not attrs[k]]
-            return Call(layers + "BatchNormalization", args)
-        if op == "attention":
-            args = []
-            if attrs["use_scale"]:
-                args.append("use_scale=True")
-            if attrs["score_mode"] != "dot":
-                args.append(_kw("score_mode", attrs["score_mode"]))
-            if attrs["dropout"]:
-                args.append(_kw("dropout", attrs["dropout"]))
-            return Call(layers + "Attention", args)
-        if op == "multi_head_attention":
-            args = [_kw("num_heads", attrs["num_heads"]), _kw("key_dim", attrs["key_dim"])]
-            if "value_dim" in attrs:
-                args.append(_kw("value_dim", attrs["value_dim"]))
-            if attrs["dropout"]:
-                args.append(_kw("dropout", attrs["dropout"]))
-            if not attrs["use_bias"]:
-                args.append("use_bias=False")
-            return Call(layers + "MultiHeadAttention", args)
-        if op == "conv1d":
-            args = [str(attrs["filters"]), str(attrs["kernel_size"])]
-            for key, default in (("strides", 1), ("padding", "valid"), ("dilation_rate", 1)):
-                if attrs[key] != default:
-                    args.append(_kw(key, attrs[key]))
-            args += _activation(attrs)
-            if not attrs["use_bias"]:
-                args.append("use_bias=False")
-            return Call(layers + "Conv1D", args)
-        self.refuse(node, f"the op `{op}`", at + ("op",) if at else (), help="")
+
+def lower(layer: Layer) -> Lowered | None:
+    """The layer's lowering, or None and a located E601 when the op has none."""
+    rule = LOWERINGS.get(layer.op)
+    if rule is None:
+        layer.refuse(f"the op `{layer.op}`", "no Keras lowering exists for it", "op")
         return None
+    return rule(layer)
 
-    def recurrent(self, node: Node, op: str, attrs: dict, at: tuple) -> Call | None:
-        variant = attrs.get("variant", "standard")
-        if variant != "standard" and variant not in VARIANTS:
-            self.refuse(
-                node,
-                f"the LSTM variant `{variant}` yet",
-                at + ("variant",),
-                help="its custom Keras cell is not written yet; use `variant: standard`, or "
-                "one of " + ", ".join(f"`{v}`" for v in VARIANTS if v != "standard"),
-            )
-            return None
-        update = attrs["recurrent_dropout"] and attrs.get("recurrent_dropout_mode") == "update"
-        if op == "gru" and update:
-            return self.update_gru_cell(attrs)
-        if variant != "standard" or update:
-            return self.variant_cell(node, attrs, at)
-        args: list[str | Call] = [str(attrs["units"])]
-        for key in RECURRENT_KEYWORDS:
-            if key in attrs and attrs[key] != RECURRENT_DEFAULTS[key]:
-                if key == "unit_forget_bias" and "forget_bias" in attrs:
-                    continue
-                args.append(_kw(key, attrs[key]))
-        if attrs.get("forget_bias") is not None:  # it overrides unit_forget_bias, either way
-            self.use("ForgetBias")
-            args.append("unit_forget_bias=False")
-            args.append(f"bias_initializer=ForgetBias({attrs['forget_bias']!r})")
-        return _bidirectional(Call("keras.layers." + RECURRENT[op], args), attrs)
 
-    def variant_cell(self, node: Node, attrs: dict, at: tuple) -> Call | None:
-        """`keras.layers.RNN` of a custom cell; the cell keeps the gate settings."""
-        cell = "VariantLSTMCell"
-        self.use(cell)
-        cell_args: list[str | Call] = [str(attrs["units"]), _kw("variant", attrs["variant"])]
-        biased = attrs["variant"] != "layer_norm"  # its norms' shifts are its only biases
-        keys = ("activation", "recurrent_activation") + ("use_bias", "unit_forget_bias") * biased
-        for key in keys:
-            if attrs[key] != RECURRENT_DEFAULTS[key]:
-                if key == "unit_forget_bias" and "forget_bias" in attrs:
-                    continue
-                cell_args.append(_kw(key, attrs[key]))
-        if biased and attrs.get("forget_bias") is not None:
-            cell_args.append("unit_forget_bias=False")
-            gates = "ifco".replace(_MISSING_GATE.get(attrs["variant"], ""), "")
-            if "f" in gates:
-                forget = f"ForgetBias({attrs['forget_bias']!r}, {gates.index('f')}, {len(gates)})"
-                cell_args.append(f"bias_initializer={forget}")
-        for key in ("dropout", "recurrent_dropout"):
-            if attrs[key]:
-                cell_args.append(_kw(key, attrs[key]))
-        if attrs["recurrent_dropout"] and attrs["recurrent_dropout_mode"] != "state":
-            cell_args.append(_kw("recurrent_dropout_mode", attrs["recurrent_dropout_mode"]))
-        dropout = attrs["dropout"] or attrs["recurrent_dropout"]
-        if dropout:
-            self.use("DropoutRNN")
-        return _rnn(Call(cell, cell_args), attrs, "DropoutRNN" if dropout else "keras.layers.RNN")
+# -- lowerings, one per op --------------------------------------------------------------
 
-    def update_gru_cell(self, attrs: dict) -> Call:
-        """`keras.layers.RNN` of a GRU cell whose recurrent dropout masks the candidate."""
-        cell = "UpdateDropoutGRUCell"
-        self.use(cell)
-        args: list[str | Call] = [str(attrs["units"])]
-        for key in ("activation", "recurrent_activation", "use_bias", "reset_after", "dropout"):
-            if attrs[key] != RECURRENT_DEFAULTS[key]:
-                args.append(_kw(key, attrs[key]))
-        args.append(_kw("recurrent_dropout", attrs["recurrent_dropout"]))
-        return _rnn(Call(cell, args), attrs, "keras.layers.RNN")
 
-    def use(self, name: str) -> None:
-        """Emit a custom object (and what it needs) into the module."""
-        for need in NEEDS.get(name, ()):
-            self.use(need)
-        self.custom.add(name)
+def _recurrent(layer: Layer) -> Lowered | None:
+    attrs = layer.attrs
+    variant = attrs.get("variant", "standard")
+    if variant not in VARIANTS:
+        known = ", ".join(f"`{name}`" for name in VARIANTS)
+        layer.refuse(f"the LSTM variant `{variant}`", f"use one of {known}", "variant")
+        return None
+    update = attrs["recurrent_dropout"] and attrs.get("recurrent_dropout_mode") == "update"
+    if layer.op == "gru" and update:
+        return layer.one(_update_gru(layer))
+    if variant != "standard" or update:
+        return layer.one(_variant_lstm(layer))
+    args: list[str | Call] = [str(attrs["units"])]
+    for key in RECURRENT_KEYWORDS:
+        if key in attrs and attrs[key] != RECURRENT_DEFAULTS[key]:
+            if key == "unit_forget_bias" and "forget_bias" in attrs:
+                continue
+            args.append(_kw(key, attrs[key]))
+    if attrs.get("forget_bias") is not None:  # it overrides unit_forget_bias, either way
+        forget = layer.use("ForgetBias")
+        args += ["unit_forget_bias=False", f"bias_initializer={forget}({attrs['forget_bias']!r})"]
+    return layer.one(_bidirectional(Call(LAYERS + RECURRENT[layer.op], args), attrs))
 
-    def reshape_target(self, node: Node, attrs: dict, at: tuple) -> tuple | None:
-        """`target_shape` in numbers: named dims by their size, one variable size as -1."""
-        target = []
-        for value in attrs["target_shape"]:
-            if isinstance(value, str):
-                value = self.graph.spec.dims[value]
-                value = -1 if value is None else value
-            target.append(value)
-        if target.count(-1) > 1:
-            self.refuse(
-                node,
-                "a `reshape` with more than one unknown size",
-                at + ("target_shape",),
-                help="Keras's `Reshape` infers at most one axis; give the others a size",
-            )
-            return None
-        return tuple(target)
 
-    def timestep_attention(self, node: Node, source: str) -> None:
-        """attention_3d_block: Permute, Dense(T) over time, Permute back, Multiply."""
-        steps = node.meta["shape"][1]
-        activation = node.attrs.get("activation", "tanh")
-        dense = [str(steps)] + ([] if activation == "linear" else [_kw("activation", activation)])
-        current = source
-        parts = self.attention_names[node.name]
-        for part, layer, args in (
-            ("permute", "Permute", ["(2, 1)"]),
-            ("dense", "Dense", dense),
-            ("weights", "Permute", ["(2, 1)"]),
-        ):
-            name = parts[part]
-            call = Call("keras.layers." + layer, [*args, _kw("name", name)])
-            current = self.assign(name, call, current)
-        call = Call("keras.layers.Multiply", [_kw("name", node.name)])
-        self.var[node.name] = self.assign(node.name, call, f"[{source}, {current}]")
+def _variant_lstm(layer: Layer) -> Call:
+    """`keras.layers.RNN` of `VariantLSTMCell`, its gates as specc.variants has them."""
+    attrs = layer.attrs
+    variant = VARIANTS[attrs.get("variant", "standard")]
+    gates = variant.gates.translate(KERAS_GATES)
+    args: list[str | Call] = [str(attrs["units"])]
+    if gates != GATE_ORDER.translate(KERAS_GATES):
+        args.append(_kw("gates", gates))
+    if variant.peepholes:
+        args.append(_kw("peepholes", variant.peepholes))
+    for flag in ("coupled_forget", "gate_recurrence", "layer_norm"):
+        if getattr(variant, flag):
+            args.append(_kw(flag, True))
+    for flag in ("input_activation", "output_activation"):
+        if not getattr(variant, flag):
+            args.append(_kw(flag, False))
+    keys = ("activation", "recurrent_activation")
+    keys += ("use_bias", "unit_forget_bias") if variant.has_bias else ()
+    for key in keys:
+        if attrs[key] != RECURRENT_DEFAULTS[key]:
+            if key == "unit_forget_bias" and "forget_bias" in attrs:
+                continue
+            args.append(_kw(key, attrs[key]))
+    if variant.has_bias and attrs.get("forget_bias") is not None:
+        args.append("unit_forget_bias=False")
+        if variant.own_forget_gate:
+            forget = layer.use("ForgetBias")
+            value = f"{attrs['forget_bias']!r}, {gates.index('f')}, {len(gates)}"
+            args.append(f"bias_initializer={forget}({value})")
+    for key in ("dropout", "recurrent_dropout"):
+        if attrs[key]:
+            args.append(_kw(key, attrs[key]))
+    if attrs["recurrent_dropout"] and attrs["recurrent_dropout_mode"] != "state":
+        args.append(_kw("recurrent_dropout_mode", attrs["recurrent_dropout_mode"]))
+    dropout = attrs["dropout"] or attrs["recurrent_dropout"]
+    rnn = layer.use("DropoutRNN") if dropout else LAYERS + "RNN"
+    return _rnn(Call(layer.use("VariantLSTMCell"), args), attrs, rnn)
 
-    def refuse(self, node: Node, what: str, at: tuple, help: str) -> None:
-        self.refused.append(not_expressible(node, BACKEND, what, help=help, path=at))
+
+def _update_gru(layer: Layer) -> Call:
+    """`keras.layers.RNN` of a GRU cell whose recurrent dropout masks the candidate."""
+    attrs = layer.attrs
+    args: list[str | Call] = [str(attrs["units"])]
+    for key in ("activation", "recurrent_activation", "use_bias", "reset_after", "dropout"):
+        if attrs[key] != RECURRENT_DEFAULTS[key]:
+            args.append(_kw(key, attrs[key]))
+    args.append(_kw("recurrent_dropout", attrs["recurrent_dropout"]))
+    return _rnn(Call(layer.use("UpdateDropoutGRUCell"), args), attrs, LAYERS + "RNN")
+
+
+def _rnn(cell: Call, attrs: dict, rnn: str) -> Call:
+    """A custom cell in its recurrent layer (`keras.layers.RNN` or `DropoutRNN`)."""
+    args: list[str | Call] = [cell]
+    for key in ("return_sequences", "stateful", "unroll"):
+        if attrs[key]:
+            args.append(_kw(key, True))
+    return _bidirectional(Call(rnn, args), attrs)
+
+
+def _bidirectional(rnn: Call, attrs: dict) -> Call:
+    """The recurrent layer, in `Bidirectional` (with its merge mode) when the spec says so."""
+    if not attrs["bidirectional"]:
+        return rnn
+    args: list[str | Call] = [rnn]
+    if attrs["merge_mode"] != "concat":
+        args.append(_kw("merge_mode", attrs["merge_mode"]))
+    return Call(LAYERS + "Bidirectional", args)
+
+
+def _dense(layer: Layer) -> Lowered:
+    attrs = layer.attrs
+    args = [str(attrs["units"]), *_activation(attrs), *_no_bias(attrs)]
+    return layer.one(Call(LAYERS + "Dense", args))
+
+
+def _time_distributed(layer: Layer) -> Lowered | None:
+    inner = Layer(layer.node, layer.attrs["layer"], layer.sources, layer.emitter, ("layer",))
+    if inner.op == "timestep_attention":
+        inner.refuse(
+            "`timestep_attention` inside `time_distributed`",
+            "apply `timestep_attention` to a sequence outside the wrapper",
+        )
+        return None
+    wrapped = lower(inner)
+    return None if wrapped is None else layer.one(Call(LAYERS + "TimeDistributed", [wrapped.layer]))
+
+
+def _embedding(layer: Layer) -> Lowered:
+    args = [str(layer.attrs["input_dim"]), str(layer.attrs["output_dim"])]
+    return layer.one(Call(LAYERS + "Embedding", args))
+
+
+def _repeat_vector(layer: Layer) -> Lowered:
+    n = layer.attrs["n"]
+    size = n if isinstance(n, int) else layer.emitter.graph.spec.dims[n]
+    return layer.one(Call(LAYERS + "RepeatVector", [str(size)]))
+
+
+def _permute(layer: Layer) -> Lowered:
+    return layer.one(Call(LAYERS + "Permute", [_literal(tuple(layer.attrs["dims"]))]))
+
+
+def _reshape(layer: Layer) -> Lowered | None:
+    """`target_shape` in numbers: named dims by their size, one variable size as -1."""
+    dims = layer.emitter.graph.spec.dims
+    target = []
+    for value in layer.attrs["target_shape"]:
+        if isinstance(value, str):
+            value = -1 if dims[value] is None else dims[value]
+        target.append(value)
+    if target.count(-1) > 1:
+        layer.refuse(
+            "a `reshape` with more than one unknown size",
+            "Keras's `Reshape` infers at most one axis; give the others a size",
+            "target_shape",
+        )
+        return None
+    return layer.one(Call(LAYERS + "Reshape", [_literal(tuple(target))]))
+
+
+def _plain(keras_layer: str) -> Lowering:
+    """An op that is a Keras layer without arguments."""
+    return lambda layer: layer.one(Call(LAYERS + keras_layer))
+
+
+def _last_step(layer: Layer) -> Lowered:
+    return layer.one(Call(layer.use("LastStep")))
+
+
+def _merge(keras_layer: str) -> Lowering:
+    """A merge: the Keras layer called on the list of its inputs."""
+    return lambda layer: Lowered(Call(LAYERS + keras_layer), (_list(layer.sources),))
+
+
+def _concatenate(layer: Layer) -> Lowered:
+    axis = layer.attrs.get("axis", -1)
+    args = [] if axis == -1 else [_kw("axis", axis)]
+    return Lowered(Call(LAYERS + "Concatenate", args), (_list(layer.sources),))
+
+
+def _dropout(layer: Layer) -> Lowered:
+    return layer.one(Call(LAYERS + "Dropout", [repr(layer.attrs["rate"])]))
+
+
+def _activation_layer(layer: Layer) -> Lowered:
+    return layer.one(Call(LAYERS + "Activation", [_literal(layer.attrs["activation"])]))
+
+
+def _layer_norm(layer: Layer) -> Lowered:
+    attrs = layer.attrs
+    args = [] if attrs["epsilon"] == 1e-3 else [_kw("epsilon", attrs["epsilon"])]
+    args += [_kw(k, False) for k in ("center", "scale") if not attrs[k]]
+    return layer.one(Call(LAYERS + "LayerNormalization", args))
+
+
+def _batch_norm(layer: Layer) -> Lowered:
+    attrs = layer.attrs
+    args = [] if attrs["momentum"] == 0.99 else [_kw("momentum", attrs["momentum"])]
+    args += [] if attrs["epsilon"] == 1e-3 else [_kw("epsilon", attrs["epsilon"])]
+    args += [_kw(k, False) for k in ("center", "scale") if not attrs[k]]
+    return layer.one(Call(LAYERS + "BatchNormalization", args))
+
+
+def _timestep_attention(layer: Layer) -> Lowered:
+    """attention_3d_block: Permute, Dense(T) over time, Permute back, then Multiply."""
+    node, emitter = layer.node, layer.emitter
+    activation = layer.attrs.get("activation", "tanh")
+    dense = [str(node.meta["shape"][1])]
+    dense += [] if activation == "linear" else [_kw("activation", activation)]
+    parts = emitter.attention_names[node.name]
+    current = source = layer.sources[0]
+    for part, keras_layer, args in (
+        ("permute", "Permute", ["(2, 1)"]),
+        ("dense", "Dense", dense),
+        ("weights", "Permute", ["(2, 1)"]),
+    ):
+        call = Call(LAYERS + keras_layer, [*args, _kw("name", parts[part])])
+        current = emitter.assign(parts[part], call, (current,))
+    return Lowered(Call(LAYERS + "Multiply"), (_list([source, current]),))
+
+
+def _attention(layer: Layer) -> Lowered:
+    attrs = layer.attrs
+    args = ["use_scale=True"] if attrs["use_scale"] else []
+    if attrs["score_mode"] != "dot":
+        args.append(_kw("score_mode", attrs["score_mode"]))
+    if attrs["dropout"]:
+        args.append(_kw("dropout", attrs["dropout"]))
+    return Lowered(Call(LAYERS + "Attention", args), (_list(layer.sources),))
+
+
+def _multi_head_attention(layer: Layer) -> Lowered:
+    attrs = layer.attrs
+    args = [_kw("num_heads", attrs["num_heads"]), _kw("key_dim", attrs["key_dim"])]
+    if "value_dim" in attrs:
+        args.append(_kw("value_dim", attrs["value_dim"]))
+    if attrs["dropout"]:
+        args.append(_kw("dropout", attrs["dropout"]))
+    args += _no_bias(attrs)
+    sources = layer.sources if len(layer.sources) > 1 else layer.sources * 2  # self-attention
+    return Lowered(Call(LAYERS + "MultiHeadAttention", args), tuple(sources))
+
+
+def _conv1d(layer: Layer) -> Lowered:
+    attrs = layer.attrs
+    args = [str(attrs["filters"]), str(attrs["kernel_size"])]
+    for key, default in (("strides", 1), ("padding", "valid"), ("dilation_rate", 1)):
+        if attrs[key] != default:
+            args.append(_kw(key, attrs[key]))
+    args += [*_activation(attrs), *_no_bias(attrs)]
+    return layer.one(Call(LAYERS + "Conv1D", args))
+
+
+LOWERINGS: dict[str, Lowering] = {
+    **{name: _recurrent for name, op in OPS.items() if op.recurrent},
+    "dense": _dense,
+    "time_distributed": _time_distributed,
+    "embedding": _embedding,
+    "repeat_vector": _repeat_vector,
+    "permute": _permute,
+    "reshape": _reshape,
+    "flatten": _plain("Flatten"),
+    "global_avg_pool": _plain("GlobalAveragePooling1D"),
+    "global_max_pool": _plain("GlobalMaxPooling1D"),
+    "last_step": _last_step,
+    **{op: _merge(keras_layer) for op, keras_layer in MERGES.items()},
+    "concatenate": _concatenate,
+    "dropout": _dropout,
+    "activation": _activation_layer,
+    "layer_norm": _layer_norm,
+    "batch_norm": _batch_norm,
+    "timestep_attention": _timestep_attention,
+    "attention": _attention,
+    "multi_head_attention": _multi_head_attention,
+    "conv1d": _conv1d,
+}
+
+
+# -- names -------------------------------------------------------------------------------
+
+
+def layer_names(graph: ModelGraph) -> dict[str, str]:
+    """Each live spec layer (and input) -> the name of the Keras layer holding its weights.
+
+    Keras layer names are the spec names; a `timestep_attention` layer's
+    weights are in its dense part (see `attention_layer_names`).
+    """
+    attention = attention_layer_names(graph)
+    return {
+        node.name: attention[node.name]["dense"] if node.name in attention else node.name
+        for node in graph.order
+        if node.name in graph.live
+    }
 
 
 def attention_layer_names(graph: ModelGraph) -> dict[str, dict[str, str]]:
     """The Keras layers each live `timestep_attention` expands to: {node: {part: name}}.
 
     `NAME_permute`, `NAME_dense` and `NAME_weights`, numbered where a spec name
-    takes one already. The weight transfer finds the dense layer through it too.
+    takes one already; the Multiply that ends it is named NAME.
     """
     taken = {node.name for node in graph.order}
     names: dict[str, dict[str, str]] = {}
@@ -417,27 +521,72 @@ def attention_layer_names(graph: ModelGraph) -> dict[str, dict[str, str]]:
     return names
 
 
-# the gate each variant goes without (cifg's forget gate is 1 - i: no weights of its own)
-_MISSING_GATE = {"nig": "i", "nfg": "f", "nog": "o", "cifg": "f"}
+# -- the runtime's source ----------------------------------------------------------------
 
 
-def _rnn(cell: Call, attrs: dict, layer: str) -> Call:
-    """A custom cell in its recurrent layer (`layer`: `keras.layers.RNN` or a subclass)."""
-    args: list[str | Call] = [cell]
-    for key in ("return_sequences", "stateful", "unroll"):
-        if attrs[key]:
-            args.append(_kw(key, True))
-    return _bidirectional(Call(layer, args), attrs)
+@cache
+def _runtime() -> dict[str, str]:
+    """The classes of layers.py, decorators included, by name, in file order."""
+    source = Path(__file__).with_name("layers.py").read_text(encoding="utf-8")
+    lines = source.splitlines()
+    found = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.ClassDef):
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            found[node.name] = "\n".join(lines[start - 1 : node.end_lineno])
+    return found
 
 
-def _bidirectional(layer: Call, attrs: dict) -> Call:
-    """The recurrent layer, in `Bidirectional` (with its merge mode) when the spec says so."""
-    if not attrs["bidirectional"]:
-        return layer
-    wrapper: list[str | Call] = [layer]
-    if attrs["merge_mode"] != "concat":
-        wrapper.append(_kw("merge_mode", attrs["merge_mode"]))
-    return Call("keras.layers.Bidirectional", wrapper)
+@cache
+def _needs() -> dict[str, frozenset[str]]:
+    """The other classes of layers.py that each one names."""
+    runtime = _runtime()
+    return {
+        name: frozenset(
+            n.id
+            for n in ast.walk(ast.parse(source))
+            if isinstance(n, ast.Name) and n.id in runtime and n.id != name
+        )
+        for name, source in runtime.items()
+    }
+
+
+def _closure(names: set[str]) -> set[str]:
+    """The custom objects named and every one they need, directly or not."""
+    found: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found.add(name)
+            todo.extend(_needs()[name])
+    return found
+
+
+# -- literals ----------------------------------------------------------------------------
+
+
+def _kw(name: str, value) -> str:
+    return f"{name}={_literal(value)}"
+
+
+def _literal(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, (list, tuple)):
+        items = ", ".join(_literal(v) for v in value)
+        return f"({items},)" if len(value) == 1 else f"({items})"
+    return repr(value)
+
+
+def _list(items: list[str]) -> Call:
+    return Call("", items, "[]")
+
+
+def _one_or_list(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"[{', '.join(names)}]"
 
 
 def _activation(attrs: dict) -> list[str]:
@@ -445,32 +594,5 @@ def _activation(attrs: dict) -> list[str]:
     return [] if activation == "linear" else [_kw("activation", activation)]
 
 
-def _wrap(target: str, call: Call, tail: str, indent: int) -> list[str]:
-    """`target + call + tail` on one line, or split inside the call's parentheses."""
-    flat = f"{target}{call.flat()}{tail}"
-    if indent + len(flat) <= LINE_LENGTH:
-        return [flat]
-    if tail.startswith("(") and tail.endswith(")"):
-        # ruff format splits the last parentheses first, when the line before them fits
-        head = f"{target}{call.flat()}("
-        inner = tail[1:-1]
-        if indent + len(head) <= LINE_LENGTH and indent + 4 + len(inner) <= LINE_LENGTH:
-            return [head, INDENT + inner, ")"]
-    return [f"{target}{call.func}(", *_args(call.args, indent + 4), f"){tail}"]
-
-
-def _args(args: list, indent: int) -> list[str]:
-    pad = INDENT
-    joined = ", ".join(_flat(a) for a in args)
-    if indent + len(joined) <= LINE_LENGTH:
-        return [pad + joined]
-    lines = []
-    for arg in args:
-        text = _flat(arg) + ","
-        if indent + len(text) <= LINE_LENGTH or not isinstance(arg, Call):
-            lines.append(pad + text)
-        else:
-            lines.append(f"{pad}{arg.func}(")
-            lines += [pad + line for line in _args(arg.args, indent + 4)]
-            lines.append(pad + "),")
-    return lines
+def _no_bias(attrs: dict) -> list[str]:
+    return [] if attrs["use_bias"] else ["use_bias=False"]

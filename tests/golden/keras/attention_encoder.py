@@ -32,21 +32,25 @@ def build_model() -> keras.Model:
         epsilon=1e-06, name="encoder_1_attend_norm"
     )(encoder_1_attend_res)
     # line 30: (batch, L, 256)
-    encoder_1_ffn_hidden = keras.layers.Dense(256, activation="relu", name="encoder_1_ffn_hidden")(
-        encoder_1_attend_norm
-    )
+    encoder_1_ffn_hidden = keras.layers.Dense(
+        256, activation="relu", name="encoder_1_ffn_hidden"
+    )(encoder_1_attend_norm)
     # line 31: (batch, L, 128)
-    encoder_1_ffn_out = keras.layers.Dense(128, name="encoder_1_ffn_out")(encoder_1_ffn_hidden)
+    encoder_1_ffn_out = keras.layers.Dense(128, name="encoder_1_ffn_out")(
+        encoder_1_ffn_hidden
+    )
     # line 32: (batch, L, 128)
-    encoder_1_ffn_drop = keras.layers.Dropout(0.1, name="encoder_1_ffn_drop")(encoder_1_ffn_out)
+    encoder_1_ffn_drop = keras.layers.Dropout(0.1, name="encoder_1_ffn_drop")(
+        encoder_1_ffn_out
+    )
     # line 33: (batch, L, 128)
     encoder_1_ffn_res = keras.layers.Add(name="encoder_1_ffn_res")(
         [encoder_1_attend_norm, encoder_1_ffn_drop]
     )
     # line 34: (batch, L, 128)
-    encoder_1_ffn_norm = keras.layers.LayerNormalization(epsilon=1e-06, name="encoder_1_ffn_norm")(
-        encoder_1_ffn_res
-    )
+    encoder_1_ffn_norm = keras.layers.LayerNormalization(
+        epsilon=1e-06, name="encoder_1_ffn_norm"
+    )(encoder_1_ffn_res)
     # line 26: (batch, L, 128)
     encoder_2_attend = keras.layers.MultiHeadAttention(
         num_heads=4, key_dim=32, name="encoder_2_attend"
@@ -64,21 +68,25 @@ def build_model() -> keras.Model:
         epsilon=1e-06, name="encoder_2_attend_norm"
     )(encoder_2_attend_res)
     # line 30: (batch, L, 256)
-    encoder_2_ffn_hidden = keras.layers.Dense(256, activation="relu", name="encoder_2_ffn_hidden")(
-        encoder_2_attend_norm
-    )
+    encoder_2_ffn_hidden = keras.layers.Dense(
+        256, activation="relu", name="encoder_2_ffn_hidden"
+    )(encoder_2_attend_norm)
     # line 31: (batch, L, 128)
-    encoder_2_ffn_out = keras.layers.Dense(128, name="encoder_2_ffn_out")(encoder_2_ffn_hidden)
+    encoder_2_ffn_out = keras.layers.Dense(128, name="encoder_2_ffn_out")(
+        encoder_2_ffn_hidden
+    )
     # line 32: (batch, L, 128)
-    encoder_2_ffn_drop = keras.layers.Dropout(0.1, name="encoder_2_ffn_drop")(encoder_2_ffn_out)
+    encoder_2_ffn_drop = keras.layers.Dropout(0.1, name="encoder_2_ffn_drop")(
+        encoder_2_ffn_out
+    )
     # line 33: (batch, L, 128)
     encoder_2_ffn_res = keras.layers.Add(name="encoder_2_ffn_res")(
         [encoder_2_attend_norm, encoder_2_ffn_drop]
     )
     # line 34: (batch, L, 128)
-    encoder_2_ffn_norm = keras.layers.LayerNormalization(epsilon=1e-06, name="encoder_2_ffn_norm")(
-        encoder_2_ffn_res
-    )
+    encoder_2_ffn_norm = keras.layers.LayerNormalization(
+        epsilon=1e-06, name="encoder_2_ffn_norm"
+    )(encoder_2_ffn_res)
     # line 39: (batch, 128)
     pool = keras.layers.GlobalAveragePooling1D(name="pool")(encoder_2_ffn_norm)
     # line 40: (batch, 128)

@@ -10,17 +10,17 @@ def build_model() -> keras.Model:
     # line 18: (batch, T, 40)
     logmel = keras.Input(shape=(None, 40), name="logmel")
     # line 20: (batch, ceil(T/2), 64)
-    conv = keras.layers.Conv1D(64, 5, strides=2, padding="same", use_bias=False, name="conv")(
-        logmel
-    )
+    conv = keras.layers.Conv1D(
+        64, 5, strides=2, padding="same", use_bias=False, name="conv"
+    )(logmel)
     # line 21: (batch, ceil(T/2), 64)
     conv_bn = keras.layers.BatchNormalization(name="conv_bn")(conv)
     # line 22: (batch, ceil(T/2), 64)
     conv_relu = keras.layers.Activation("relu", name="conv_relu")(conv_bn)
     # line 23: (batch, ceil(T/2), 128)
-    bigru1 = keras.layers.Bidirectional(keras.layers.GRU(64, return_sequences=True), name="bigru1")(
-        conv_relu
-    )
+    bigru1 = keras.layers.Bidirectional(
+        keras.layers.GRU(64, return_sequences=True), name="bigru1"
+    )(conv_relu)
     # line 24: (batch, ceil(T/2), 64)
     bigru2 = keras.layers.Bidirectional(
         keras.layers.GRU(64, return_sequences=True), merge_mode="sum", name="bigru2"

@@ -18,13 +18,19 @@ def build_model() -> keras.Model:
     # line 27: (batch, 34, 256)
     word_embed = keras.layers.Embedding(7579, 256, name="word_embed")(caption)
     # line 28: (batch, 34, 256)
-    text_lstm = keras.layers.LSTM(256, return_sequences=True, name="text_lstm")(word_embed)
+    text_lstm = keras.layers.LSTM(256, return_sequences=True, name="text_lstm")(
+        word_embed
+    )
     # line 29: (batch, 34, 256)
-    text_proj = keras.layers.TimeDistributed(keras.layers.Dense(256), name="text_proj")(text_lstm)
+    text_proj = keras.layers.TimeDistributed(keras.layers.Dense(256), name="text_proj")(
+        text_lstm
+    )
     # line 33: (batch, 34, 512)
     merged = keras.layers.Concatenate(name="merged")([image_seq, text_proj])
     # line 34: (batch, 512)
     decoder = keras.layers.LSTM(512, name="decoder")(merged)
     # line 35: (batch, 7579)
-    next_word = keras.layers.Dense(7579, activation="softmax", name="next_word")(decoder)
+    next_word = keras.layers.Dense(7579, activation="softmax", name="next_word")(
+        decoder
+    )
     return keras.Model(inputs=[image, caption], outputs=next_word, name="image_caption")

@@ -23,7 +23,9 @@ def build_model() -> keras.Model:
     # line 21: (batch, T, 128)
     embed = keras.layers.Embedding(900, 128, name="embed")(tokens)
     # line 22: (batch, T, 256)
-    encoder = keras.layers.LSTM(256, dropout=0.1, return_sequences=True, name="encoder")(embed)
+    encoder = keras.layers.LSTM(
+        256, dropout=0.1, return_sequences=True, name="encoder"
+    )(embed)
     # line 23: (batch, T, 256)
     encoder_drop = keras.layers.Dropout(0.3, name="encoder_drop")(encoder)
     # line 24: (batch, T, 127)

@@ -211,12 +211,16 @@ def build_model() -> keras.Model:
     frames = keras.Input(shape=(None, 39), name="frames")
     # line 18: (batch, T, 256)
     blstm1 = keras.layers.Bidirectional(
-        keras.layers.RNN(VariantLSTMCell(128, variant="peephole"), return_sequences=True),
+        keras.layers.RNN(
+            VariantLSTMCell(128, variant="peephole"), return_sequences=True
+        ),
         name="blstm1",
     )(frames)
     # line 19: (batch, T, 256)
     blstm2 = keras.layers.Bidirectional(
-        keras.layers.RNN(VariantLSTMCell(128, variant="peephole"), return_sequences=True),
+        keras.layers.RNN(
+            VariantLSTMCell(128, variant="peephole"), return_sequences=True
+        ),
         name="blstm2",
     )(blstm1)
     # line 20: (batch, T, 61)

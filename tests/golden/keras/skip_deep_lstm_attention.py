@@ -10,7 +10,9 @@ def build_model() -> keras.Model:
     # line 15: (batch, 36, 8)
     x = keras.Input(shape=(36, 8), name="x")
     # line 17: (batch, 36, 128)
-    bi1 = keras.layers.Bidirectional(keras.layers.LSTM(64, return_sequences=True), name="bi1")(x)
+    bi1 = keras.layers.Bidirectional(
+        keras.layers.LSTM(64, return_sequences=True), name="bi1"
+    )(x)
     # line 18: (batch, 36, 128)
     bi2 = keras.layers.LSTM(128, return_sequences=True, name="bi2")(bi1)
     # line 19: (batch, 36, 128)
@@ -28,14 +30,18 @@ def build_model() -> keras.Model:
     # line 25: (batch, 36, 128)
     res3 = keras.layers.Add(name="res3")([bi1, bi3, bi5, bi6])
     # line 28: (batch, 36, 128)
-    step_attention_permute = keras.layers.Permute((2, 1), name="step_attention_permute")(res3)
-    step_attention_dense = keras.layers.Dense(36, activation="tanh", name="step_attention_dense")(
-        step_attention_permute
+    step_attention_permute = keras.layers.Permute(
+        (2, 1), name="step_attention_permute"
+    )(res3)
+    step_attention_dense = keras.layers.Dense(
+        36, activation="tanh", name="step_attention_dense"
+    )(step_attention_permute)
+    step_attention_weights = keras.layers.Permute(
+        (2, 1), name="step_attention_weights"
+    )(step_attention_dense)
+    step_attention = keras.layers.Multiply(name="step_attention")(
+        [res3, step_attention_weights]
     )
-    step_attention_weights = keras.layers.Permute((2, 1), name="step_attention_weights")(
-        step_attention_dense
-    )
-    step_attention = keras.layers.Multiply(name="step_attention")([res3, step_attention_weights])
     # line 29: (batch, 256)
     head = keras.layers.LSTM(256, name="head")(step_attention)
     # line 30: (batch, 1)

@@ -10,9 +10,13 @@ def build_model() -> keras.Model:
     # line 14: (32, 8, 16)
     window = keras.Input(batch_shape=(32, 8, 16), name="window")
     # line 16: (32, 8, 32)
-    lstm1 = keras.layers.LSTM(32, return_sequences=True, stateful=True, name="lstm1")(window)
+    lstm1 = keras.layers.LSTM(32, return_sequences=True, stateful=True, name="lstm1")(
+        window
+    )
     # line 17: (32, 8, 32)
-    lstm2 = keras.layers.LSTM(32, return_sequences=True, stateful=True, name="lstm2")(lstm1)
+    lstm2 = keras.layers.LSTM(32, return_sequences=True, stateful=True, name="lstm2")(
+        lstm1
+    )
     # line 18: (32, 32)
     lstm3 = keras.layers.LSTM(32, stateful=True, name="lstm3")(lstm2)
     # line 19: (32, 10)

@@ -1,0 +1,317 @@
+"""specc's custom Keras objects, registered under the package `specc`.
+
+An emitted model uses plain Keras layers where they do the job and these
+where none does: `LastStep`, the `ForgetBias` initialiser, the LSTM variant
+cell and its `DropoutRNN` layer, and a GRU cell with recurrent dropout that
+keeps its memory. `specc.build` imports them from here; `specc compile` copies
+the ones a model uses into its file (the same source, registered under the
+same names). Either way a saved `.keras` file loads in a fresh process, with
+`safe_mode` on, once this module (or the compiled file) has been imported:
+
+    import keras
+    import specc.backends.keras.layers  # noqa: F401 - registers specc's objects
+
+    model = keras.saving.load_model("model.keras")
+
+Each top-level class here is self-contained (it uses only `keras` and the other
+classes), so that the emitter can copy it; keep it so.
+"""
+
+from __future__ import annotations
+
+import keras
+
+__all__ = [
+    "DropoutRNN",
+    "ForgetBias",
+    "LastStep",
+    "UpdateDropoutGRUCell",
+    "VariantLSTMCell",
+]
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class LastStep(keras.layers.Layer):
+    """The last time step of a sequence: (batch, T, ...) -> (batch, ...)."""
+
+    def call(self, inputs):
+        return inputs[:, -1]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *input_shape[2:])
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class ForgetBias(keras.initializers.Initializer):
+    """An LSTM bias: zeros, and `value` in the forget gate's slice (`gate` of `gates`)."""
+
+    def __init__(self, value: float, gate: int = 1, gates: int = 4):
+        self.value = value
+        self.gate = gate
+        self.gates = gates
+
+    def __call__(self, shape, dtype=None):
+        units = shape[0] // self.gates
+        before, after = self.gate * units, (self.gates - self.gate - 1) * units
+        return keras.ops.concatenate(
+            [
+                keras.ops.zeros((before,), dtype=dtype),
+                keras.ops.full((units,), self.value, dtype=dtype),
+                keras.ops.zeros((after,), dtype=dtype),
+            ]
+        )
+
+    def get_config(self):
+        return {"value": self.value, "gate": self.gate, "gates": self.gates}
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class VariantLSTMCell(keras.layers.Layer):
+    """An LSTM cell with the variations of Greff et al., "LSTM: A Search Space Odyssey".
+
+    `gates` names the gates that have weights, in Keras's order: `i`nput,
+    `f`orget, `c`andidate, `o`utput (a missing gate is 1). `peepholes` names the
+    gates among i, f, o that also read the cell through a diagonal weight.
+    `coupled_forget`: f = 1 - i (CIFG). `gate_recurrence`: i, f and o also read
+    the i, f and o of the step before (nine u x u matrices, one `gate_kernel`).
+    `input_activation` / `output_activation` False: the candidate / the cell is
+    not squashed. `layer_norm`: Ba et al.'s equation 20 (2016), LN(x W) + LN(h U)
+    over all four gates, h = o * tanh(LN(c)), each norm with a gain and a shift
+    (its only biases), epsilon 1e-5 as PyTorch's `LayerNorm`. The defaults are
+    the standard LSTM. One matmul for the input and one for the state cover all
+    the gates.
+    """
+
+    NORMS = (("input", 4), ("recurrent", 4), ("cell", 1))  # layer_norm: width in units
+    EPSILON = 1e-5
+
+    def __init__(
+        self,
+        units,
+        gates="ifco",
+        peepholes="",
+        coupled_forget=False,
+        gate_recurrence=False,
+        input_activation=True,
+        output_activation=True,
+        layer_norm=False,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        unit_forget_bias=True,
+        bias_initializer="zeros",
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        recurrent_dropout_mode="state",
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if "c" not in gates or gates != "".join(g for g in "ifco" if g in gates):
+            raise ValueError(f"gates: `c` and some of i, f, o, in order; got {gates!r}")
+        if not set(peepholes) <= set(gates) - {"c"}:
+            raise ValueError(f"peepholes: some of the gates i, f, o; got {peepholes!r}")
+        self.units = units
+        self.gates = gates
+        self.peepholes = "".join(g for g in "ifo" if g in peepholes)
+        self.coupled_forget = coupled_forget
+        self.gate_recurrence = gate_recurrence
+        self.input_activation = input_activation
+        self.output_activation = output_activation
+        self.layer_norm = layer_norm
+        self.dropout = dropout
+        self.recurrent_dropout = recurrent_dropout
+        self.recurrent_dropout_mode = recurrent_dropout_mode
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.masks = None  # (input mask, recurrent mask): set by DropoutRNN as it runs
+        self.activation = keras.activations.get(activation)
+        self.recurrent_activation = keras.activations.get(recurrent_activation)
+        self.use_bias = use_bias and not layer_norm
+        self.unit_forget_bias = unit_forget_bias
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.state_size = [units, units] + [3 * units] * gate_recurrence
+        self.output_size = units
+
+    def build(self, input_shape):
+        units, width = self.units, len(self.gates) * self.units
+        self.kernel = self.add_weight(
+            shape=(input_shape[-1], width), initializer="glorot_uniform", name="kernel"
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(units, width), initializer="orthogonal", name="recurrent_kernel"
+        )
+        if self.peepholes:
+            self.peephole = self.add_weight(
+                shape=(len(self.peepholes) * units,),
+                initializer="glorot_uniform",
+                name="peephole",
+            )
+        if self.gate_recurrence:
+            self.gate_kernel = self.add_weight(
+                shape=(3 * units, 3 * units),
+                initializer="orthogonal",
+                name="gate_kernel",
+            )
+        if self.layer_norm:
+            for norm, size in self.NORMS:
+                for part, initializer in (("gamma", "ones"), ("beta", "zeros")):
+                    name = f"{norm}_norm_{part}"
+                    weight = self.add_weight(
+                        shape=(size * units,), initializer=initializer, name=name
+                    )
+                    setattr(self, name, weight)
+        if self.use_bias:
+            initializer = self.bias_initializer
+            if self.unit_forget_bias and "f" in self.gates:
+                forget = self.gates.index("f")
+                initializer = ForgetBias(1.0, forget, len(self.gates))
+            self.bias = self.add_weight(
+                shape=(width,),
+                initializer=initializer,
+                name="bias",
+            )
+
+    def dropout_masks(self, inputs, states):
+        """One input mask and one recurrent mask for all the steps of a batch."""
+        masks = []
+        for rate, like in ((self.dropout, inputs), (self.recurrent_dropout, states[0])):
+            ones = keras.ops.ones_like(like)
+            mask = keras.random.dropout(ones, rate, seed=self.seed_generator)
+            masks.append(mask if rate else None)
+        return tuple(masks)
+
+    def call(self, inputs, states, training=False):
+        h, c = states[0], states[1]
+        in_mask, rec_mask = self.masks if training and self.masks else (None, None)
+        if in_mask is not None:
+            inputs = inputs * in_mask
+        if rec_mask is not None and self.recurrent_dropout_mode == "state":
+            h = h * rec_mask
+        z = self.norm("input", keras.ops.matmul(inputs, self.kernel))
+        z = z + self.norm("recurrent", keras.ops.matmul(h, self.recurrent_kernel))
+        if self.use_bias:
+            z = z + self.bias
+        z = keras.ops.split(z, len(self.gates), axis=-1)
+        z = dict(zip(self.gates, z, strict=True))
+        if self.gate_recurrence:
+            r = keras.ops.matmul(states[2], self.gate_kernel)
+            for name, extra in zip("ifo", keras.ops.split(r, 3, axis=-1), strict=True):
+                z[name] = z[name] + extra
+        p = {name: 0.0 for name in "ifo"}
+        if self.peepholes:
+            vectors = keras.ops.split(self.peephole, len(self.peepholes))
+            p.update(zip(self.peepholes, vectors, strict=True))
+        gate = self.recurrent_activation
+        i = gate(z["i"] + p["i"] * c) if "i" in z else 1.0
+        f = gate(z["f"] + p["f"] * c) if "f" in z else 1.0
+        if self.coupled_forget:
+            f = 1.0 - i
+        candidate = self.activation(z["c"]) if self.input_activation else z["c"]
+        if rec_mask is not None and self.recurrent_dropout_mode == "update":
+            candidate = candidate * rec_mask  # Semeniuta et al.: no memory loss
+        c = f * c + i * candidate
+        o = gate(z["o"] + p["o"] * c) if "o" in z else 1.0
+        cell = self.norm("cell", c)
+        h = o * (self.activation(cell) if self.output_activation else cell)
+        if self.gate_recurrence:
+            return h, [h, c, keras.ops.concatenate([i, f, o], axis=-1)]
+        return h, [h, c]
+
+    def norm(self, name, x):
+        """The normalisation `name` of x under `layer_norm`; x itself otherwise."""
+        if not self.layer_norm:
+            return x
+        mean = keras.ops.mean(x, axis=-1, keepdims=True)
+        variance = keras.ops.var(x, axis=-1, keepdims=True)
+        x = (x - mean) * keras.ops.rsqrt(variance + self.EPSILON)
+        gamma = getattr(self, f"{name}_norm_gamma")
+        return x * gamma + getattr(self, f"{name}_norm_beta")
+
+    def get_config(self):
+        activation = keras.activations.serialize(self.activation)
+        recurrent_activation = keras.activations.serialize(self.recurrent_activation)
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "gates": self.gates,
+            "peepholes": self.peepholes,
+            "coupled_forget": self.coupled_forget,
+            "gate_recurrence": self.gate_recurrence,
+            "input_activation": self.input_activation,
+            "output_activation": self.output_activation,
+            "layer_norm": self.layer_norm,
+            "activation": activation,
+            "recurrent_activation": recurrent_activation,
+            "use_bias": self.use_bias,
+            "unit_forget_bias": self.unit_forget_bias,
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "recurrent_dropout_mode": self.recurrent_dropout_mode,
+            "seed": self.seed,
+        }
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class DropoutRNN(keras.layers.RNN):
+    """`keras.layers.RNN` that draws its cell's dropout masks once per batch.
+
+    The masks are drawn before the time loop (as Keras does for its own cells),
+    so every step of a sequence uses the same masks and the loop stays stateless.
+    """
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        if training:
+            cell = self.cell
+            batch = keras.ops.shape(sequences)[0]
+            state = keras.ops.zeros((batch, cell.units), dtype=cell.compute_dtype)
+            cell.masks = cell.dropout_masks(sequences[:, 0], [state])
+        try:
+            return super().call(sequences, initial_state, mask=mask, training=training)
+        finally:
+            self.cell.masks = None
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class UpdateDropoutGRUCell(keras.layers.GRUCell):
+    """Keras's `GRUCell` with recurrent dropout without memory loss (Semeniuta et al.).
+
+    The recurrent mask scales the candidate state instead of h(t-1), so a dropped
+    unit never erases what the state holds. The weights are `GRUCell`'s; one
+    input mask and one candidate mask serve all the steps of a batch (drawn by
+    `keras.layers.RNN` before its loop).
+    """
+
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
+        self.implementation = 2  # one matmul for all gates
+        self.dropout_mask_count = None  # one mask each, not one per gate
+
+    def call(self, inputs, states, training=False):
+        h_tm1 = states[0] if isinstance(states, (list, tuple)) else states
+        units, reset_after = self.units, self.reset_after
+        if training and self.dropout > 0:
+            inputs = inputs * self.get_dropout_mask(inputs)
+        x = keras.ops.matmul(inputs, self.kernel)
+        inner_bias = None
+        if self.use_bias:
+            x = x + (self.bias[0] if reset_after else self.bias)
+            inner_bias = self.bias[1] if reset_after else None
+        x_z, x_r, x_h = keras.ops.split(x, 3, axis=-1)
+        kernel = self.recurrent_kernel
+        recurrent = kernel if reset_after else kernel[:, : 2 * units]
+        inner = keras.ops.matmul(h_tm1, recurrent)
+        if inner_bias is not None:
+            inner = inner + inner_bias
+        z = self.recurrent_activation(x_z + inner[:, :units])
+        r = self.recurrent_activation(x_r + inner[:, units : 2 * units])
+        if reset_after:
+            recurrent_h = r * inner[:, 2 * units :]
+        else:
+            recurrent_h = keras.ops.matmul(r * h_tm1, kernel[:, 2 * units :])
+        candidate = self.activation(x_h + recurrent_h)
+        if training and self.recurrent_dropout > 0:
+            candidate = candidate * self.get_recurrent_dropout_mask(h_tm1)
+        h = z * h_tm1 + (1 - z) * candidate
+        return h, [h] if isinstance(states, (list, tuple)) else h
