@@ -1,20 +1,24 @@
 """The PyTorch emitter: a shaped layer graph in, the source of one `nn.Module` out.
 
 Each op has a lowering that gives the layer's constructor (an attribute of the
-module named after the layer, or none for a function) and its forward
-expression. Helper modules that PyTorch lacks (Keras's view of a recurrent
-layer, a channels-last `Conv1d` with Keras's padding, Keras's attention
-layers) are copied from `_runtime.py` into the emitted module, only those a
-model uses, so that it imports nothing but torch. This module never imports
-torch: `specc compile` works without it.
+module, or none for a function) and its forward statements. A recurrent layer
+that needs nothing Keras-only is a plain `nn.LSTM`/`nn.GRU`/`nn.RNN` with
+Keras's outputs written inline; what PyTorch lacks (a stateful or step-by-step
+recurrent layer, an LSTM variant, a channels-last `Conv1d` with Keras's
+padding, Keras's attention layers) comes from `runtime.py`: imported from
+`specc.backends.torch.runtime` (`standalone=False`, as `specc.build` asks), or
+copied into the emitted module, only the definitions a model uses, so that it
+imports nothing but torch. This module never imports torch: `specc compile`
+works without it.
 """
 
 from __future__ import annotations
 
 import ast
+import keyword
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -23,25 +27,144 @@ from specc.codegen import CodeWriter, Namespace, class_name, header
 from specc.graph import ModelGraph
 from specc.ir import Node
 from specc.shapes import BATCH, show
+from specc.variants import VARIANTS
 
 BACKEND = "torch"
-LINE_LENGTH = 100
+LINE_LENGTH = 88  # ruff format's default
+RUNTIME = "specc.backends.torch.runtime"
 IMPORTS = {
     "torch": "import torch",
     "F": "import torch.nn.functional as F",
     "nn": "from torch import nn",
 }
-# Helper definitions in _runtime.py that another one needs.
-HELPER_DEPS = {
-    "LSTM": ("KerasRecurrent",),
-    "GRU": ("KerasRecurrent",),
-    "RNN": ("KerasRecurrent",),
-    "GRUResetBefore": ("KerasRecurrent", "StepByStep"),
-    "LSTMVariant": ("KerasRecurrent",),
-    "SteppedLSTM": ("KerasRecurrent", "StepByStep", "LSTM"),
-    "SteppedGRU": ("KerasRecurrent", "StepByStep", "GRU"),
-    "SteppedRNN": ("KerasRecurrent", "StepByStep", "RNN"),
-}
+# What an emitted module's attribute may not be called: the attributes and methods of
+# `nn.Module` (dir() of an instance, torch 2.13), those of `torch.fx.GraphModule` (what
+# `torch.export` makes of the module), and the methods the emitted model adds.
+MODULE_ATTRIBUTES = frozenset(
+    {
+        "T_destination",
+        "_apply",
+        "_backward_hooks",
+        "_backward_pre_hooks",
+        "_buffers",
+        "_call_impl",
+        "_compiled_call_impl",
+        "_forward_hooks",
+        "_forward_hooks_always_called",
+        "_forward_hooks_with_kwargs",
+        "_forward_pre_hooks",
+        "_forward_pre_hooks_with_kwargs",
+        "_get_backward_hooks",
+        "_get_backward_pre_hooks",
+        "_get_name",
+        "_is_full_backward_hook",
+        "_load_from_state_dict",
+        "_load_state_dict_post_hooks",
+        "_load_state_dict_pre_hooks",
+        "_maybe_warn_non_full_backward_hook",
+        "_modules",
+        "_named_members",
+        "_non_persistent_buffers_set",
+        "_parameters",
+        "_register_load_state_dict_pre_hook",
+        "_register_state_dict_hook",
+        "_replicate_for_data_parallel",
+        "_save_to_state_dict",
+        "_slow_forward",
+        "_state_dict_hooks",
+        "_state_dict_pre_hooks",
+        "_version",
+        "_wrapped_call_impl",
+        "add_module",
+        "apply",
+        "bfloat16",
+        "buffers",
+        "call_super_init",
+        "children",
+        "compile",
+        "cpu",
+        "cuda",
+        "double",
+        "dump_patches",
+        "eval",
+        "extra_repr",
+        "float",
+        "forward",
+        "get_buffer",
+        "get_extra_state",
+        "get_parameter",
+        "get_submodule",
+        "half",
+        "ipu",
+        "load_state_dict",
+        "modules",
+        "mtia",
+        "named_buffers",
+        "named_children",
+        "named_modules",
+        "named_parameters",
+        "parameters",
+        "register_backward_hook",
+        "register_buffer",
+        "register_forward_hook",
+        "register_forward_pre_hook",
+        "register_full_backward_hook",
+        "register_full_backward_pre_hook",
+        "register_load_state_dict_post_hook",
+        "register_load_state_dict_pre_hook",
+        "register_module",
+        "register_parameter",
+        "register_state_dict_post_hook",
+        "register_state_dict_pre_hook",
+        "requires_grad_",
+        "set_extra_state",
+        "set_submodule",
+        "share_memory",
+        "state_dict",
+        "to",
+        "to_empty",
+        "train",
+        "training",
+        "type",
+        "xpu",
+        "zero_grad",
+        "_boxed_call",
+        "_code",
+        "_create_node_hooks",
+        "_deepcopy_hooks",
+        "_deepcopy_init",
+        "_erase_node_hooks",
+        "_graph",
+        "_lineno_map",
+        "_prologue_start",
+        "_recompile_submodules",
+        "_register_create_node_hook",
+        "_register_deepcopy_hook",
+        "_register_erase_node_hook",
+        "_register_replace_node_hook",
+        "_replace_hooks",
+        "_set_replace_hook",
+        "_tracer_cls",
+        "_tracer_extras",
+        "_unregister_create_node_hook",
+        "_unregister_deepcopy_hook",
+        "_unregister_erase_node_hook",
+        "_unregister_replace_node_hook",
+        "_wrapped_call",
+        "add_submodule",
+        "code",
+        "delete_all_unused_submodules",
+        "delete_submodule",
+        "graph",
+        "meta",
+        "print_readable",
+        "recompile",
+        "shape_env",
+        "to_folder",
+        "reset_parameters",
+        "reset_states",
+    }
+)
 
 # Keras activation names -> a template of the PyTorch call, with Keras's constants.
 ACTIVATIONS = {
@@ -64,7 +187,10 @@ ACTIVATIONS = {
 }
 # Wrapped by time_distributed, these act on the last axis of any rank: no folding of time.
 LAST_AXIS_OPS = {"dense", "activation", "dropout", "layer_norm", "embedding"}
+RESET_DOC = "Each layer's initial weights"
 RECURRENT = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
+MERGES = {"concat": "torch.cat([{}, {}], -1)", "sum": "{} + {}", "mul": "{} * {}"}
+MERGES["ave"] = "({} + {}) / 2"
 
 
 def activate(name: str, expr: str) -> str:
@@ -90,16 +216,60 @@ def call(func: str, args: list[str]) -> str:
     return f"{func}({', '.join(args)})"
 
 
+def module_names(graph: ModelGraph) -> dict[str, str]:
+    """Each layer's attribute in the emitted module, by spec layer name.
+
+    A spec name is kept when it is a safe attribute: not a Python keyword, not a
+    dunder, and not an attribute of `nn.Module` or of the `GraphModule` that
+    `torch.export` makes (`output`, `to`, `code`, `training`, ...). Any other
+    gets a trailing underscore (`to_`), or a number when that is taken too
+    (`to_1`). The keys are the live layers in graph order; the module's
+    parameters are then named `ATTRIBUTE.weight`, `ATTRIBUTE.weight_ih_l0`, ...
+    """
+    layers = [n.name for n in graph.order if n.name in graph.live and n.op != "input"]
+    taken = {name for name in layers if _safe_attribute(name)}
+    names = {}
+    for name in layers:
+        if _safe_attribute(name):
+            names[name] = name
+            continue
+        candidate, n = f"{name}_", 0
+        while candidate in taken or not _safe_attribute(candidate):
+            n += 1
+            candidate = f"{name}_{n}"
+        taken.add(candidate)
+        names[name] = candidate
+    return names
+
+
+def _safe_attribute(name: str) -> bool:
+    dunder = name.startswith("__") and name.endswith("__")
+    return not (dunder or keyword.iskeyword(name) or name in MODULE_ATTRIBUTES)
+
+
 @dataclass
 class Lowered:
-    """One layer in PyTorch: its module's constructor (or None) and its forward expression."""
+    """One layer in PyTorch: its module's constructor (or None) and its forward code.
+
+    `forward` gives the layer's expression from its inputs' variables; a layer
+    that needs statements gives `statements(inputs, out)` instead, the last of
+    which sets `out`. `init` names what `reset_parameters` sets as Keras does
+    for a plain recurrent layer: ("LSTM", forget gate bias) or ("GRU"/"RNN", None).
+    """
 
     module: str | None
-    forward: Callable[[list[str]], str]
+    forward: Callable[[list[str]], str] | None = None
     helpers: tuple[str, ...] = ()
     # time_distributed: the inner expression on a variable that holds the folded steps,
     # for a two-line form when the one-line form is too long.
     steps: Callable[[str], str] | None = None
+    statements: Callable[[list[str], str], list[str]] | None = None
+    init: tuple | None = None
+
+    def code(self, args: list[str], out: str) -> list[str]:
+        if self.statements is not None:
+            return self.statements(args, out)
+        return [f"{out} = {self.forward(args)}"]
 
 
 @dataclass
@@ -131,8 +301,9 @@ class TorchBackend:
 
     name = BACKEND
 
-    def emit(self, graph: ModelGraph) -> str:
-        return _Emitter(graph).emit()
+    def emit(self, graph: ModelGraph, *, standalone: bool = True) -> str:
+        """The model's source: self-contained, or importing the runtime (`standalone=False`)."""
+        return _Emitter(graph).emit(standalone)
 
 
 class _Emitter:
@@ -140,8 +311,9 @@ class _Emitter:
         self.graph = graph
         self.refused: list = []
         self.helpers: set[str] = set()
+        self.attrs = module_names(graph)
 
-    def emit(self) -> str:
+    def emit(self, standalone: bool = True) -> str:
         graph = self.graph
         nodes = [n for n in graph.order if n.name in graph.live]
         inputs = [n for n in nodes if n.op == "input"]
@@ -150,7 +322,7 @@ class _Emitter:
         if self.refused:
             raise EmitError(self.refused)
         helper_names = set(_helper_sources())
-        names = Namespace({"self", "torch", "F", "nn", *helper_names})
+        names = Namespace({"self", "_", *IMPORTS, *helper_names})
         var = {n.name: names.name(n.name) for n in inputs}
         model = class_name(graph.name)
         if model in helper_names or model in IMPORTS:  # `attention`, `f`: keep `Attention`, `F`
@@ -168,31 +340,26 @@ class _Emitter:
                 for node in layers:
                     module = lowered[node.name].module
                     if module is not None:
-                        body.lines(_statement(f"self.{node.name} = ", module, 8))
+                        attr = self.attrs[node.name]
+                        note = f"  # spec layer {node.name}" if attr != node.name else ""
+                        stmt = f"self.{attr} = {module}"
+                        if note and 8 + len(stmt) + len(note) > LINE_LENGTH:
+                            body.line(note.strip())
+                            note = ""
+                        body.lines(_wrap(stmt, 8, note))
+                body.line("self.reset_parameters()")
+            body.line("")
+            self._reset_parameters(body, layers, lowered)
             body.line("")
             body.lines(_signature([var[n.name] for n in inputs]))
             with body.indent():
                 for node in layers:
                     args = [var[s] for s in node.inputs]
                     var[node.name] = names.name(node.name)
-                    expr = lowered[node.name].forward(args)
-                    comment = f"# line {node.span().line}: {show(node.meta['shape'])}"
-                    stmt = f"{var[node.name]} = {expr}"
-                    steps = lowered[node.name].steps
-                    if len(stmt) + len(comment) + 2 + 8 <= LINE_LENGTH:
-                        body.line(f"{stmt}  {comment}")
-                    elif len(stmt) + 8 > LINE_LENGTH and steps is not None:
-                        name, x = var[node.name], args[0]
-                        body.line(comment)
-                        body.line(f"{name} = {x}.flatten(0, 1)  # time folded into the batch")
-                        unfold = f"{_atom(steps(name))}.unflatten(0, {x}.shape[:2])"
-                        body.lines(_split_last_call(f"{name} = {unfold}", 8))
-                    else:
-                        body.line(comment)
-                        body.lines(_split_last_call(stmt, 8))
+                    self._forward(body, node, lowered[node.name], args, var[node.name])
                 outs = [var[o] for o in graph.outputs]
                 body.line(f"return {', '.join(outs)}")
-            stateful = [n.name for n in layers if n.attrs.get("stateful")]
+            stateful = [self.attrs[n.name] for n in layers if n.attrs.get("stateful")]
             if stateful:
                 body.line("")
                 body.line("def reset_states(self):")
@@ -207,18 +374,85 @@ class _Emitter:
             body.line(f"return {model}()")
 
         helpers = _helper_sources()
-        used = [name for name in helpers if name in _closure(self.helpers)]
-        chunks = [helpers[name] for name in used] + [body.text()]
+        chunks = [body.text()]
+        runtime = []
+        if standalone:
+            used = _closure(self.helpers)
+            chunks = [helpers[name] for name in helpers if name in used] + chunks
+        elif self.helpers:
+            runtime = _wrap(f"from {RUNTIME} import ({', '.join(sorted(self.helpers))})", 0)
+            if len(runtime) == 1:
+                runtime = [runtime[0].replace("(", "", 1)[:-1]]
         code = "\n\n\n".join(c.rstrip("\n") for c in chunks) + "\n"
         bound = {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)}
         out = CodeWriter()
         out.lines(header(graph, BACKEND))
         out.line("")
         out.lines(line for name, line in IMPORTS.items() if name in bound)
+        if runtime:
+            out.line("")
+            out.lines(runtime)
         out.line("")
         out.line("")
         out.lines(code.splitlines())
         return out.text()
+
+    def _reset_parameters(self, body: CodeWriter, layers: list[Node], lowered: dict) -> None:
+        """`reset_parameters`: each child's own, then Keras's initial recurrent biases."""
+        groups: dict[tuple, list[str]] = {}
+        for node in layers:
+            init = lowered[node.name].init
+            if init is not None:
+                groups.setdefault(init, []).append(f"self.{self.attrs[node.name]}")
+        body.line("def reset_parameters(self):")
+        with body.indent():
+            if groups:
+                body.line(f'"""{RESET_DOC}, and Keras\'s initial recurrent biases."""')
+            else:
+                body.line(f'"""{RESET_DOC}."""')
+            body.line("for layer in self.children():")
+            with body.indent():
+                body.line('if hasattr(layer, "reset_parameters"):')
+                with body.indent():
+                    body.line("layer.reset_parameters()")
+            if not groups:
+                return
+            body.line("with torch.no_grad():  # Keras's biases start at zero")
+            with body.indent():
+                for (mode, forget), attrs in groups.items():
+                    loop = mode.lower()
+                    items = ", ".join(attrs) + ("," if len(attrs) == 1 else "")
+                    body.lines(_wrap(f"for {loop} in ({items}):", 12))
+                    with body.indent():
+                        body.line(f"for name, bias in {loop}.named_parameters():")
+                        with body.indent():
+                            body.line('if name.startswith("bias"):')
+                            with body.indent():
+                                body.line("bias.zero_()")
+                            if forget:
+                                body.line('if name.startswith("bias_ih"):  # gates i, f, g, o')
+                                with body.indent():
+                                    body.line(f"bias.chunk(4)[1].fill_({number(forget)})")
+
+    def _forward(self, body: CodeWriter, node: Node, lowered: Lowered, args, out) -> None:
+        """The statements of one layer in `forward`, the last one with its spec line and shape."""
+        comment = f"# line {node.span().line}: {show(node.meta['shape'])}"
+        lines = lowered.code(args, out)
+        *first, stmt = lines
+        if 8 + len(stmt) + 2 + len(comment) <= LINE_LENGTH:
+            for line in first:
+                body.lines(_wrap(line, 8))
+            body.line(f"{stmt}  {comment}")
+        elif not first and 8 + len(stmt) > LINE_LENGTH and lowered.steps is not None:
+            x = args[0]
+            body.line(comment)
+            body.line(f"{out} = {x}.flatten(0, 1)  # time folded into the batch")
+            unfold = f"{_atom(lowered.steps(out))}.unflatten(0, {x}.shape[:2])"
+            body.lines(_wrap(f"{out} = {unfold}", 8))
+        else:
+            body.line(comment)
+            for line in lines:
+                body.lines(_wrap(line, 8))
 
     # lowering --------------------------------------------------------------
 
@@ -230,7 +464,7 @@ class _Emitter:
             node.attrs,
             shapes,
             node.meta["shape"],
-            f"self.{node.name}",
+            f"self.{self.attrs[node.name]}",
             self.graph.spec.dims,
             refused=self.refused,
             batch_size=self.graph.spec.batch_size,
@@ -249,52 +483,105 @@ def _lower(layer: Layer) -> Lowered:
 
 
 def _recurrent(layer: Layer) -> Lowered:
+    """A plain fused layer when Keras's settings allow; else a runtime helper."""
     a, op = layer.attrs, layer.op
+    variant = VARIANTS[a.get("variant", "standard")]
+    relu_rnn = op == "rnn" and a["activation"] == "relu"
+    activation = None if a["activation"] == "tanh" or relu_rnn else a["activation"]
+    gate = a.get("recurrent_activation", "sigmoid")
+    gate = None if op == "rnn" or gate == "sigmoid" else gate
+    reset_before = op == "gru" and not a["reset_after"]
+    forget = None
+    if op == "lstm" and a["use_bias"] and variant.has_bias and variant.own_forget_gate:
+        forget = a.get("forget_bias")
+        if forget is None:
+            forget = 1.0 if a.get("unit_forget_bias", True) else 0.0
+        forget = float(forget)
+    stepped = activation or gate or a["recurrent_dropout"] or reset_before
+    if variant.name == "standard" and not stepped and not a["stateful"]:
+        return _fused(layer, forget, relu_rnn)
+
     args = [str(layer.in_shapes[0][-1]), str(a["units"])]
-    variant = a.get("variant", "standard")
-    if variant != "standard":
-        args.append(f'variant="{variant}"')
-    if op == "rnn" and a["activation"] == "relu":
-        args.append('nonlinearity="relu"')
+    if variant.name != "standard":
+        cls = "LSTMVariant"
+        args += [f'gates="{variant.gates}"', f'peepholes="{variant.peepholes}"']
+        for flag in ("coupled_forget", "gate_recurrence", "layer_norm"):
+            if getattr(variant, flag):
+                args.append(f"{flag}=True")
+        for flag in ("input_activation", "output_activation"):
+            if not getattr(variant, flag):
+                args.append(f"{flag}=False")
+    elif stepped:
+        cls = "StepByStep"
+        args.insert(0, f'"{RECURRENT[op]}"')
+        if relu_rnn:
+            activation = "relu"
+    else:
+        cls = f"Keras{RECURRENT[op]}"
+        if relu_rnn:
+            args.append('nonlinearity="relu"')
     if a["bidirectional"]:
         args.append("bidirectional=True")
         if a["merge_mode"] != "concat":
             args.append(f'merge_mode="{a["merge_mode"]}"')
     if not a["use_bias"]:
         args.append("bias=False")
+    if reset_before:
+        args.append("reset_after=False")
     if a["return_sequences"]:
         args.append("return_sequences=True")
     if a["dropout"]:
         args.append(f"dropout={number(a['dropout'])}")
-    if op == "lstm" and a["use_bias"] and variant not in ("layer_norm", "nfg", "cifg"):
-        forget = a.get("forget_bias")
-        if forget is None and not a.get("unit_forget_bias", True):
-            forget = 0.0
-        if forget is not None and forget != 1.0:
-            args.append(f"forget_bias={number(float(forget))}")
+    if forget is not None and forget != 1.0:
+        args.append(f"forget_bias={number(forget)}")
     if a["stateful"]:
         args.append(f"stateful_batch={layer.batch_size}")
-    # Settings that no fused kernel has: Keras's cell, step by step (W502).
-    stepped = False
-    if a["activation"] != "tanh" and not (op == "rnn" and a["activation"] == "relu"):
-        args.append(f"activation={function(a['activation'])}")
-        stepped = True
-    if op != "rnn" and a["recurrent_activation"] != "sigmoid":
-        args.append(f"recurrent_activation={function(a['recurrent_activation'])}")
-        stepped = True
+    if activation:
+        args.append(f"activation={function(activation)}")
+    if gate:
+        args.append(f"recurrent_activation={function(gate)}")
     if a["recurrent_dropout"]:
         args.append(f"recurrent_dropout={number(a['recurrent_dropout'])}")
-        stepped = True
         if op != "rnn" and a["recurrent_dropout_mode"] != "state":
             args.append(f'recurrent_dropout_mode="{a["recurrent_dropout_mode"]}"')
-    cls = RECURRENT[op]
-    if stepped:
-        cls = f"Stepped{cls}"
-    if op == "gru" and not a["reset_after"]:
-        cls = "GRUResetBefore"
-    if variant != "standard":
-        cls = "LSTMVariant"
     return Lowered(call(cls, args), lambda x: f"{layer.attr}({x[0]})", (cls,))
+
+
+def _fused(layer: Layer, forget: float | None, relu: bool) -> Lowered:
+    """`nn.LSTM`/`nn.GRU`/`nn.RNN`, batch first, with Keras's dropout and outputs inline."""
+    a, units = layer.attrs, layer.attrs["units"]
+    args = [str(layer.in_shapes[0][-1]), str(units)]
+    if relu:
+        args.append('nonlinearity="relu"')
+    if not a["use_bias"]:
+        args.append("bias=False")
+    args.append("batch_first=True")
+    if a["bidirectional"]:
+        args.append("bidirectional=True")
+    mode = RECURRENT[layer.op]
+
+    def statements(x: list[str], out: str) -> list[str]:
+        lines, source = [], x[0]
+        if a["dropout"]:  # Keras's input dropout: one mask for all time steps
+            ones = f"torch.ones_like({source}[:, :1])"
+            rate = number(a["dropout"])
+            lines.append(f"{out} = {source} * F.dropout({ones}, {rate}, self.training)")
+            source = out
+        lines.append(f"{out}, _ = {layer.attr}({source})")
+        if a["bidirectional"]:
+            if a["return_sequences"]:  # each step: both directions' outputs at that step
+                halves = f"{out}[..., :{units}]", f"{out}[..., {units}:]"
+            else:  # each direction's last step: the backward one's is at t = 0
+                halves = f"{out}[:, -1, :{units}]", f"{out}[:, 0, {units}:]"
+            if a["return_sequences"] and a["merge_mode"] == "concat":
+                return lines
+            lines.append(f"{out} = {MERGES[a['merge_mode']].format(*halves)}")
+        elif not a["return_sequences"]:
+            lines.append(f"{out} = {out}[:, -1]")
+        return lines
+
+    init = (mode, forget) if a["use_bias"] else None
+    return Lowered(call(f"nn.{mode}", args), statements=statements, init=init)
 
 
 def _dense(layer: Layer) -> Lowered:
@@ -335,12 +622,20 @@ def _time_distributed(layer: Layer) -> Lowered:
             lambda x: f"torch.stack([{layer.attr}(step) for step in {x[0]}.unbind(1)], 1)",
             lowered.helpers,
         )
+    if lowered.statements is not None:  # time folded into the batch, the layer, unfolded
+
+        def statements(x: list[str], out: str) -> list[str]:
+            fold = f"{out} = {x[0]}.flatten(0, 1)"
+            unfold = f"{out} = {out}.unflatten(0, {x[0]}.shape[:2])"
+            return [fold, *lowered.statements([out], out), unfold]
+
+        return replace(lowered, statements=statements)
 
     def forward(x: list[str]) -> str:
         folded = _atom(lowered.forward([f"{x[0]}.flatten(0, 1)"]))
         return f"{folded}.unflatten(0, {x[0]}.shape[:2])"
 
-    return Lowered(lowered.module, forward, lowered.helpers, lambda v: lowered.forward([v]))
+    return replace(lowered, forward=forward, steps=lambda v: lowered.forward([v]))
 
 
 def _embedding(layer: Layer) -> Lowered:
@@ -411,24 +706,17 @@ def _dropout(layer: Layer) -> Lowered:
     return Lowered(f"nn.Dropout({number(layer.attrs['rate'])})", lambda x: f"{layer.attr}({x[0]})")
 
 
-def _partial_affine(module: str, a: dict) -> tuple[str, tuple[str, ...]]:
-    """Keras's `scale` without `center` (or the reverse): PyTorch's flags cover both or neither."""
-    kwargs = "scale=True" if a["scale"] else "center=True"
-    return f"affine({module}, {kwargs})", ("affine",)
-
-
 def _layer_norm(layer: Layer) -> Lowered:
     a = layer.attrs
     args = [str(layer.in_shapes[0][-1]), f"eps={number(a['epsilon'])}"]
-    module, helpers = "", ()
-    if a["center"] and not a["scale"]:
-        args.append("elementwise_affine=False")
-        module, helpers = _partial_affine(call("nn.LayerNorm", args), a)
+    cls, helpers = "nn.LayerNorm", ()
+    if a["center"] and not a["scale"]:  # a shift without a gain: PyTorch's flags lack it
+        cls, helpers = "LayerNorm", ("LayerNorm",)
     elif not a["scale"]:
         args.append("elementwise_affine=False")
     elif not a["center"]:
         args.append("bias=False")
-    return Lowered(module or call("nn.LayerNorm", args), lambda x: f"{layer.attr}({x[0]})", helpers)
+    return Lowered(call(cls, args), lambda x: f"{layer.attr}({x[0]})", helpers)
 
 
 def _batch_norm(layer: Layer) -> Lowered:
@@ -438,13 +726,11 @@ def _batch_norm(layer: Layer) -> Lowered:
         f"eps={number(a['epsilon'])}",
         f"momentum={number(1 - a['momentum'])}",
     ]
-    module, helpers = call("BatchNorm", args), ("BatchNorm",)
-    if a["center"] != a["scale"]:
-        module, more = _partial_affine(call("BatchNorm", [*args, "affine=False"]), a)
-        helpers += more
-    elif not a["scale"]:
-        module = call("BatchNorm", [*args, "affine=False"])
-    return Lowered(module, lambda x: f"{layer.attr}({x[0]})", helpers)
+    if not a["scale"]:
+        args.append("scale=False")
+    if not a["center"]:
+        args.append("center=False")
+    return Lowered(call("BatchNorm", args), lambda x: f"{layer.attr}({x[0]})", ("BatchNorm",))
 
 
 def _activation(layer: Layer) -> Lowered:
@@ -455,11 +741,11 @@ def _timestep_attention(layer: Layer) -> Lowered:
     steps = layer.in_shapes[0][1]
     act = layer.attrs["activation"]
 
-    def forward(x: list[str]) -> str:
+    def statements(x: list[str], out: str) -> list[str]:
         scores = activate(act, f"{layer.attr}({x[0]}.transpose(1, 2))")
-        return f"{x[0]} * {scores}.transpose(1, 2)"
+        return [f"{out} = {scores}", f"{out} = {x[0]} * {out}.transpose(1, 2)"]
 
-    return Lowered(f"nn.Linear({steps}, {steps})", forward)
+    return Lowered(f"nn.Linear({steps}, {steps})", statements=statements)
 
 
 def _attention(layer: Layer) -> Lowered:
@@ -551,13 +837,28 @@ LOWERINGS: dict[str, Callable[[Layer], Lowered]] = {
 # source layout ----------------------------------------------------------------
 
 
-def _statement(prefix: str, expr: str, indent: int) -> list[str]:
-    """`prefix + expr` on one line, or a call split one argument per line (ruff's style)."""
-    if indent + len(prefix) + len(expr) <= LINE_LENGTH or not expr.endswith(")"):
-        return [prefix + expr]
-    func, _, rest = expr.partition("(")
-    args = _split_args(rest[:-1])
-    return [f"{prefix}{func}(", *(f"    {arg}," for arg in args), ")"]
+def _wrap(stmt: str, indent: int, comment: str = "") -> list[str]:
+    """A statement split inside its last brackets to fit, as `ruff format` splits it.
+
+    A call's arguments go on one line of their own when that fits, else one per
+    line; a tuple's or a list's items always go one per line. `stmt` may end in
+    `:` (a `for` header); `comment` is a trailing comment, kept when it fits.
+    """
+    if indent + len(stmt) + len(comment) <= LINE_LENGTH:
+        return [stmt + comment]
+    body, colon = (stmt[:-1], ":") if stmt.endswith(":") else (stmt, "")
+    if not body.endswith((")", "]")):
+        return [stmt + comment]
+    depth = 0
+    for i in range(len(body) - 1, -1, -1):
+        depth += {")": 1, "]": 1, "}": 1, "(": -1, "[": -1, "{": -1}.get(body[i], 0)
+        if depth == 0:
+            break
+    head, inner, closing = body[: i + 1], body[i + 1 : -1], body[-1] + colon + comment
+    is_call = i > 0 and (body[i - 1].isalnum() or body[i - 1] in "_)]")
+    if is_call and indent + 4 + len(inner) <= LINE_LENGTH:
+        return [head, f"    {inner}", closing]
+    return [head, *(f"    {arg}," for arg in _split_args(inner)), closing]
 
 
 def _atom(expr: str) -> str:
@@ -568,21 +869,6 @@ def _atom(expr: str) -> str:
         if ch == " " and depth == 0:
             return f"({expr})"
     return expr
-
-
-def _split_last_call(stmt: str, indent: int) -> list[str]:
-    """A long statement split inside its last call's parentheses, as `ruff format` does."""
-    if indent + len(stmt) <= LINE_LENGTH or not stmt.endswith(")"):
-        return [stmt]
-    depth = 0
-    for i in range(len(stmt) - 1, -1, -1):
-        depth += {")": 1, "]": 1, "}": 1, "(": -1, "[": -1, "{": -1}.get(stmt[i], 0)
-        if depth == 0:
-            break
-    inner = stmt[i + 1 : -1]
-    if indent + 4 + len(inner) <= LINE_LENGTH:
-        return [stmt[: i + 1], f"    {inner}", ")"]
-    return [stmt[: i + 1], *(f"    {arg}," for arg in _split_args(inner)), ")"]
 
 
 def _split_args(text: str) -> list[str]:
@@ -619,13 +905,23 @@ def _docstring(description: str) -> list[str]:
 
 @cache
 def _helper_sources() -> dict[str, str]:
-    """The top-level definitions of _runtime.py, by name, in file order."""
-    source = Path(__file__).with_name("_runtime.py").read_text(encoding="utf-8")
+    """The top-level definitions of runtime.py, by name, in file order."""
+    source = Path(__file__).with_name("runtime.py").read_text(encoding="utf-8")
     tree = ast.parse(source)
     return {
         node.name: ast.get_source_segment(source, node)
         for node in tree.body
         if isinstance(node, ast.ClassDef | ast.FunctionDef)
+    }
+
+
+@cache
+def _helper_deps() -> dict[str, set[str]]:
+    """The other runtime definitions each one names (its bases included)."""
+    sources = _helper_sources()
+    return {
+        name: {n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)} & set(sources)
+        for name, text in sources.items()
     }
 
 
@@ -636,5 +932,5 @@ def _closure(names: set[str]) -> set[str]:
         name = todo.pop()
         if name not in found:
             found.add(name)
-            todo.extend(HELPER_DEPS.get(name, ()))
+            todo.extend(_helper_deps()[name])
     return found

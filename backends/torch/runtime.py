@@ -1,9 +1,11 @@
-"""The helper modules that emitted PyTorch models carry, as real code.
+"""What PyTorch's layers lack of Keras's, for the models specc emits.
 
-The emitter never imports this file: it reads the source of the definitions a
-model needs (`specc.backends.torch._emit` picks them with `ast`) and copies
-them into the emitted module, which then imports only torch. Keeping them
-here, as ordinary Python, lets ruff and the tests see them.
+`specc.build` imports these from here (`specc.backends.torch.runtime`).
+`specc compile` writes one self-contained file instead: the emitter reads the
+source of the definitions a model uses (with `ast`, never importing this
+module, which imports torch) and copies them into it, so it imports nothing
+but torch. A plain recurrent layer needs none of them: the emitted model uses
+`nn.LSTM`, `nn.GRU` or `nn.RNN` and writes Keras's outputs inline.
 """
 
 import torch
@@ -12,13 +14,14 @@ from torch import nn
 
 
 class KerasRecurrent:
-    """Keras's view of a fused `nn.LSTM`/`nn.GRU`/`nn.RNN` (batch first).
+    """Keras's view of a recurrent layer (batch first), where plain `nn.LSTM` won't do.
 
-    Adds what Keras's recurrent layers do and PyTorch's do not: one input
-    dropout mask shared by all time steps, `merge_mode` for a bidirectional
-    layer, the last step of each direction for `return_sequences=False` (the
-    backward direction's is at t = 0), `stateful` state kept in buffers, and
-    biases that start at zero, as Keras's do.
+    What Keras's recurrent layers do and PyTorch's do not: one input dropout
+    mask shared by all time steps, `merge_mode` for a bidirectional layer, the
+    last step of each direction for `return_sequences=False` (the backward
+    direction's is at t = 0), `stateful` state kept between batches, and
+    biases that start at zero (an LSTM's forget gate at `forget_bias`).
+    A subclass runs the layer in `_run(x, state) -> (out, state)`.
     """
 
     def _keras_setup(
@@ -28,44 +31,31 @@ class KerasRecurrent:
         merge_mode="concat",
         dropout=0.0,
         stateful_batch=0,
-        activation=None,
-        recurrent_activation=None,
-        recurrent_dropout=0.0,
-        recurrent_dropout_mode="state",
     ):
-        """Keras's settings, the same for every recurrent layer here (the emitter's keywords)."""
+        """Keras's settings, the same for every recurrent layer here."""
         self.return_sequences = return_sequences
         self.merge_mode = merge_mode
         self.input_dropout = dropout
-        self.activation = activation
-        self.recurrent_activation = recurrent_activation
-        self.recurrent_dropout = recurrent_dropout
-        self.recurrent_dropout_mode = recurrent_dropout_mode
-        # Settings that no fused kernel has run in `_loop` (StepByStep), on the same weights.
-        self.loop = activation is not None or recurrent_activation is not None
-        self.loop = self.loop or recurrent_dropout > 0
-        with torch.no_grad():  # Keras's initial biases: zeros (an LSTM's forget gate aside)
-            for name, value in self.named_parameters():
-                if name.startswith(("bias_ih", "bias_hh")):
-                    value.zero_()
         self.stateful = stateful_batch > 0
         if self.stateful:
-            shape = (self.num_layers * (2 if self.bidirectional else 1), stateful_batch)
+            shape = (2 if self.bidirectional else 1, stateful_batch)
             for name, width in self._state_widths():
                 self.register_buffer(name, torch.zeros(*shape, width), persistent=False)
+        self.reset_parameters()
 
-    def _has_cell(self):
-        """Whether the state is (h, c): any LSTM."""
-        return isinstance(self, nn.LSTM) or hasattr(self, "variant")
+    def _keras_biases(self):
+        """Keras's initial biases: zeros, and an LSTM's forget gate at `forget_bias`."""
+        with torch.no_grad():
+            for name, value in self.named_parameters(recurse=False):
+                if name.startswith("bias"):
+                    value.zero_()
+                if name.startswith("bias_ih") and self.mode == "LSTM":
+                    value.chunk(4)[1].fill_(self.forget_bias)  # gates i, f, g, o
 
     def _state_widths(self):
-        """What a step hands the next one: h; c in an LSTM; the last i, f, o in `fgr`."""
-        widths = [("h", self.hidden_size)]
-        if self._has_cell():
-            widths.append(("c", self.hidden_size))
-        if getattr(self, "variant", None) == "fgr":
-            widths.append(("last_gates", 3 * self.hidden_size))
-        return widths
+        """What a step hands the next one: h, and c in an LSTM."""
+        units = self.hidden_size
+        return [("h", units), ("c", units)] if self.mode == "LSTM" else [("h", units)]
 
     def reset_states(self):
         """Forget the state carried between batches (stateful layers)."""
@@ -73,24 +63,26 @@ class KerasRecurrent:
             for name, _ in self._state_widths():
                 getattr(self, name).zero_()
 
+    def _masks_input(self):
+        """Whether `_run` masks the input itself (per gate); else one mask here."""
+        return False
+
     def forward(self, x):
-        masked = self.loop and self.recurrent_dropout and self.recurrent_dropout_mode == "state"
-        masked = masked and not hasattr(self, "variant")  # per-gate input masks in `_loop`
-        if self.input_dropout and self.training and not masked:
+        if self.input_dropout and self.training and not self._masks_input():
             mask = x.new_ones(x.shape[0], 1, x.shape[2])
             x = x * F.dropout(mask, self.input_dropout, training=True)
         state = None
         if self.stateful:
             buffers = [getattr(self, name) for name, _ in self._state_widths()]
             # copies: autograd keeps the starting state, and the buffers change below
-            state = tuple(b.clone() for b in buffers) if len(buffers) > 1 else buffers[0].clone()
-        run = self._loop if self.loop else super().forward
-        out, state = run(x, state)
+            state = tuple(b.clone() for b in buffers)
+            if len(state) == 1:
+                state = state[0]
+        out, state = self._run(x, state)
         if self.stateful:
+            values = state if len(buffers) > 1 else [state]
             with torch.no_grad():
-                for buffer, value in zip(
-                    buffers, state if len(buffers) > 1 else [state], strict=True
-                ):
+                for buffer, value in zip(buffers, values, strict=True):
                     buffer.copy_(value)
         units = self.hidden_size
         if not self.return_sequences:
@@ -108,45 +100,161 @@ class KerasRecurrent:
         return (forward + backward) / 2
 
 
-class StepByStep:
-    """Keras's cell one time step at a time, for settings no fused kernel has (W502).
+class Fused(KerasRecurrent):
+    """Keras's view of a fused `nn.LSTM`, `nn.GRU` or `nn.RNN`: a stateful one."""
 
-    Mixed into a fused layer's class, it keeps that layer's weights: a custom
-    activation, recurrent dropout, or GRU's reset gate before the matmul.
+    def _run(self, x, state):
+        # the fused layer's own forward: the next after KerasRecurrent
+        return super(KerasRecurrent, self).forward(x, state)
+
+    def reset_parameters(self):
+        """PyTorch's initial weights, Keras's initial biases, no carried state."""
+        super().reset_parameters()
+        # nn.RNNBase.__init__ calls this before _keras_setup has run
+        if hasattr(self, "stateful"):
+            self._keras_biases()
+            self.reset_states()
+
+
+class KerasLSTM(Fused, nn.LSTM):
+    """`nn.LSTM` (batch first) with Keras's outputs, dropout, state and biases."""
+
+    def __init__(
+        self,
+        input_size,
+        units,
+        *,
+        bidirectional=False,
+        bias=True,
+        forget_bias=1.0,
+        **keras,
+    ):
+        super().__init__(
+            input_size, units, bias=bias, batch_first=True, bidirectional=bidirectional
+        )
+        self.forget_bias = forget_bias
+        self._keras_setup(**keras)
+
+
+class KerasGRU(Fused, nn.GRU):
+    """`nn.GRU` (batch first, reset gate after the matmul) with Keras's outputs."""
+
+    def __init__(self, input_size, units, *, bidirectional=False, bias=True, **keras):
+        super().__init__(
+            input_size, units, bias=bias, batch_first=True, bidirectional=bidirectional
+        )
+        self._keras_setup(**keras)
+
+
+class KerasRNN(Fused, nn.RNN):
+    """`nn.RNN` (batch first, tanh or relu) with Keras's `SimpleRNN` outputs."""
+
+    def __init__(
+        self,
+        input_size,
+        units,
+        *,
+        nonlinearity="tanh",
+        bidirectional=False,
+        bias=True,
+        **keras,
+    ):
+        super().__init__(
+            input_size,
+            units,
+            nonlinearity=nonlinearity,
+            bias=bias,
+            batch_first=True,
+            bidirectional=bidirectional,
+        )
+        self._keras_setup(**keras)
+
+
+class StepByStep(KerasRecurrent, nn.Module):
+    """Keras's LSTM, GRU or SimpleRNN cell one time step at a time (W502).
+
+    For what no fused kernel has: an activation other than the defaults,
+    recurrent dropout, or GRU's reset gate before the matmul (`reset_after=
+    False`). `mode` is "LSTM", "GRU" or "RNN". The parameters are the fused
+    layer's, by name and layout (`weight_ih_l0`, `bias_hh_l0_reverse`, ...;
+    with `reset_after=False` one bias, `bias_ih_l0`, as Keras keeps it), so
+    weights move between the two. The input projection of all steps is one
+    matmul, the recurrent one of all gates one per step. Keras's recurrent
+    dropout (`state`) uses one mask per gate for the state and, with input
+    dropout, one per gate for the input, as Keras's cells do then; `update`
+    masks the candidate (Semeniuta et al., 2016).
     """
 
-    def _loop(self, x, state=None):
-        """The layer one step at a time, for what the fused kernels lack (Keras's cell).
+    def __init__(
+        self,
+        mode,
+        input_size,
+        units,
+        *,
+        bidirectional=False,
+        bias=True,
+        reset_after=True,
+        forget_bias=1.0,
+        activation=torch.tanh,
+        recurrent_activation=torch.sigmoid,
+        recurrent_dropout=0.0,
+        recurrent_dropout_mode="state",
+        **keras,
+    ):
+        super().__init__()
+        self.mode, self.input_size, self.hidden_size = mode, input_size, units
+        self.bidirectional, self.bias = bidirectional, bias
+        self.reset_after = reset_after
+        self.forget_bias = forget_bias
+        self.activation, self.recurrent_activation = activation, recurrent_activation
+        self.recurrent_dropout = recurrent_dropout
+        self.recurrent_dropout_mode = recurrent_dropout_mode
+        self.gates = {"LSTM": 4, "GRU": 3, "RNN": 1}[mode]
+        rows = self.gates * units
+        for suffix in ["", "_reverse"] if bidirectional else [""]:
+            shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, units)}
+            if bias:
+                shapes["bias_ih"] = (rows,)
+                if reset_after:
+                    shapes["bias_hh"] = (rows,)
+            for name, shape in shapes.items():
+                weight = nn.Parameter(torch.empty(shape))
+                self.register_parameter(f"{name}_l0{suffix}", weight)
+        self._keras_setup(**keras)
 
-        Same weights and outputs as the fused layer. The input projection of
-        all steps is one matmul, the recurrent one of all gates one per step.
-        Keras's recurrent dropout (`state`) uses one mask per gate for the
-        state and, with input dropout, one per gate for the input, as Keras's
-        cells do then; `update` masks the candidate (Semeniuta et al., 2016).
-        """
-        before = getattr(self, "reset_after", True) is False
-        lstm, gru = isinstance(self, nn.LSTM), isinstance(self, nn.GRU) or before
-        gates = 4 if lstm else 3 if gru else 1
-        units, batch, directions = self.hidden_size, x.shape[0], 2 if self.bidirectional else 1
-        relu = getattr(self, "nonlinearity", "tanh") == "relu"
-        act = self.activation or (torch.relu if relu else torch.tanh)
-        gate = self.recurrent_activation or torch.sigmoid
+    def reset_parameters(self):
+        """PyTorch's initial weights, Keras's initial biases, no carried state."""
+        bound = self.hidden_size**-0.5
+        with torch.no_grad():
+            for value in self.parameters():
+                value.uniform_(-bound, bound)
+        self._keras_biases()
+        self.reset_states()
+
+    def _per_gate(self):
+        return self.recurrent_dropout > 0 and self.recurrent_dropout_mode == "state"
+
+    def _masks_input(self):
+        return self._per_gate()
+
+    def _run(self, x, state):
+        gates = self.gates
+        units, batch = self.hidden_size, x.shape[0]
+        directions = 2 if self.bidirectional else 1
+        act, gate = self.activation, self.recurrent_activation
         if state is None:
-            h0 = x.new_zeros(directions, batch, units)
-            c0 = h0
+            h0 = c0 = x.new_zeros(directions, batch, units)
         else:
-            h0, c0 = state if lstm else (state, state)
+            h0, c0 = state if self.mode == "LSTM" else (state, state)
         drop = self.training and self.recurrent_dropout > 0
-        per_gate = drop and self.recurrent_dropout_mode == "state"
+        per_gate = drop and self._per_gate()
         outs, hs, cs = [], [], []
         for d in range(directions):
             suffix = "_reverse" if d else ""
-            w_ih, w_hh = (
-                getattr(self, f"weight_ih_l0{suffix}"),
-                getattr(self, f"weight_hh_l0{suffix}"),
-            )
-            b_ih = getattr(self, f"bias_ih_l0{suffix}", None) if self.bias else None
-            b_hh = getattr(self, f"bias_hh_l0{suffix}", None) if self.bias else None
+            w_ih = getattr(self, f"weight_ih_l0{suffix}")
+            w_hh = getattr(self, f"weight_hh_l0{suffix}")
+            b_ih = getattr(self, f"bias_ih_l0{suffix}", None)
+            b_hh = getattr(self, f"bias_hh_l0{suffix}", None)
             seq = x.flip(1) if d else x
             if per_gate and self.input_dropout:
                 ones = x.new_ones(gates, batch, x.shape[2])
@@ -159,10 +267,11 @@ class StepByStep:
             mask = None
             if drop:
                 shape = (gates, batch, units) if per_gate else (batch, units)
-                mask = F.dropout(x.new_ones(shape), self.recurrent_dropout, training=True)
+                mask = F.dropout(x.new_ones(shape), self.recurrent_dropout)
             h, c, steps = h0[d], c0[d], []
             for t in range(seq.shape[1]):
-                if before:  # Keras's reset_after=False: the reset gate scales h before its matmul
+                # reset_after=False: the reset gate scales h before its matmul
+                if not self.reset_after:
                     x_r, x_z, x_n = xs[:, t].chunk(3, -1)
                     if per_gate:
                         wide = w_hh[: 2 * units].view(2, units, units)
@@ -183,12 +292,12 @@ class StepByStep:
                     hh = hh if b_hh is None else hh + b_hh
                 else:
                     hh = F.linear(h, w_hh, b_hh)
-                if lstm:
+                if self.mode == "LSTM":
                     i, f, g, o = (xs[:, t] + hh).chunk(4, -1)
                     g = act(g) if mask is None or per_gate else act(g) * mask
                     c = gate(f) * c + gate(i) * g
                     h = gate(o) * act(c)
-                elif gru:
+                elif self.mode == "GRU":
                     x_r, x_z, x_n = xs[:, t].chunk(3, -1)
                     h_r, h_z, h_n = hh.chunk(3, -1)
                     r, z = gate(x_r + h_r), gate(x_z + h_z)
@@ -203,104 +312,110 @@ class StepByStep:
             hs.append(h)
             cs.append(c)
         h_n = torch.stack(hs)
-        return torch.cat(outs, -1), ((h_n, torch.stack(cs)) if lstm else h_n)
-
-
-class LSTM(KerasRecurrent, nn.LSTM):
-    """`nn.LSTM` (batch first, cuDNN on a GPU) with Keras's outputs and bias initialisation.
-
-    The biases start at zero, and the forget gate's input bias at `forget_bias`
-    (1.0 for Keras's `unit_forget_bias`); `bias_ih + bias_hh` is Keras's one bias.
-    """
-
-    def __init__(
-        self, input_size, units, *, bidirectional=False, bias=True, forget_bias=1.0, **keras
-    ):
-        super().__init__(
-            input_size, units, bias=bias, batch_first=True, bidirectional=bidirectional
-        )
-        self._keras_setup(**keras)
-        if bias:
-            with torch.no_grad():
-                for name, value in self.named_parameters():
-                    if name.startswith("bias_ih"):
-                        value[units : 2 * units] = forget_bias
+        state = (h_n, torch.stack(cs)) if self.mode == "LSTM" else h_n
+        return torch.cat(outs, -1), state
 
 
 class LSTMVariant(KerasRecurrent, nn.Module):
-    """An LSTM variant of Greff et al. (2017), or a layer-normalised LSTM (Ba et al., 2016).
+    """An LSTM variant of Greff et al. (2017), or Ba et al.'s layer-normalised LSTM.
 
-    Per direction: `weight_ih_l0` (gates*u, F) and `weight_hh_l0` (gates*u, u)
-    for the gates that have weights, in the order i, f, g, o; one bias per gate
-    (`bias_l0`); diagonal peepholes from the cell to the i, f, o gates that
-    exist (`peephole_l0`, one row each); for `fgr`, `gate_recurrence_l0`
-    (3u, 3u): the i, f, o gates also read the previous step's i, f, o. The
-    `layer_norm` variant is Ba et al.'s equation 20, whose norms' shifts are its
+    The emitter passes the variant's row of `specc.variants.VARIANTS`: `gates`
+    (those with weights, a subsequence of "ifgo"), `peepholes` (the gates that
+    read the cell), and the special wiring flags. Per direction:
+    `weight_ih_l0` (gates*u, F) and `weight_hh_l0` (gates*u, u), rows in the
+    order of `gates`; one bias per gate (`bias_l0`); one peephole row per
+    gate in `peepholes` (`peephole_l0`); with `gate_recurrence` (fgr),
+    `gate_recurrence_l0` (3u, 3u): i, f, o also read the last step's i, f, o.
+    With `layer_norm`, Ba et al.'s equation 20, whose norms' shifts are the
     only biases: LN(W_x x) + LN(W_h h) for the gates (`norm_input_l0`,
     `norm_hidden_l0`, 4u each) and h = o * tanh(LN(c)) (`norm_cell_l0`, u).
     """
 
-    GATES = {
-        "peephole": "ifgo",
-        "nig": "fgo",
-        "nfg": "igo",
-        "nog": "ifg",
-        "niaf": "ifgo",
-        "noaf": "ifgo",
-        "cifg": "igo",
-        "fgr": "ifgo",
-        "layer_norm": "ifgo",
-    }
+    mode = "LSTM"
 
     def __init__(
         self,
         input_size,
         units,
         *,
-        variant,
+        gates,
+        peepholes,
+        coupled_forget=False,
+        gate_recurrence=False,
+        input_activation=True,
+        output_activation=True,
+        layer_norm=False,
         bidirectional=False,
         bias=True,
         forget_bias=1.0,
+        activation=torch.tanh,
+        recurrent_activation=torch.sigmoid,
+        recurrent_dropout=0.0,
+        recurrent_dropout_mode="state",
         **keras,
     ):
         super().__init__()
-        self.variant, self.gates = variant, self.GATES[variant]
-        self.input_size, self.hidden_size, self.num_layers = input_size, units, 1
-        self.bidirectional = bidirectional
-        self.bias = bias and variant != "layer_norm"
-        self.peepholes = "" if variant == "layer_norm" else [g for g in "ifo" if g in self.gates]
-        n, bound = len(self.gates), units**-0.5
+        self.gates, self.peepholes = gates, peepholes
+        self.coupled_forget, self.gate_recurrence = coupled_forget, gate_recurrence
+        self.layer_norm = layer_norm
+        self.input_size, self.hidden_size = input_size, units
+        self.bidirectional, self.bias = bidirectional, bias and not layer_norm
+        self.forget_bias = forget_bias
+        self.activation, self.recurrent_activation = activation, recurrent_activation
+        self.input_activation = input_activation
+        self.output_activation = output_activation
+        self.recurrent_dropout = recurrent_dropout
+        self.recurrent_dropout_mode = recurrent_dropout_mode
+        rows = len(gates) * units
         for suffix in ["", "_reverse"] if bidirectional else [""]:
-            shapes = {"weight_ih": (n * units, input_size), "weight_hh": (n * units, units)}
+            shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, units)}
             if self.peepholes:
                 shapes["peephole"] = (len(self.peepholes), units)
-            if variant == "fgr":
+            if gate_recurrence:
                 shapes["gate_recurrence"] = (3 * units, 3 * units)
-            for name, shape in shapes.items():
-                weight = nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
-                self.register_parameter(f"{name}_l0{suffix}", weight)
             if self.bias:
-                value = torch.zeros(n, units)
-                if "f" in self.gates:
-                    value[self.gates.index("f")] = forget_bias
-                self.register_parameter(f"bias_l0{suffix}", nn.Parameter(value.flatten()))
-            if variant == "layer_norm":
-                self.add_module(f"norm_input_l0{suffix}", nn.LayerNorm(4 * units))
-                self.add_module(f"norm_hidden_l0{suffix}", nn.LayerNorm(4 * units))
+                shapes["bias"] = (rows,)
+            for name, shape in shapes.items():
+                weight = nn.Parameter(torch.empty(shape))
+                self.register_parameter(f"{name}_l0{suffix}", weight)
+            if layer_norm:
+                self.add_module(f"norm_input_l0{suffix}", nn.LayerNorm(rows))
+                self.add_module(f"norm_hidden_l0{suffix}", nn.LayerNorm(rows))
                 self.add_module(f"norm_cell_l0{suffix}", nn.LayerNorm(units))
         self._keras_setup(**keras)
-        self.loop = True
 
-    def _loop(self, x, state=None):
-        """Greff et al.'s equations, one step at a time; input projection for all steps at once."""
+    def reset_parameters(self):
+        """PyTorch's LSTM's uniform weights, Keras's initial biases, no state."""
+        bound = self.hidden_size**-0.5
+        with torch.no_grad():
+            for name, value in self.named_parameters(recurse=False):
+                if name.startswith("bias"):
+                    value.zero_()
+                    if "f" in self.gates:
+                        forget = value.chunk(len(self.gates))[self.gates.index("f")]
+                        forget.fill_(self.forget_bias)
+                else:
+                    value.uniform_(-bound, bound)
+        for norm in self.children():
+            norm.reset_parameters()
+        self.reset_states()
+
+    def _state_widths(self):
+        """h and c; with gate recurrence also the last step's i, f, o."""
+        units = self.hidden_size
+        widths = [("h", units), ("c", units)]
+        return widths + ([("last_gates", 3 * units)] if self.gate_recurrence else [])
+
+    def _run(self, x, state):
+        """Greff et al.'s equations, step by step; the input projection all at once."""
         units, batch = self.hidden_size, x.shape[0]
         directions = 2 if self.bidirectional else 1
-        act = self.activation or torch.tanh
-        gate = self.recurrent_activation or torch.sigmoid
-        cell_in = (lambda v: v) if self.variant == "niaf" else act
-        cell_out = (lambda v: v) if self.variant == "noaf" else act
+        gate = self.recurrent_activation
+        cell_in = self.activation if self.input_activation else (lambda v: v)
+        cell_out = self.activation if self.output_activation else (lambda v: v)
         if state is None:
-            state = [x.new_zeros(directions, batch, width) for _, width in self._state_widths()]
+            widths = [width for _, width in self._state_widths()]
+            state = [x.new_zeros(directions, batch, width) for width in widths]
         h0, c0 = state[:2]
         drop = self.training and self.recurrent_dropout > 0
         outs, hs, cs, gates = [], [], [], []
@@ -309,25 +424,29 @@ class LSTMVariant(KerasRecurrent, nn.Module):
             w_hh = getattr(self, f"weight_hh_l0{suffix}")
             bias = getattr(self, f"bias_l0{suffix}", None)
             peep = getattr(self, f"peephole_l0{suffix}", None)
-            peep = dict(zip(self.peepholes, peep, strict=True)) if peep is not None else {}
+            peep = {} if peep is None else dict(zip(self.peepholes, peep, strict=True))
             seq = x.flip(1) if d else x
             xs = F.linear(seq, getattr(self, f"weight_ih_l0{suffix}"), bias)
             norm_hidden = getattr(self, f"norm_hidden_l0{suffix}", None)
-            if norm_hidden is not None:  # layer_norm: the input part for all steps at once
+            if norm_hidden is not None:  # layer_norm: the input part, all steps at once
                 xs = getattr(self, f"norm_input_l0{suffix}")(xs)
             mask = None
             if drop:
-                mask = F.dropout(x.new_ones(batch, units), self.recurrent_dropout, training=True)
+                mask = F.dropout(x.new_ones(batch, units), self.recurrent_dropout)
             state_mask = mask if self.recurrent_dropout_mode == "state" else None
             update_mask = mask if self.recurrent_dropout_mode == "update" else None
             h, c, steps = h0[d], c0[d], []
-            previous = state[2][d] if self.variant == "fgr" else None  # the last step's i, f, o
+            # gate recurrence: the last step's i, f, o
+            previous = state[2][d] if self.gate_recurrence else None
             for t in range(seq.shape[1]):
                 recurrent = F.linear(h if state_mask is None else h * state_mask, w_hh)
-                pre = xs[:, t] + (recurrent if norm_hidden is None else norm_hidden(recurrent))
-                parts = dict(zip(self.gates, pre.chunk(len(self.gates), -1), strict=True))
-                if self.variant == "fgr":
-                    extra = F.linear(previous, getattr(self, f"gate_recurrence_l0{suffix}"))
+                if norm_hidden is not None:
+                    recurrent = norm_hidden(recurrent)
+                pre = (xs[:, t] + recurrent).chunk(len(self.gates), -1)
+                parts = dict(zip(self.gates, pre, strict=True))
+                if self.gate_recurrence:
+                    weight = getattr(self, f"gate_recurrence_l0{suffix}")
+                    extra = F.linear(previous, weight)
                     for name, part in zip("ifo", extra.chunk(3, -1), strict=True):
                         parts[name] = parts[name] + part
                 for name in "if":
@@ -335,7 +454,7 @@ class LSTMVariant(KerasRecurrent, nn.Module):
                         parts[name] = parts[name] + peep[name] * c
                 i = gate(parts["i"]) if "i" in parts else 1.0
                 f = gate(parts["f"]) if "f" in parts else 1.0
-                if self.variant == "cifg":
+                if self.coupled_forget:
                     f = 1 - i
                 g = cell_in(parts["g"])
                 if update_mask is not None:
@@ -345,11 +464,11 @@ class LSTMVariant(KerasRecurrent, nn.Module):
                     o = gate(parts["o"] + peep["o"] * c if "o" in peep else parts["o"])
                 else:
                     o = 1.0
-                if self.variant == "layer_norm":
+                if self.layer_norm:
                     h = o * cell_out(getattr(self, f"norm_cell_l0{suffix}")(c))
                 else:
                     h = o * cell_out(c)
-                if self.variant == "fgr":
+                if self.gate_recurrence:
                     previous = torch.cat([i, f, o], -1)
                 steps.append(h)
             out = torch.stack(steps, 1)
@@ -358,85 +477,30 @@ class LSTMVariant(KerasRecurrent, nn.Module):
             cs.append(c)
             gates.append(previous)
         state = (torch.stack(hs), torch.stack(cs))
-        if self.variant == "fgr":
+        if self.gate_recurrence:
             state = (*state, torch.stack(gates))
         return torch.cat(outs, -1), state
 
 
-class GRU(KerasRecurrent, nn.GRU):
-    """`nn.GRU` (batch first, reset gate after the matmul, as Keras) with Keras's outputs."""
-
-    def __init__(self, input_size, units, *, bidirectional=False, bias=True, **keras):
-        super().__init__(
-            input_size, units, bias=bias, batch_first=True, bidirectional=bidirectional
-        )
-        self._keras_setup(**keras)
-
-
-class GRUResetBefore(StepByStep, KerasRecurrent, nn.Module):
-    """Keras's GRU with `reset_after=False`: no fused kernel has it, so it runs step by step.
-
-    `nn.GRU`'s weight names and gate order (reset, update, new), with one bias
-    per direction (`bias_ih_l0`) as Keras keeps for this layout.
-    """
-
-    def __init__(self, input_size, units, *, bidirectional=False, bias=True, **keras):
-        super().__init__()
-        self.input_size, self.hidden_size, self.num_layers = input_size, units, 1
-        self.bidirectional, self.bias, self.reset_after = bidirectional, bias, False
-        bound = units**-0.5
-        for suffix in ["", "_reverse"] if bidirectional else [""]:
-            shapes = {"weight_ih": (3 * units, input_size), "weight_hh": (3 * units, units)}
-            if bias:
-                shapes["bias_ih"] = (3 * units,)
-            for name, shape in shapes.items():
-                weight = nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
-                self.register_parameter(f"{name}_l0{suffix}", weight)
-        self._keras_setup(**keras)
-        self.loop = True
-
-
-class RNN(KerasRecurrent, nn.RNN):
-    """`nn.RNN` (batch first, tanh or relu) with Keras's `SimpleRNN` outputs."""
-
-    def __init__(
-        self, input_size, units, *, nonlinearity="tanh", bidirectional=False, bias=True, **keras
-    ):
-        super().__init__(
-            input_size,
-            units,
-            nonlinearity=nonlinearity,
-            bias=bias,
-            batch_first=True,
-            bidirectional=bidirectional,
-        )
-        self._keras_setup(**keras)
-
-
-class SteppedLSTM(StepByStep, LSTM):
-    """`LSTM` run step by step: custom activations or recurrent dropout."""
-
-
-class SteppedGRU(StepByStep, GRU):
-    """`GRU` run step by step: custom activations or recurrent dropout."""
-
-
-class SteppedRNN(StepByStep, RNN):
-    """`RNN` run step by step: an activation other than tanh and relu, or recurrent dropout."""
-
-
 class Conv1d(nn.Conv1d):
-    """`nn.Conv1d` on (batch, time, channels), with Keras's `valid`/`same`/`causal` padding.
+    """`nn.Conv1d` on (batch, time, channels), with Keras's `valid`, `same`, `causal`.
 
     `same` pads as TensorFlow does (the larger half on the right), for any stride.
     """
 
     def __init__(
-        self, in_channels, filters, kernel_size, *, stride=1, dilation=1, bias=True, padding="valid"
+        self,
+        in_channels,
+        filters,
+        kernel_size,
+        *,
+        stride=1,
+        dilation=1,
+        bias=True,
+        padding="valid",
     ):
-        super().__init__(
-            in_channels, filters, kernel_size, stride=stride, dilation=dilation, bias=bias
-        )
+        options = {"stride": stride, "dilation": dilation, "bias": bias}
+        super().__init__(in_channels, filters, kernel_size, **options)
         self.keras_padding = padding
 
     def forward(self, x):
@@ -457,7 +521,24 @@ class BatchNorm(nn.BatchNorm1d):
     Training normalises with the batch's mean and biased variance, as both
     frameworks do, and moves the running statistics toward those same values,
     as Keras does (`nn.BatchNorm1d` moves the variance toward the unbiased one).
+    Keras's `scale` (the gain, `weight`) and `center` (the shift, `bias`) are
+    chosen separately.
     """
+
+    def __init__(self, features, *, eps, momentum, scale=True, center=True):
+        super().__init__(features, eps=eps, momentum=momentum, affine=scale and center)
+        if scale and self.weight is None:
+            self.weight = nn.Parameter(torch.ones(features))
+        if center and self.bias is None:
+            self.bias = nn.Parameter(torch.zeros(features))
+
+    def reset_parameters(self):
+        self.reset_running_stats()
+        with torch.no_grad():
+            if self.weight is not None:
+                self.weight.fill_(1.0)
+            if self.bias is not None:
+                self.bias.zero_()
 
     def forward(self, x):
         dtype = x.dtype  # statistics in float32 at least, under autocast too (as Keras)
@@ -477,24 +558,33 @@ class BatchNorm(nn.BatchNorm1d):
         return x.to(dtype)
 
 
-def affine(norm, *, scale=False, center=False):
-    """A normalisation layer built with no affine part, given Keras's gain and shift separately."""
-    features = getattr(norm, "num_features", None) or norm.normalized_shape[0]
-    if scale:
-        norm.weight = nn.Parameter(torch.ones(features))
-    if center:
-        norm.bias = nn.Parameter(torch.zeros(features))
-    return norm
+class LayerNorm(nn.LayerNorm):
+    """`nn.LayerNorm` with Keras's shift but no gain (`center: true, scale: false`)."""
+
+    def __init__(self, features, *, eps):
+        super().__init__(features, eps=eps, elementwise_affine=False)
+        self.bias = nn.Parameter(torch.zeros(features))
+
+    def reset_parameters(self):
+        if self.bias is not None:
+            with torch.no_grad():
+                self.bias.zero_()
 
 
 class Attention(nn.Module):
-    """Keras's `Attention`: dot or concat scores, softmax over the value steps, dropout."""
+    """Keras's `Attention`: dot or concat scores, softmax over the value steps."""
 
     def __init__(self, *, use_scale=False, score_mode="dot", dropout=0.0):
         super().__init__()
         self.scale = nn.Parameter(torch.ones(())) if use_scale else None
-        self.concat_score_weight = nn.Parameter(torch.ones(())) if score_mode == "concat" else None
+        concat = score_mode == "concat"
+        self.concat_score_weight = nn.Parameter(torch.ones(())) if concat else None
         self.dropout = dropout
+
+    def reset_parameters(self):
+        with torch.no_grad():
+            for value in self.parameters():
+                value.fill_(1.0)
 
     def forward(self, query, value, key=None):
         key = value if key is None else key
@@ -512,7 +602,7 @@ class Attention(nn.Module):
 
 
 class MultiHeadAttention(nn.Module):
-    """Keras's `MultiHeadAttention`: per-head query/key/value projections, output projection.
+    """Keras's `MultiHeadAttention`: per-head query, key, value and output projections.
 
     Four `nn.Linear` in Keras's layout (so both frameworks count the same
     parameters), and `F.scaled_dot_product_attention` (scale 1/sqrt(key_dim)).
@@ -537,6 +627,10 @@ class MultiHeadAttention(nn.Module):
         self.value = nn.Linear(value_dim, num_heads * head_value_dim, bias=bias)
         self.output = nn.Linear(num_heads * head_value_dim, query_dim, bias=bias)
         self.dropout = dropout
+
+    def reset_parameters(self):
+        for projection in self.children():
+            projection.reset_parameters()
 
     def _heads(self, x):
         return x.unflatten(-1, (self.num_heads, -1)).transpose(1, 2)
