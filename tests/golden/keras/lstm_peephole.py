@@ -32,40 +32,34 @@ class ForgetBias(keras.initializers.Initializer):
 
 @keras.saving.register_keras_serializable(package="specc")
 class VariantLSTMCell(keras.layers.Layer):
-    """The LSTM variants of Greff et al., "LSTM: A Search Space Odyssey" (2017).
+    """An LSTM cell with the variations of Greff et al., "LSTM: A Search Space Odyssey".
 
-    `variant` is `peephole` (their vanilla LSTM), `nig`, `nfg`, `nog` (no input,
-    forget, output gate), `niaf`, `noaf` (no input, output activation), `cifg`
-    (coupled input and forget gate, f = 1 - i) or `fgr` (full gate recurrence:
-    i, f and o also read the i, f and o of the step before, nine u x u matrices
-    kept as one `gate_kernel` of (3u, 3u)). One matmul for the input and one for
-    the state cover all the gates with weights, in Keras's order (i, f, c, o)
-    less the missing ones; the peepholes from the cell are diagonal, one vector
-    for each of i, f, o that has weights, stored as one weight. `layer_norm` is
-    Ba et al.'s equation 20 (2016): LN(x W) + LN(h U) for the gates, each over
-    all four gates with a gain and a shift (its only biases), and
-    h = o * tanh(LN(c)); epsilon 1e-5, as PyTorch's `LayerNorm`.
+    `gates` names the gates that have weights, in Keras's order: `i`nput,
+    `f`orget, `c`andidate, `o`utput (a missing gate is 1). `peepholes` names the
+    gates among i, f, o that also read the cell through a diagonal weight.
+    `coupled_forget`: f = 1 - i (CIFG). `gate_recurrence`: i, f and o also read
+    the i, f and o of the step before (nine u x u matrices, one `gate_kernel`).
+    `input_activation` / `output_activation` False: the candidate / the cell is
+    not squashed. `layer_norm`: Ba et al.'s equation 20 (2016), LN(x W) + LN(h U)
+    over all four gates, h = o * tanh(LN(c)), each norm with a gain and a shift
+    (its only biases), epsilon 1e-5 as PyTorch's `LayerNorm`. The defaults are
+    the standard LSTM. One matmul for the input and one for the state cover all
+    the gates.
     """
 
-    GATES = {
-        "peephole": "ifco",
-        "nig": "fco",
-        "nfg": "ico",
-        "nog": "ifc",
-        "niaf": "ifco",
-        "noaf": "ifco",
-        "cifg": "ico",
-        "fgr": "ifco",
-        "layer_norm": "ifco",
-        "standard": "ifco",
-    }
-    NORMS = {"input": 4, "recurrent": 4, "cell": 1}  # layer_norm: width in units
+    NORMS = (("input", 4), ("recurrent", 4), ("cell", 1))  # layer_norm: width in units
     EPSILON = 1e-5
 
     def __init__(
         self,
         units,
-        variant="peephole",
+        gates="ifco",
+        peepholes="",
+        coupled_forget=False,
+        gate_recurrence=False,
+        input_activation=True,
+        output_activation=True,
+        layer_norm=False,
         activation="tanh",
         recurrent_activation="sigmoid",
         use_bias=True,
@@ -78,68 +72,78 @@ class VariantLSTMCell(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if "c" not in gates or gates != "".join(g for g in "ifco" if g in gates):
+            raise ValueError(f"gates: `c` and some of i, f, o, in order; got {gates!r}")
+        if not set(peepholes) <= set(gates) - {"c"}:
+            raise ValueError(f"peepholes: some of the gates i, f, o; got {peepholes!r}")
         self.units = units
-        self.variant = variant
+        self.gates = gates
+        self.peepholes = "".join(g for g in "ifo" if g in peepholes)
+        self.coupled_forget = coupled_forget
+        self.gate_recurrence = gate_recurrence
+        self.input_activation = input_activation
+        self.output_activation = output_activation
+        self.layer_norm = layer_norm
         self.dropout = dropout
         self.recurrent_dropout = recurrent_dropout
         self.recurrent_dropout_mode = recurrent_dropout_mode
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.masks = None  # (input mask, recurrent mask), set by DropoutRNN while it runs
-        self.gates = self.GATES[variant]
-        plain = variant in ("standard", "layer_norm")
-        self.peepholes = "" if plain else self.gates.replace("c", "")
+        self.masks = None  # (input mask, recurrent mask): set by DropoutRNN as it runs
         self.activation = keras.activations.get(activation)
         self.recurrent_activation = keras.activations.get(recurrent_activation)
-        self.use_bias = use_bias and variant != "layer_norm"
+        self.use_bias = use_bias and not layer_norm
         self.unit_forget_bias = unit_forget_bias
         self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.state_size = [units, units, 3 * units] if variant == "fgr" else [units, units]
+        self.state_size = [units, units] + [3 * units] * gate_recurrence
         self.output_size = units
 
     def build(self, input_shape):
-        width = len(self.gates) * self.units
+        units, width = self.units, len(self.gates) * self.units
         self.kernel = self.add_weight(
             shape=(input_shape[-1], width), initializer="glorot_uniform", name="kernel"
         )
         self.recurrent_kernel = self.add_weight(
-            shape=(self.units, width), initializer="orthogonal", name="recurrent_kernel"
+            shape=(units, width), initializer="orthogonal", name="recurrent_kernel"
         )
         if self.peepholes:
             self.peephole = self.add_weight(
-                shape=(len(self.peepholes) * self.units,),
+                shape=(len(self.peepholes) * units,),
                 initializer="glorot_uniform",
                 name="peephole",
             )
-        if self.variant == "fgr":
+        if self.gate_recurrence:
             self.gate_kernel = self.add_weight(
-                shape=(3 * self.units, 3 * self.units),
+                shape=(3 * units, 3 * units),
                 initializer="orthogonal",
                 name="gate_kernel",
             )
-        if self.variant == "layer_norm":
-            for norm, width in self.NORMS.items():
+        if self.layer_norm:
+            for norm, size in self.NORMS:
                 for part, initializer in (("gamma", "ones"), ("beta", "zeros")):
+                    name = f"{norm}_norm_{part}"
                     weight = self.add_weight(
-                        shape=(width * self.units,),
-                        initializer=initializer,
-                        name=f"{norm}_norm_{part}",
+                        shape=(size * units,), initializer=initializer, name=name
                     )
-                    setattr(self, f"{norm}_norm_{part}", weight)
+                    setattr(self, name, weight)
         if self.use_bias:
             initializer = self.bias_initializer
             if self.unit_forget_bias and "f" in self.gates:
-                initializer = ForgetBias(1.0, self.gates.index("f"), len(self.gates))
-            self.bias = self.add_weight(shape=(width,), initializer=initializer, name="bias")
+                forget = self.gates.index("f")
+                initializer = ForgetBias(1.0, forget, len(self.gates))
+            self.bias = self.add_weight(
+                shape=(width,),
+                initializer=initializer,
+                name="bias",
+            )
 
     def dropout_masks(self, inputs, states):
         """One input mask and one recurrent mask for all the steps of a batch."""
         masks = []
         for rate, like in ((self.dropout, inputs), (self.recurrent_dropout, states[0])):
             ones = keras.ops.ones_like(like)
-            masks.append(
-                keras.random.dropout(ones, rate, seed=self.seed_generator) if rate else None
-            )
+            mask = keras.random.dropout(ones, rate, seed=self.seed_generator)
+            masks.append(mask if rate else None)
         return tuple(masks)
 
     def call(self, inputs, states, training=False):
@@ -155,37 +159,39 @@ class VariantLSTMCell(keras.layers.Layer):
             z = z + self.bias
         z = keras.ops.split(z, len(self.gates), axis=-1)
         z = dict(zip(self.gates, z, strict=True))
-        if self.variant == "fgr":
-            r = keras.ops.split(keras.ops.matmul(states[2], self.gate_kernel), 3, axis=-1)
-            for name, extra in zip("ifo", r, strict=True):
+        if self.gate_recurrence:
+            r = keras.ops.matmul(states[2], self.gate_kernel)
+            for name, extra in zip("ifo", keras.ops.split(r, 3, axis=-1), strict=True):
                 z[name] = z[name] + extra
         p = {name: 0.0 for name in "ifo"}
         if self.peepholes:
-            p = keras.ops.split(self.peephole, len(self.peepholes))
-            p = dict(zip(self.peepholes, p, strict=True))
+            vectors = keras.ops.split(self.peephole, len(self.peepholes))
+            p.update(zip(self.peepholes, vectors, strict=True))
         gate = self.recurrent_activation
         i = gate(z["i"] + p["i"] * c) if "i" in z else 1.0
         f = gate(z["f"] + p["f"] * c) if "f" in z else 1.0
-        if self.variant == "cifg":
+        if self.coupled_forget:
             f = 1.0 - i
-        candidate = z["c"] if self.variant == "niaf" else self.activation(z["c"])
+        candidate = self.activation(z["c"]) if self.input_activation else z["c"]
         if rec_mask is not None and self.recurrent_dropout_mode == "update":
             candidate = candidate * rec_mask  # Semeniuta et al.: no memory loss
         c = f * c + i * candidate
         o = gate(z["o"] + p["o"] * c) if "o" in z else 1.0
-        h = o * (c if self.variant == "noaf" else self.activation(self.norm("cell", c)))
-        if self.variant == "fgr":
+        cell = self.norm("cell", c)
+        h = o * (self.activation(cell) if self.output_activation else cell)
+        if self.gate_recurrence:
             return h, [h, c, keras.ops.concatenate([i, f, o], axis=-1)]
         return h, [h, c]
 
     def norm(self, name, x):
-        """The `layer_norm` variant's normalisation `name` of x; x itself for the others."""
-        if self.variant != "layer_norm":
+        """The normalisation `name` of x under `layer_norm`; x itself otherwise."""
+        if not self.layer_norm:
             return x
         mean = keras.ops.mean(x, axis=-1, keepdims=True)
         variance = keras.ops.var(x, axis=-1, keepdims=True)
         x = (x - mean) * keras.ops.rsqrt(variance + self.EPSILON)
-        return x * getattr(self, f"{name}_norm_gamma") + getattr(self, f"{name}_norm_beta")
+        gamma = getattr(self, f"{name}_norm_gamma")
+        return x * gamma + getattr(self, f"{name}_norm_beta")
 
     def get_config(self):
         activation = keras.activations.serialize(self.activation)
@@ -193,7 +199,13 @@ class VariantLSTMCell(keras.layers.Layer):
         return {
             **super().get_config(),
             "units": self.units,
-            "variant": self.variant,
+            "gates": self.gates,
+            "peepholes": self.peepholes,
+            "coupled_forget": self.coupled_forget,
+            "gate_recurrence": self.gate_recurrence,
+            "input_activation": self.input_activation,
+            "output_activation": self.output_activation,
+            "layer_norm": self.layer_norm,
             "activation": activation,
             "recurrent_activation": recurrent_activation,
             "use_bias": self.use_bias,
@@ -211,16 +223,12 @@ def build_model() -> keras.Model:
     frames = keras.Input(shape=(None, 39), name="frames")
     # line 18: (batch, T, 256)
     blstm1 = keras.layers.Bidirectional(
-        keras.layers.RNN(
-            VariantLSTMCell(128, variant="peephole"), return_sequences=True
-        ),
+        keras.layers.RNN(VariantLSTMCell(128, peepholes="ifo"), return_sequences=True),
         name="blstm1",
     )(frames)
     # line 19: (batch, T, 256)
     blstm2 = keras.layers.Bidirectional(
-        keras.layers.RNN(
-            VariantLSTMCell(128, variant="peephole"), return_sequences=True
-        ),
+        keras.layers.RNN(VariantLSTMCell(128, peepholes="ifo"), return_sequences=True),
         name="blstm2",
     )(blstm1)
     # line 20: (batch, T, 61)
