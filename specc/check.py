@@ -33,13 +33,7 @@ def check_layers(records: Iterable[Record], diags: Diagnostics) -> list[Node]:
 def _node(layer: Layer, checked: dict[Definition, dict | None]) -> Node:
     definition = layer.definition
     attrs = checked[definition] if definition is not None else None
-    name = layer.item.get("name")
-    meta = located(
-        name.span if name is not None else layer.item.span,
-        layer.item,
-        layer.input_spans,
-        layer.origin,
-    )
+    meta = located(layer.span, layer.item, layer.input_spans, layer.origin)
     if attrs is None:
         return Node(layer.name, INVALID, {}, layer.inputs, meta)
     return Node(layer.name, definition.op_node.value, attrs, layer.inputs, meta)

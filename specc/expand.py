@@ -39,7 +39,7 @@ def name_of(node: object) -> str | None:
     return value if isinstance(value, str) and IDENTIFIER.fullmatch(value) else None
 
 
-@dataclass(eq=False, frozen=True, slots=True)
+@dataclass(eq=False, slots=True)
 class Definition:
     """One written layer in one block scope, `$param`s substituted: what gets checked.
 
@@ -50,13 +50,10 @@ class Definition:
     item: YamlMap  # `$param`s substituted
     op_node: object  # the `op` as written (a `$param` is not an op)
     local: str  # its name in the block
+    span: Span  # of its name
     block: str | None  # None at the top level
     origin: tuple[Related, ...]  # the instances of the first copy, innermost first
     checkable: bool  # False when a `$param` in it was reported already
-
-    @property
-    def span(self) -> Span:
-        return self.item.get("name").span
 
 
 @dataclass(slots=True)
@@ -64,6 +61,7 @@ class Layer:
     """One layer of the flat spec; `definition` None for a layer refused by name or value."""
 
     name: str
+    span: Span  # of its name
     item: YamlMap
     inputs: tuple[str, ...]
     input_spans: tuple[Span, ...]
@@ -267,7 +265,7 @@ class _Expander:
             return
         global_name = scope.prefix + name
         if self._add(global_name, name_node.span, scope):
-            yield Layer(global_name, item, (), (), scope.origin, None)
+            yield Layer(global_name, name_node.span, item, (), (), scope.origin, None)
         scope.previous = (global_name, name_node.span)
 
     def _repeat(self, item: YamlMap) -> int:
@@ -303,15 +301,17 @@ class _Expander:
     def _definition(self, item: YamlMap, local: str, scope: _Scope) -> Definition:
         """The layer with its `$param`s substituted; one per item and parameter values."""
         if scope.params is None:
-            return Definition(item, item.get("op"), local, None, scope.origin, True)
+            span = item.get("name").span
+            return Definition(item, item.get("op"), local, span, None, scope.origin, True)
         key = (item, *scope.params.values())
         definition = self.definitions.get(key)
         if definition is None:
             before = len(self.diags.items)
             substituted = self._substitute(item, scope)
             checkable = len(self.diags.items) == before  # else a `$param` was reported
+            span = item.get("name").span
             definition = Definition(
-                substituted, item.get("op"), local, scope.block, scope.origin, checkable
+                substituted, item.get("op"), local, span, scope.block, scope.origin, checkable
             )
             self.definitions[key] = definition
         return definition
@@ -330,6 +330,7 @@ class _Expander:
                 return
             yield Layer(
                 copy_name,
+                span,
                 item,
                 tuple(s[0] for s in sources),
                 tuple(s[1] for s in sources),
