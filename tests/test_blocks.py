@@ -235,3 +235,27 @@ def test_nesting_past_the_limit_stops_the_expansion():
     lines += ["layers:", "  - {name: top, block: b39}"]
     codes = {d.code for d in specc.validate("\n".join(lines) + "\n").errors}
     assert codes == {"E204"}
+
+
+def test_copies_with_other_parameter_values_are_checked_apart():
+    text = HEAD + """\
+blocks:
+  inner:
+    params: {units: 2}
+    layers:
+      - {name: d, op: dense, units: $units}
+  outer:
+    params: {units: 2}
+    layers:
+      - {name: i, block: inner, units: $units, repeat: 2}
+layers:
+  - {name: a, block: outer, units: 3}
+  - {name: b, block: outer, units: 5}
+  - {name: c, block: outer, units: 0}
+"""
+    report = specc.validate(text)
+    assert [(d.code, d.span.line) for d in report.errors] == [("E104", 18)]
+    report = specc.validate(text.replace("units: 0", "units: 7"))
+    units = {n.name: n.attrs["units"] for n in report.graph.order if n.op == "dense"}
+    assert units == {"a_i_1_d": 3, "a_i_2_d": 3, "b_i_1_d": 5, "b_i_2_d": 5,
+                     "c_i_1_d": 7, "c_i_2_d": 7}

@@ -147,3 +147,31 @@ def test_a_missing_name_does_not_hide_the_layers_problems():
     text = "specc: 1\ninputs:\n  - {name: x, shape: [4, 3]}\nlayers:\n"
     text += "  - {name: a, op: dense, unitz: 2}\n"
     assert [d.code for d in specc.validate(text).errors] == ["E102", "E101"]
+
+
+def test_a_node_made_by_a_pass_has_a_span():
+    from specc.diagnostics import Span
+    from specc.ir import Node, located
+
+    span = Span("m.yaml", 3, 5, 3, 9)
+    node = Node("made", "dense", {"units": 2}, ("x",), located(span))
+    assert node.span() == span and node.span("units") == span
+    assert node.written() == set() and node.input_spans == () and node.origin == ()
+
+
+def test_written_names_the_keys_in_the_spec():
+    g = specc.validate(HEAD + "layers:\n  - {name: t, op: time_distributed, "
+                       "layer: {op: dense, units: 2}}\n").graph
+    node = g.node("t")
+    assert node.written() == {"name", "op", "layer"}
+    assert node.written("layer") == {"op", "units"}
+    assert node.written("units") == set() and node.written("layer", "op") == set()
+
+
+def test_the_graph_resolves_references_without_changing_the_expansions_nodes():
+    text = HEAD + "layers:\n  - {name: l, op: dense, units: 4, repeat: 2}\n" \
+        "  - {name: out, op: dense, units: 1, inputs: l}\n"
+    g = specc.validate(text).graph
+    written = next(n for n in g.spec.layers if n.name == "out")
+    assert written.inputs == ("l",) and "shape" not in written.meta
+    assert g.node("out").inputs == ("l_2",) and g.node("out").span() == written.span()
