@@ -8,7 +8,8 @@ the emitted `forward` (named after the layers), caught with `sys.setprofile`
 when it returns, so the emitted code needs no hooks.
 
 Golden files: tests/golden/torch/NAME.py hold the emitted source of some
-specs, compared byte for byte. After an intended change of the emitter, run
+specs (as `specc.build` runs it: the model code, importing the runtime
+helpers), compared byte for byte. After an intended change of the emitter, run
 
     SPECC_UPDATE_GOLDEN=1 pytest tests/test_backend_torch.py
 
@@ -17,8 +18,9 @@ and review `git diff tests/golden/torch`.
 
 from __future__ import annotations
 
+import ast
+import json
 import os
-import shutil
 import subprocess
 import sys
 import traceback
@@ -30,9 +32,12 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 import specc  # noqa: E402
+from specc.backends.torch import TorchBackend, runtime  # noqa: E402
+from specc.backends.torch._emit import _closure, _helper_sources, module_names  # noqa: E402
 from specc.build import load_source  # noqa: E402
 from specc.shapes import BATCH, Sym  # noqa: E402
 from specc.summary import summary_data  # noqa: E402
+from specc.variants import VARIANTS  # noqa: E402
 
 from .op_table import CASES, Case  # noqa: E402
 from .test_shapes import case_spec  # noqa: E402
@@ -58,7 +63,8 @@ GOLDEN_SPECS = [
 # Refused with E601: they need custom recurrent cells, which the backend does not have yet.
 REFUSED: dict[str, list[str]] = {}  # spec -> the attributes its E601s point at
 BATCH_SIZE = 3
-RUFF = shutil.which("ruff")
+RUFF = [sys.executable, "-m", "ruff"]
+MAX_LINE = 88  # ruff format's default: emitted files are judged at ruff's defaults
 
 torch.manual_seed(0)
 
@@ -149,7 +155,9 @@ def check_model(spec, source: str):
     for node in graph.order:
         if node.name not in graph.live or node.op == "input":
             continue
-        value = local.get(node.name, local.get(f"{node.name}_1"))
+        value = local.get(node.name)
+        if not isinstance(value, torch.Tensor):  # renamed: a builtin, a keyword, `self`
+            value = local.get(f"{node.name}_1")
         assert value is not None, f"no local for `{node.name}` in forward"
         sizes.check(node.meta["shape"], tuple(value.shape), node.name)
         assert torch.isfinite(value.float()).all(), node.name
@@ -213,7 +221,7 @@ layers:
     source, refusal = emit_or_refusal(text)
     assert refusal is None
     check_model(text, source)
-    assert all(len(line) <= 100 for line in source.splitlines())
+    assert all(len(line) <= MAX_LINE for line in source.splitlines())
 
 
 def emitted_specs():
@@ -224,7 +232,8 @@ def emitted_specs():
 
 @pytest.mark.parametrize("name", GOLDEN_SPECS)
 def test_golden_source(name: str):
-    source = specc.emit(ROOT / "specs" / f"{name}.yaml", backend="torch")
+    """The model code, byte for byte; the runtime helpers are imported, not pinned here."""
+    source = specc.emit(ROOT / "specs" / f"{name}.yaml", backend="torch", standalone=False)
     golden = GOLDEN / f"{Path(name).name}.py"
     if UPDATE:
         GOLDEN.mkdir(parents=True, exist_ok=True)
@@ -233,30 +242,45 @@ def test_golden_source(name: str):
     assert source == golden.read_text(encoding="utf-8")
 
 
+@pytest.fixture(scope="module")
+def emitted_elsewhere() -> dict[str, str]:
+    """Every spec's source as another process emits it (the bytes may not depend on it)."""
+    code = (
+        "import json, sys, specc; "
+        "print(json.dumps({p: specc.emit(p, backend='torch') for p in sys.argv[1:]}))"
+    )
+    paths = [str(p) for p in emitted_specs()]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *paths], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _ruff(*args: str, source: str) -> subprocess.CompletedProcess:
+    command = [*RUFF, *args, "--isolated", "--stdin-filename", "model.py", "-"]
+    return subprocess.run(command, input=source, capture_output=True, text=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize("standalone", [True, False], ids=["standalone", "runtime"])
 @pytest.mark.parametrize("path", list(emitted_specs()), ids=spec_id)
-def test_source_is_deterministic_ruff_clean_and_formatted(path: Path):
-    source = specc.emit(path, backend="torch")
-    assert source == specc.emit(path, backend="torch")
+def test_source_is_deterministic_ruff_clean_and_formatted(
+    path: Path, standalone: bool, emitted_elsewhere
+):
+    """Clean under ruff's default settings (`--isolated`), as a hand-written file would be."""
+    graph = specc.validate(path).graph
+    source = TorchBackend().emit(graph, standalone=standalone)
+    if standalone:
+        assert source == emitted_elsewhere[str(path)]
     imports = {line for line in source.splitlines() if line.startswith(("import ", "from "))}
-    assert imports <= {"import torch", "import torch.nn.functional as F", "from torch import nn"}
-    if RUFF is None:
-        pytest.skip("ruff is not installed")
-    config = ["--config", str(ROOT / "pyproject.toml")]
-    check = subprocess.run(
-        [RUFF, "check", *config, "--stdin-filename", "model.py", "-"],
-        input=source,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
+    allowed = {"import torch", "import torch.nn.functional as F", "from torch import nn"}
+    assert {i for i in imports if not i.startswith("from specc.")} <= allowed
+    assert standalone or all(
+        i.startswith("from specc.backends.torch.runtime ") for i in imports - allowed
     )
+    check = _ruff("check", source=source)
     assert check.returncode == 0, check.stdout + check.stderr
-    formatted = subprocess.run(
-        [RUFF, "format", *config, "--stdin-filename", "model.py", "-"],
-        input=source,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    formatted = _ruff("format", source=source)
     assert formatted.returncode == 0, formatted.stderr
     assert formatted.stdout == source
 
@@ -267,10 +291,49 @@ def test_build_returns_the_module_named_after_the_spec():
     assert isinstance(model, torch.nn.Module)
     names = {name for name, _ in model.named_children()}
     assert names == {"bi1", "bi2", "bi3", "bi4", "bi5", "bi6", "head", "out"}
-    assert isinstance(model.bi1, torch.nn.LSTM) and model.bi1.batch_first
+    assert all(type(getattr(model, n)) is torch.nn.LSTM for n in names - {"out"})
+    assert model.bi1.batch_first and model.bi1.bidirectional
+
+
+def test_skip_deep_lstm_reads_as_hand_written():
+    """Plain `nn.LSTM` layers, Keras's outputs inline, no helper: at most 70 lines."""
     source = specc.emit(SKIP_DEEP, backend="torch")
-    assert "class StepByStep" not in source  # fused layers only: no step-by-step code
-    assert "class GRU" not in source and "class Conv1d" not in source
+    assert len(source.splitlines()) <= 70
+    assert source.count("nn.LSTM(") == 7 and "class " not in source.replace("class SkipDeep", "")
+    assert "bi2, _ = self.bi2(bi1)" in source
+    assert "head = head[:, -1]" in source
+
+
+def test_helpers_only_when_needed():
+    """Standalone sources define exactly the runtime helpers the model uses, and what they need."""
+    sources = _helper_sources()
+    for path in emitted_specs():
+        source = specc.emit(path, backend="torch")
+        tree = ast.parse(source)
+        defined = {n.name for n in tree.body if isinstance(n, ast.ClassDef | ast.FunctionDef)}
+        helpers = defined & set(sources)
+        runtime = TorchBackend().emit(specc.validate(path).graph, standalone=False)
+        imported = set()
+        for node in ast.parse(runtime).body:
+            if isinstance(node, ast.ImportFrom) and node.module == "specc.backends.torch.runtime":
+                imported |= {alias.name for alias in node.names}
+        assert not imported & {n.name for n in ast.parse(runtime).body if hasattr(n, "name")}
+        assert helpers == _closure(imported), path.stem
+        for name in helpers:  # copied verbatim
+            assert sources[name] in source
+    stateful = specc.emit(ROOT / "specs" / "stateful_stacked_lstm.yaml", backend="torch")
+    assert "class KerasLSTM(" in stateful and "class StepByStep(" not in stateful
+
+
+def test_build_uses_the_importable_runtime():
+    """`specc.build` imports the helpers, so a pickled model names a real module."""
+    path = ROOT / "specs" / "stateful_stacked_lstm.yaml"
+    model = specc.build(path, backend="torch")
+    assert type(model.lstm1).__module__ == "specc.backends.torch.runtime"
+    assert isinstance(model.lstm1, runtime.KerasLSTM)
+    source = specc.emit(path, backend="torch")
+    standalone = load_source(source, "torch:test").build_model()
+    assert set(standalone.state_dict()) == set(model.state_dict())
 
 
 SKIP_DEEP = ROOT / "specs" / "skip_deep_lstm.yaml"
@@ -319,7 +382,7 @@ def test_traceback_shows_the_generated_line():
     with pytest.raises(RuntimeError) as info:
         model(torch.randn(2, 36, 5))  # 5 features where the spec says 8
     text = "".join(traceback.format_exception(info.value))
-    assert "bi1 = self.bi1(x)  # line" in text
+    assert "bi1, _ = self.bi1(x)  # line" in text
 
 
 def test_names_that_shadow_builtins_still_work():
@@ -448,19 +511,10 @@ layers:
   - {name: r, op: rnn, units: 64, dropout: 0.5, return_sequences: true}
 """
     model = specc.build(text, backend="torch").train()
+    assert type(model.r) is torch.nn.RNN
     seen = []
-    base = type(model.r).__mro__[2]  # nn.RNN, after the Keras mixin
-    original = base.forward
-
-    def spy(self, x, *rest):
-        seen.append(x)
-        return original(self, x, *rest)
-
-    base.forward = spy
-    try:
-        model(torch.ones(2, 5, 64))
-    finally:
-        base.forward = original
+    model.r.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    model(torch.ones(2, 5, 64))
     (x,) = seen
     assert torch.equal(x, x[:, :1].expand_as(x))  # the same mask at every step
     assert (x == 0).any() and (x == 2).any()  # dropped, and scaled by 1 / (1 - rate)
@@ -523,10 +577,15 @@ def test_exported_module_runs():
     exported = torch.export.export(model, (x,)).module()
     with torch.no_grad():
         assert torch.allclose(exported(x), model(x), atol=1e-5)
-    bad = "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [3]}\nlayers:\n"
-    for name in ("code", "graph", "recompile"):
-        (d,) = specc.validate(bad + f"  - {{name: {name}, op: dense, units: 2}}\n").errors
-        assert d.code == "E106" and "torch.fx.GraphModule" in d.message
+    # layers named after GraphModule's attributes get other attribute names
+    text = "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [3]}\nlayers:\n"
+    text += "".join(
+        f"  - {{name: {n}, op: dense, units: 2}}\n" for n in ("code", "graph", "recompile")
+    )
+    model = specc.build(text, backend="torch").eval()
+    x = torch.randn(2, 3)
+    with torch.no_grad():
+        assert torch.allclose(torch.export.export(model, (x,)).module()(x), model(x))
 
 
 def test_what_torch_cannot_express_is_refused_at_the_attribute():
@@ -588,15 +647,15 @@ def test_step_loop_equals_the_fused_kernel(op: str, bidirectional: bool, sequenc
     if bidirectional:
         attrs += ", bidirectional: true, merge_mode: ave"
     model = specc.build(_one_layer(attrs), backend="torch").eval()
-    assert model.r.loop
+    assert isinstance(model.r, runtime.StepByStep)
+    plain = specc.build(_one_layer(attrs.replace(", recurrent_dropout: 0.3", "")), backend="torch")
+    assert isinstance(plain.r, torch.nn.RNNBase)  # the fused layer, same parameter names
     x = torch.randn(2, 6, 3)
     with torch.no_grad():
         for p in model.r.parameters():
             p.uniform_(-0.5, 0.5)
-        stepped = model(x)
-        model.r.loop = False
-        fused = model(x)
-    assert torch.allclose(stepped, fused, atol=1e-5)
+        plain.load_state_dict(model.state_dict())
+        assert torch.allclose(model(x), plain.eval()(x), atol=1e-5)
 
 
 def test_custom_activations_follow_the_cell_equations():
@@ -658,18 +717,8 @@ def test_gru_reset_before_follows_keras_equations():
         assert torch.allclose(model(x), torch.cat([fw, bw], -1), atol=1e-5)
 
 
-# Greff et al.'s gates with weights, per variant, in the order of the weight rows.
-VARIANT_GATES = {
-    "peephole": "ifgo",
-    "nig": "fgo",
-    "nfg": "igo",
-    "nog": "ifg",
-    "niaf": "ifgo",
-    "noaf": "ifgo",
-    "cifg": "igo",
-    "fgr": "ifgo",
-    "layer_norm": "ifgo",
-}
+# The variants' gates and wiring come from the one table, specc.variants.
+VARIANT_NAMES = sorted(name for name in VARIANTS if name != "standard")
 
 
 def _variant_reference(variant: str, x, p: dict, units: int):
@@ -684,25 +733,26 @@ def _variant_reference(variant: str, x, p: dict, units: int):
             v.var(-1, keepdims=True) + 1e-5
         ) * gain + shift
 
-    names = VARIANT_GATES[variant]
+    v = VARIANTS[variant]
+    names = v.gates
     rows = {k: slice(j * units, (j + 1) * units) for j, k in enumerate(names)}
     bias = p.get("bias", np.zeros(len(names) * units))
     peep = {}
     if "peephole" in p:
-        peep = dict(zip([k for k in "ifo" if k in names], p["peephole"], strict=True))
+        peep = dict(zip(v.peepholes, p["peephole"], strict=True))
     batch = x.shape[0]
     h = np.zeros((batch, units))
     c = np.zeros((batch, units))
     prev = {k: np.zeros((batch, units)) for k in "ifo"}
     out = []
     for t in range(x.shape[1]):
-        if variant == "layer_norm":  # Ba et al. (2016), eq. 20
+        if v.layer_norm:  # Ba et al. (2016), eq. 20
             pre = norm(x[:, t] @ p["weight_ih"].T, p["norm_input.weight"], p["norm_input.bias"])
             pre = pre + norm(h @ p["weight_hh"].T, p["norm_hidden.weight"], p["norm_hidden.bias"])
         else:
             pre = x[:, t] @ p["weight_ih"].T + h @ p["weight_hh"].T + bias
         pre = {k: pre[:, rows[k]] for k in names}
-        if variant == "fgr":
+        if v.gate_recurrence:
             m = p["gate_recurrence"]
             for a, ka in enumerate("ifo"):
                 for b, kb in enumerate("ifo"):
@@ -710,23 +760,23 @@ def _variant_reference(variant: str, x, p: dict, units: int):
                     pre[ka] = pre[ka] + prev[kb] @ block.T
         i = sigmoid(pre["i"] + peep.get("i", 0) * c) if "i" in names else 1.0
         f = sigmoid(pre["f"] + peep.get("f", 0) * c) if "f" in names else 1.0
-        if variant == "cifg":
+        if v.coupled_forget:
             f = 1 - i
-        z = pre["g"] if variant == "niaf" else np.tanh(pre["g"])
+        z = np.tanh(pre["g"]) if v.input_activation else pre["g"]
         c = f * c + i * z
         o = sigmoid(pre["o"] + peep.get("o", 0) * c) if "o" in names else 1.0
-        if variant == "layer_norm":
+        if v.layer_norm:
             cell = np.tanh(norm(c, p["norm_cell.weight"], p["norm_cell.bias"]))
         else:
-            cell = c if variant == "noaf" else np.tanh(c)
+            cell = np.tanh(c) if v.output_activation else c
         h = o * cell
-        if variant == "fgr":
+        if v.gate_recurrence:
             prev = {"i": i, "f": f, "o": o}
         out.append(h)
     return np.stack(out, 1)
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANT_GATES))
+@pytest.mark.parametrize("variant", VARIANT_NAMES)
 def test_lstm_variant_matches_a_numpy_reference(variant: str):
     attrs = f"op: lstm, units: 3, variant: {variant}, return_sequences: true, bidirectional: true"
     model = specc.build(_one_layer(attrs, steps=5, features=2), backend="torch").eval()
@@ -928,3 +978,116 @@ def test_emitting_does_not_import_torch():
         [sys.executable, "-c", code, str(SKIP_DEEP)], capture_output=True, text=True, cwd=ROOT
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("path", list(emitted_specs()), ids=spec_id)
+def test_meta_device_then_reset_parameters(path: Path):
+    """FSDP2's way: build on the meta device, `to_empty`, `reset_parameters` on the model.
+
+    The result equals a model built on the CPU and reset from the same seed:
+    every parameter and buffer is initialised by `reset_parameters`, none is
+    left to the constructors.
+    """
+    module = load_source(specc.emit(path, backend="torch"), "torch:test")
+    reference = module.build_model()
+    with torch.device("meta"):
+        model = module.build_model()
+    assert all(p.is_meta for p in model.parameters())
+    model.to_empty(device="cpu")
+    for each in (reference, model):
+        torch.manual_seed(3)
+        each.reset_parameters()
+    state, expected = model.state_dict(), reference.state_dict()
+    assert state.keys() == expected.keys()
+    for name, value in expected.items():
+        assert torch.equal(state[name], value), name
+    for (name, buffer), (_, other) in zip(
+        reference.named_buffers(), model.named_buffers(), strict=True
+    ):
+        assert torch.equal(buffer, other), name
+
+
+def test_reset_parameters_restores_keras_biases():
+    text = """\
+specc: 1
+name: rb
+inputs:
+  - {name: x, shape: [6, 3]}
+layers:
+  - {name: a, op: lstm, units: 4, bidirectional: true, return_sequences: true}
+  - {name: b, op: gru, units: 4, return_sequences: true}
+  - {name: c, op: lstm, units: 4, forget_bias: 0.5, variant: peephole}
+"""
+    model = specc.build(text, backend="torch")
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(7.0)
+    model.reset_parameters()
+    for name in ("bias_ih_l0", "bias_ih_l0_reverse"):
+        bias = getattr(model.a, name)
+        assert torch.equal(bias, torch.tensor([0.0] * 4 + [1.0] * 4 + [0.0] * 8))
+    assert not model.a.bias_hh_l0.any() and not model.b.bias_ih_l0.any()
+    assert torch.equal(model.c.bias_l0, torch.tensor([0.0] * 4 + [0.5] * 4 + [0.0] * 8))
+    assert (model.a.weight_ih_l0.abs() <= 0.5).all()  # PyTorch's uniform(-1/sqrt(u), 1/sqrt(u))
+
+
+# Names belong to the user: attributes that nn.Module, GraphModule or Python reserve.
+USER_NAMES = """\
+specc: 1
+name: names
+inputs:
+  - {name: input, shape: [5, 3]}
+layers:
+  - {name: output, op: lstm, units: 4, return_sequences: true}
+  - {name: code, op: dense, units: 4}
+  - {name: forward, op: add, inputs: [output, code]}
+  - {name: training, op: gru, units: 4, bidirectional: true, return_sequences: true}
+  - {name: zero_grad, op: dense, units: 4}
+  - {name: to, op: lstm, units: 4, return_sequences: true, dropout: 0.1}
+  - {name: to_, op: dense, units: 4}
+  - {name: class, op: dense, units: 4}
+  - {name: self, op: dense, units: 4}
+  - {name: type, op: dense, units: 4, inputs: self}
+  - {name: state_dict, op: add, inputs: [type, class]}
+  - {name: name, op: lstm, units: 2, variant: peephole}
+  - {name: compile, op: dense, units: 2}
+"""
+
+
+def test_module_names_keep_safe_names_and_rename_the_rest():
+    graph = specc.validate(USER_NAMES).graph
+    names = module_names(graph)
+    assert list(names) == [n.name for n in graph.order if n.op != "input"]
+    renamed = {spec: attr for spec, attr in names.items() if spec != attr}
+    assert renamed == {
+        "code": "code_",
+        "forward": "forward_",
+        "training": "training_",
+        "zero_grad": "zero_grad_",
+        "to": "to_1",  # `to_` is a spec layer's own name
+        "class": "class_",
+        "type": "type_",
+        "state_dict": "state_dict_",
+        "compile": "compile_",
+    }
+    assert len(set(names.values())) == len(names)
+
+
+@pytest.mark.filterwarnings("ignore:The tensor attributes .*_flat_weights")
+def test_user_names_build_run_and_export():
+    graph = specc.validate(USER_NAMES).graph
+    source = specc.emit(USER_NAMES, backend="torch")
+    assert "self.to_1 = nn.LSTM(4, 4, batch_first=True)  # spec layer to" in source
+    assert "self.class_ = nn.Linear(4, 4)  # spec layer class" in source
+    assert _ruff("check", source=source).returncode == 0
+    model, _ = check_model(USER_NAMES, source)
+    names = module_names(graph)
+    prefixes = {key.split(".")[0] for key in model.state_dict()}
+    assert prefixes == {names[n] for n in names if graph.node(n).op not in ("add",)}
+    assert model.name.weight_ih_l0.shape == (8, 4)  # the layer, not nn.Module's attribute
+    model.zero_grad()  # nn.Module's own methods still work
+    assert model.training is False and callable(model.to)
+    x = torch.randn(2, 5, 3)
+    exported = torch.export.export(model, (x,)).module()
+    with torch.no_grad():
+        assert torch.allclose(exported(x), model(x), atol=1e-5)

@@ -23,14 +23,24 @@ from functools import cache
 from pathlib import Path
 
 from specc.backend import EmitError, not_expressible
-from specc.codegen import CodeWriter, Namespace, class_name, header
+from specc.codegen import (
+    LINE_LENGTH,
+    CodeWriter,
+    Namespace,
+    class_name,
+    header,
+    parse_call,
+    split_args,
+    wrap,
+)
 from specc.graph import ModelGraph
 from specc.ir import Node
 from specc.shapes import BATCH, show
 from specc.variants import VARIANTS
 
+from ._facts import stepped_settings
+
 BACKEND = "torch"
-LINE_LENGTH = 88  # ruff format's default
 RUNTIME = "specc.backends.torch.runtime"
 IMPORTS = {
     "torch": "import torch",
@@ -286,6 +296,7 @@ class Layer:
     path: tuple = ()  # attribute path prefix: ("layer",) inside time_distributed
     refused: list = field(default_factory=list)
     batch_size: int | None = None
+    local: Callable[[str], str] = str  # a fresh local variable of `forward`, when it is emitted
 
     def refuse(self, what: str, help: str, *path) -> None:
         full = (*self.path, *path)
@@ -322,7 +333,7 @@ class _Emitter:
         if self.refused:
             raise EmitError(self.refused)
         helper_names = set(_helper_sources())
-        names = Namespace({"self", "_", *IMPORTS, *helper_names})
+        names = self.names = Namespace({"self", "_", *IMPORTS, *helper_names})
         var = {n.name: names.name(n.name) for n in inputs}
         model = class_name(graph.name)
         if model in helper_names or model in IMPORTS:  # `attention`, `f`: keep `Attention`, `F`
@@ -380,18 +391,19 @@ class _Emitter:
             used = _closure(self.helpers)
             chunks = [helpers[name] for name in helpers if name in used] + chunks
         elif self.helpers:
-            runtime = _wrap(f"from {RUNTIME} import ({', '.join(sorted(self.helpers))})", 0)
-            if len(runtime) == 1:
-                runtime = [runtime[0].replace("(", "", 1)[:-1]]
+            names = ", ".join(sorted(self.helpers))
+            runtime = _wrap(f"from {RUNTIME} import {names}", 0)
+            if len(runtime) > 1:
+                runtime = _wrap(f"from {RUNTIME} import ({names})", 0)
         code = "\n\n\n".join(c.rstrip("\n") for c in chunks) + "\n"
         bound = {n.id for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Name)}
         out = CodeWriter()
         out.lines(header(graph, BACKEND))
         out.line("")
-        out.lines(line for name, line in IMPORTS.items() if name in bound)
-        if runtime:
-            out.line("")
-            out.lines(runtime)
+        # one block, sorted as isort sorts it where specc is a third-party package
+        imports = [line for name, line in IMPORTS.items() if name in bound]
+        plain = [line for line in imports if line.startswith("import ")]
+        out.lines([*plain, *runtime, *(line for line in imports if line not in plain)])
         out.line("")
         out.line("")
         out.lines(code.splitlines())
@@ -468,6 +480,7 @@ class _Emitter:
             self.graph.spec.dims,
             refused=self.refused,
             batch_size=self.graph.spec.batch_size,
+            local=lambda wanted: self.names.name(wanted),
         )
         lowered = _lower(layer)
         self.helpers.update(lowered.helpers)
@@ -497,7 +510,7 @@ def _recurrent(layer: Layer) -> Lowered:
         if forget is None:
             forget = 1.0 if a.get("unit_forget_bias", True) else 0.0
         forget = float(forget)
-    stepped = activation or gate or a["recurrent_dropout"] or reset_before
+    stepped = stepped_settings(op, a)  # W502's settings: what no fused layer has
     if variant.name == "standard" and not stepped and not a["stateful"]:
         return _fused(layer, forget, relu_rnn)
 
@@ -610,6 +623,7 @@ def _time_distributed(layer: Layer) -> Lowered:
         ("layer",),
         layer.refused,
         layer.batch_size,
+        layer.local,
     )
     lowered = _lower(inner)
     if op in LAST_AXIS_OPS:
@@ -625,9 +639,10 @@ def _time_distributed(layer: Layer) -> Lowered:
     if lowered.statements is not None:  # time folded into the batch, the layer, unfolded
 
         def statements(x: list[str], out: str) -> list[str]:
-            fold = f"{out} = {x[0]}.flatten(0, 1)"
+            steps = layer.local(f"{out}_steps")
+            fold = f"{steps} = {x[0]}.flatten(0, 1)"
             unfold = f"{out} = {out}.unflatten(0, {x[0]}.shape[:2])"
-            return [fold, *lowered.statements([out], out), unfold]
+            return [fold, *lowered.statements([steps], out), unfold]
 
         return replace(lowered, statements=statements)
 
@@ -838,27 +853,25 @@ LOWERINGS: dict[str, Callable[[Layer], Lowered]] = {
 
 
 def _wrap(stmt: str, indent: int, comment: str = "") -> list[str]:
-    """A statement split inside its last brackets to fit, as `ruff format` splits it.
+    """A statement split to fit, as `ruff format` splits it (`specc.codegen.wrap`).
 
     A call's arguments go on one line of their own when that fits, else one per
-    line; a tuple's or a list's items always go one per line. `stmt` may end in
-    `:` (a `for` header); `comment` is a trailing comment, kept when it fits.
+    line. A `for` header's tuple or an import's names always go one per line,
+    as ruff splits those. `comment` is a trailing comment.
     """
     if indent + len(stmt) + len(comment) <= LINE_LENGTH:
         return [stmt + comment]
-    body, colon = (stmt[:-1], ":") if stmt.endswith(":") else (stmt, "")
-    if not body.endswith((")", "]")):
-        return [stmt + comment]
-    depth = 0
-    for i in range(len(body) - 1, -1, -1):
-        depth += {")": 1, "]": 1, "}": 1, "(": -1, "[": -1, "{": -1}.get(body[i], 0)
-        if depth == 0:
-            break
-    head, inner, closing = body[: i + 1], body[i + 1 : -1], body[-1] + colon + comment
-    is_call = i > 0 and (body[i - 1].isalnum() or body[i - 1] in "_)]")
-    if is_call and indent + 4 + len(inner) <= LINE_LENGTH:
-        return [head, f"    {inner}", closing]
-    return [head, *(f"    {arg}," for arg in _split_args(inner)), closing]
+    if stmt.endswith("):"):  # `for x in (a, b):` / `from m import (a, b)`
+        head, _, inner = stmt[:-2].partition("(")
+        items = [f"    {item}," for item in split_args(inner)]
+        return [f"{head}(", *items, f"):{comment}"]
+    if stmt.endswith(")") and " import (" in stmt:
+        head, _, inner = stmt[:-1].partition("(")
+        return [f"{head}(", *(f"    {item}," for item in split_args(inner)), ")"]
+    prefix, sep, expr = stmt.partition(" = ")
+    if not sep:
+        prefix, expr = "", stmt
+    return wrap(prefix + sep, parse_call(expr), indent, comment)
 
 
 def _atom(expr: str) -> str:
@@ -869,21 +882,6 @@ def _atom(expr: str) -> str:
         if ch == " " and depth == 0:
             return f"({expr})"
     return expr
-
-
-def _split_args(text: str) -> list[str]:
-    args, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            args.append(text[start:i].strip())
-            start = i + 1
-    if text[start:].strip():
-        args.append(text[start:].strip())
-    return args
 
 
 def _signature(params: list[str]) -> list[str]:

@@ -5,168 +5,8 @@ Spec: attention_encoder.yaml (sha256 a70de87fbe651be2).
 
 import torch
 import torch.nn.functional as F
+from specc.backends.torch.runtime import MultiHeadAttention
 from torch import nn
-
-
-class KerasRecurrent:
-    """Keras's view of a fused `nn.LSTM`/`nn.GRU`/`nn.RNN` (batch first).
-
-    Adds what Keras's recurrent layers do and PyTorch's do not: one input
-    dropout mask shared by all time steps, `merge_mode` for a bidirectional
-    layer, the last step of each direction for `return_sequences=False` (the
-    backward direction's is at t = 0), `stateful` state kept in buffers, and
-    biases that start at zero, as Keras's do.
-    """
-
-    def _keras_setup(
-        self,
-        *,
-        return_sequences=False,
-        merge_mode="concat",
-        dropout=0.0,
-        stateful_batch=0,
-        activation=None,
-        recurrent_activation=None,
-        recurrent_dropout=0.0,
-        recurrent_dropout_mode="state",
-    ):
-        """Keras's settings, the same for every recurrent layer here (the emitter's keywords)."""
-        self.return_sequences = return_sequences
-        self.merge_mode = merge_mode
-        self.input_dropout = dropout
-        self.activation = activation
-        self.recurrent_activation = recurrent_activation
-        self.recurrent_dropout = recurrent_dropout
-        self.recurrent_dropout_mode = recurrent_dropout_mode
-        # Settings that no fused kernel has run in `_loop` (StepByStep), on the same weights.
-        self.loop = activation is not None or recurrent_activation is not None
-        self.loop = self.loop or recurrent_dropout > 0
-        with torch.no_grad():  # Keras's initial biases: zeros (an LSTM's forget gate aside)
-            for name, value in self.named_parameters():
-                if name.startswith(("bias_ih", "bias_hh")):
-                    value.zero_()
-        self.stateful = stateful_batch > 0
-        if self.stateful:
-            shape = (self.num_layers * (2 if self.bidirectional else 1), stateful_batch)
-            for name, width in self._state_widths():
-                self.register_buffer(name, torch.zeros(*shape, width), persistent=False)
-
-    def _has_cell(self):
-        """Whether the state is (h, c): any LSTM."""
-        return isinstance(self, nn.LSTM) or hasattr(self, "variant")
-
-    def _state_widths(self):
-        """What a step hands the next one: h; c in an LSTM; the last i, f, o in `fgr`."""
-        widths = [("h", self.hidden_size)]
-        if self._has_cell():
-            widths.append(("c", self.hidden_size))
-        if getattr(self, "variant", None) == "fgr":
-            widths.append(("last_gates", 3 * self.hidden_size))
-        return widths
-
-    def reset_states(self):
-        """Forget the state carried between batches (stateful layers)."""
-        if self.stateful:
-            for name, _ in self._state_widths():
-                getattr(self, name).zero_()
-
-    def forward(self, x):
-        masked = self.loop and self.recurrent_dropout and self.recurrent_dropout_mode == "state"
-        masked = masked and not hasattr(self, "variant")  # per-gate input masks in `_loop`
-        if self.input_dropout and self.training and not masked:
-            mask = x.new_ones(x.shape[0], 1, x.shape[2])
-            x = x * F.dropout(mask, self.input_dropout, training=True)
-        state = None
-        if self.stateful:
-            buffers = [getattr(self, name) for name, _ in self._state_widths()]
-            # copies: autograd keeps the starting state, and the buffers change below
-            state = tuple(b.clone() for b in buffers) if len(buffers) > 1 else buffers[0].clone()
-        run = self._loop if self.loop else super().forward
-        out, state = run(x, state)
-        if self.stateful:
-            with torch.no_grad():
-                for buffer, value in zip(
-                    buffers, state if len(buffers) > 1 else [state], strict=True
-                ):
-                    buffer.copy_(value)
-        units = self.hidden_size
-        if not self.return_sequences:
-            if self.bidirectional:
-                out = torch.cat([out[:, -1, :units], out[:, 0, units:]], -1)
-            else:
-                out = out[:, -1]
-        if not self.bidirectional or self.merge_mode == "concat":
-            return out
-        forward, backward = out[..., :units], out[..., units:]
-        if self.merge_mode == "sum":
-            return forward + backward
-        if self.merge_mode == "mul":
-            return forward * backward
-        return (forward + backward) / 2
-
-
-class LSTM(KerasRecurrent, nn.LSTM):
-    """`nn.LSTM` (batch first, cuDNN on a GPU) with Keras's outputs and bias initialisation.
-
-    The biases start at zero, and the forget gate's input bias at `forget_bias`
-    (1.0 for Keras's `unit_forget_bias`); `bias_ih + bias_hh` is Keras's one bias.
-    """
-
-    def __init__(
-        self, input_size, units, *, bidirectional=False, bias=True, forget_bias=1.0, **keras
-    ):
-        super().__init__(
-            input_size, units, bias=bias, batch_first=True, bidirectional=bidirectional
-        )
-        self._keras_setup(**keras)
-        if bias:
-            with torch.no_grad():
-                for name, value in self.named_parameters():
-                    if name.startswith("bias_ih"):
-                        value[units : 2 * units] = forget_bias
-
-
-class MultiHeadAttention(nn.Module):
-    """Keras's `MultiHeadAttention`: per-head query/key/value projections, output projection.
-
-    Four `nn.Linear` in Keras's layout (so both frameworks count the same
-    parameters), and `F.scaled_dot_product_attention` (scale 1/sqrt(key_dim)).
-    """
-
-    def __init__(
-        self,
-        query_dim,
-        key_dim,
-        value_dim,
-        num_heads,
-        head_key_dim,
-        head_value_dim,
-        *,
-        bias=True,
-        dropout=0.0,
-    ):
-        super().__init__()
-        self.num_heads = num_heads
-        self.query = nn.Linear(query_dim, num_heads * head_key_dim, bias=bias)
-        self.key = nn.Linear(key_dim, num_heads * head_key_dim, bias=bias)
-        self.value = nn.Linear(value_dim, num_heads * head_value_dim, bias=bias)
-        self.output = nn.Linear(num_heads * head_value_dim, query_dim, bias=bias)
-        self.dropout = dropout
-
-    def _heads(self, x):
-        return x.unflatten(-1, (self.num_heads, -1)).transpose(1, 2)
-
-    def forward(self, query, value=None, key=None):
-        value = query if value is None else value
-        key = value if key is None else key
-        q, k, v = (
-            self._heads(self.query(query)),
-            self._heads(self.key(key)),
-            self._heads(self.value(value)),
-        )
-        dropout = self.dropout if self.training else 0.0
-        attended = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
-        return self.output(attended.transpose(1, 2).flatten(2))
 
 
 class AttentionEncoder(nn.Module):
@@ -175,7 +15,7 @@ class AttentionEncoder(nn.Module):
     def __init__(self):
         super().__init__()
         self.embed = nn.Embedding(20000, 128)
-        self.bilstm = LSTM(128, 64, bidirectional=True, return_sequences=True)
+        self.bilstm = nn.LSTM(128, 64, batch_first=True, bidirectional=True)
         self.encoder_1_attend = MultiHeadAttention(128, 128, 128, 4, 32, 32)
         self.encoder_1_attend_drop = nn.Dropout(0.1)
         self.encoder_1_attend_norm = nn.LayerNorm(128, eps=1e-06)
@@ -192,23 +32,43 @@ class AttentionEncoder(nn.Module):
         self.encoder_2_ffn_norm = nn.LayerNorm(128, eps=1e-06)
         self.pool_drop = nn.Dropout(0.1)
         self.sentiment = nn.Linear(128, 2)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Each layer's initial weights, and Keras's initial recurrent biases."""
+        for layer in self.children():
+            if hasattr(layer, "reset_parameters"):
+                layer.reset_parameters()
+        with torch.no_grad():  # Keras's biases start at zero
+            for lstm in (self.bilstm,):
+                for name, bias in lstm.named_parameters():
+                    if name.startswith("bias"):
+                        bias.zero_()
+                    if name.startswith("bias_ih"):  # gates i, f, g, o
+                        bias.chunk(4)[1].fill_(1.0)
 
     def forward(self, tokens):
         embed = self.embed(tokens)  # line 36: (batch, L, 128)
-        bilstm = self.bilstm(embed)  # line 37: (batch, L, 128)
+        bilstm, _ = self.bilstm(embed)  # line 37: (batch, L, 128)
         encoder_1_attend = self.encoder_1_attend(bilstm)  # line 26: (batch, L, 128)
         # line 27: (batch, L, 128)
         encoder_1_attend_drop = self.encoder_1_attend_drop(encoder_1_attend)
-        encoder_1_attend_res = bilstm + encoder_1_attend_drop  # line 28: (batch, L, 128)
+        # line 28: (batch, L, 128)
+        encoder_1_attend_res = bilstm + encoder_1_attend_drop
         # line 29: (batch, L, 128)
         encoder_1_attend_norm = self.encoder_1_attend_norm(encoder_1_attend_res)
         # line 30: (batch, L, 256)
         encoder_1_ffn_hidden = F.relu(self.encoder_1_ffn_hidden(encoder_1_attend_norm))
-        encoder_1_ffn_out = self.encoder_1_ffn_out(encoder_1_ffn_hidden)  # line 31: (batch, L, 128)
-        encoder_1_ffn_drop = self.encoder_1_ffn_drop(encoder_1_ffn_out)  # line 32: (batch, L, 128)
-        encoder_1_ffn_res = encoder_1_attend_norm + encoder_1_ffn_drop  # line 33: (batch, L, 128)
-        encoder_1_ffn_norm = self.encoder_1_ffn_norm(encoder_1_ffn_res)  # line 34: (batch, L, 128)
-        encoder_2_attend = self.encoder_2_attend(encoder_1_ffn_norm)  # line 26: (batch, L, 128)
+        # line 31: (batch, L, 128)
+        encoder_1_ffn_out = self.encoder_1_ffn_out(encoder_1_ffn_hidden)
+        # line 32: (batch, L, 128)
+        encoder_1_ffn_drop = self.encoder_1_ffn_drop(encoder_1_ffn_out)
+        # line 33: (batch, L, 128)
+        encoder_1_ffn_res = encoder_1_attend_norm + encoder_1_ffn_drop
+        # line 34: (batch, L, 128)
+        encoder_1_ffn_norm = self.encoder_1_ffn_norm(encoder_1_ffn_res)
+        # line 26: (batch, L, 128)
+        encoder_2_attend = self.encoder_2_attend(encoder_1_ffn_norm)
         # line 27: (batch, L, 128)
         encoder_2_attend_drop = self.encoder_2_attend_drop(encoder_2_attend)
         # line 28: (batch, L, 128)
@@ -217,10 +77,14 @@ class AttentionEncoder(nn.Module):
         encoder_2_attend_norm = self.encoder_2_attend_norm(encoder_2_attend_res)
         # line 30: (batch, L, 256)
         encoder_2_ffn_hidden = F.relu(self.encoder_2_ffn_hidden(encoder_2_attend_norm))
-        encoder_2_ffn_out = self.encoder_2_ffn_out(encoder_2_ffn_hidden)  # line 31: (batch, L, 128)
-        encoder_2_ffn_drop = self.encoder_2_ffn_drop(encoder_2_ffn_out)  # line 32: (batch, L, 128)
-        encoder_2_ffn_res = encoder_2_attend_norm + encoder_2_ffn_drop  # line 33: (batch, L, 128)
-        encoder_2_ffn_norm = self.encoder_2_ffn_norm(encoder_2_ffn_res)  # line 34: (batch, L, 128)
+        # line 31: (batch, L, 128)
+        encoder_2_ffn_out = self.encoder_2_ffn_out(encoder_2_ffn_hidden)
+        # line 32: (batch, L, 128)
+        encoder_2_ffn_drop = self.encoder_2_ffn_drop(encoder_2_ffn_out)
+        # line 33: (batch, L, 128)
+        encoder_2_ffn_res = encoder_2_attend_norm + encoder_2_ffn_drop
+        # line 34: (batch, L, 128)
+        encoder_2_ffn_norm = self.encoder_2_ffn_norm(encoder_2_ffn_res)
         pool = encoder_2_ffn_norm.mean(1)  # line 39: (batch, 128)
         pool_drop = self.pool_drop(pool)  # line 40: (batch, 128)
         sentiment = F.softmax(self.sentiment(pool_drop), dim=-1)  # line 41: (batch, 2)

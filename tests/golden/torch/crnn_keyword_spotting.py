@@ -5,186 +5,43 @@ Spec: crnn_keyword_spotting.yaml (sha256 1c538af961cf14c1).
 
 import torch
 import torch.nn.functional as F
+from specc.backends.torch.runtime import BatchNorm, Conv1d
 from torch import nn
 
 
-class KerasRecurrent:
-    """Keras's view of a fused `nn.LSTM`/`nn.GRU`/`nn.RNN` (batch first).
-
-    Adds what Keras's recurrent layers do and PyTorch's do not: one input
-    dropout mask shared by all time steps, `merge_mode` for a bidirectional
-    layer, the last step of each direction for `return_sequences=False` (the
-    backward direction's is at t = 0), `stateful` state kept in buffers, and
-    biases that start at zero, as Keras's do.
-    """
-
-    def _keras_setup(
-        self,
-        *,
-        return_sequences=False,
-        merge_mode="concat",
-        dropout=0.0,
-        stateful_batch=0,
-        activation=None,
-        recurrent_activation=None,
-        recurrent_dropout=0.0,
-        recurrent_dropout_mode="state",
-    ):
-        """Keras's settings, the same for every recurrent layer here (the emitter's keywords)."""
-        self.return_sequences = return_sequences
-        self.merge_mode = merge_mode
-        self.input_dropout = dropout
-        self.activation = activation
-        self.recurrent_activation = recurrent_activation
-        self.recurrent_dropout = recurrent_dropout
-        self.recurrent_dropout_mode = recurrent_dropout_mode
-        # Settings that no fused kernel has run in `_loop` (StepByStep), on the same weights.
-        self.loop = activation is not None or recurrent_activation is not None
-        self.loop = self.loop or recurrent_dropout > 0
-        with torch.no_grad():  # Keras's initial biases: zeros (an LSTM's forget gate aside)
-            for name, value in self.named_parameters():
-                if name.startswith(("bias_ih", "bias_hh")):
-                    value.zero_()
-        self.stateful = stateful_batch > 0
-        if self.stateful:
-            shape = (self.num_layers * (2 if self.bidirectional else 1), stateful_batch)
-            for name, width in self._state_widths():
-                self.register_buffer(name, torch.zeros(*shape, width), persistent=False)
-
-    def _has_cell(self):
-        """Whether the state is (h, c): any LSTM."""
-        return isinstance(self, nn.LSTM) or hasattr(self, "variant")
-
-    def _state_widths(self):
-        """What a step hands the next one: h; c in an LSTM; the last i, f, o in `fgr`."""
-        widths = [("h", self.hidden_size)]
-        if self._has_cell():
-            widths.append(("c", self.hidden_size))
-        if getattr(self, "variant", None) == "fgr":
-            widths.append(("last_gates", 3 * self.hidden_size))
-        return widths
-
-    def reset_states(self):
-        """Forget the state carried between batches (stateful layers)."""
-        if self.stateful:
-            for name, _ in self._state_widths():
-                getattr(self, name).zero_()
-
-    def forward(self, x):
-        masked = self.loop and self.recurrent_dropout and self.recurrent_dropout_mode == "state"
-        masked = masked and not hasattr(self, "variant")  # per-gate input masks in `_loop`
-        if self.input_dropout and self.training and not masked:
-            mask = x.new_ones(x.shape[0], 1, x.shape[2])
-            x = x * F.dropout(mask, self.input_dropout, training=True)
-        state = None
-        if self.stateful:
-            buffers = [getattr(self, name) for name, _ in self._state_widths()]
-            # copies: autograd keeps the starting state, and the buffers change below
-            state = tuple(b.clone() for b in buffers) if len(buffers) > 1 else buffers[0].clone()
-        run = self._loop if self.loop else super().forward
-        out, state = run(x, state)
-        if self.stateful:
-            with torch.no_grad():
-                for buffer, value in zip(
-                    buffers, state if len(buffers) > 1 else [state], strict=True
-                ):
-                    buffer.copy_(value)
-        units = self.hidden_size
-        if not self.return_sequences:
-            if self.bidirectional:
-                out = torch.cat([out[:, -1, :units], out[:, 0, units:]], -1)
-            else:
-                out = out[:, -1]
-        if not self.bidirectional or self.merge_mode == "concat":
-            return out
-        forward, backward = out[..., :units], out[..., units:]
-        if self.merge_mode == "sum":
-            return forward + backward
-        if self.merge_mode == "mul":
-            return forward * backward
-        return (forward + backward) / 2
-
-
-class GRU(KerasRecurrent, nn.GRU):
-    """`nn.GRU` (batch first, reset gate after the matmul, as Keras) with Keras's outputs."""
-
-    def __init__(self, input_size, units, *, bidirectional=False, bias=True, **keras):
-        super().__init__(
-            input_size, units, bias=bias, batch_first=True, bidirectional=bidirectional
-        )
-        self._keras_setup(**keras)
-
-
-class Conv1d(nn.Conv1d):
-    """`nn.Conv1d` on (batch, time, channels), with Keras's `valid`/`same`/`causal` padding.
-
-    `same` pads as TensorFlow does (the larger half on the right), for any stride.
-    """
-
-    def __init__(
-        self, in_channels, filters, kernel_size, *, stride=1, dilation=1, bias=True, padding="valid"
-    ):
-        super().__init__(
-            in_channels, filters, kernel_size, stride=stride, dilation=dilation, bias=bias
-        )
-        self.keras_padding = padding
-
-    def forward(self, x):
-        x = x.transpose(1, 2)
-        span = self.dilation[0] * (self.kernel_size[0] - 1) + 1
-        if self.keras_padding == "causal":
-            x = F.pad(x, (span - 1, 0))
-        elif self.keras_padding == "same":
-            steps, stride = x.shape[-1], self.stride[0]
-            total = max((-(-steps // stride) - 1) * stride + span - steps, 0)
-            x = F.pad(x, (total // 2, total - total // 2))
-        return super().forward(x).transpose(1, 2)
-
-
-class BatchNorm(nn.BatchNorm1d):
-    """Keras's `BatchNormalization` of the last axis, on (batch, ..., features).
-
-    Training normalises with the batch's mean and biased variance, as both
-    frameworks do, and moves the running statistics toward those same values,
-    as Keras does (`nn.BatchNorm1d` moves the variance toward the unbiased one).
-    """
-
-    def forward(self, x):
-        dtype = x.dtype  # statistics in float32 at least, under autocast too (as Keras)
-        x = x.to(torch.promote_types(dtype, torch.float32))
-        if self.training:
-            var, mean = torch.var_mean(x, tuple(range(x.dim() - 1)), correction=0)
-            with torch.no_grad():
-                self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
-                self.running_var.lerp_(var.to(self.running_var.dtype), self.momentum)
-        else:
-            mean, var = self.running_mean.to(x.dtype), self.running_var.to(x.dtype)
-        x = (x - mean) * torch.rsqrt(var + self.eps)
-        if self.weight is not None:
-            x = x * self.weight.to(x.dtype)
-        if self.bias is not None:
-            x = x + self.bias.to(x.dtype)
-        return x.to(dtype)
-
-
 class CrnnKeywordSpotting(nn.Module):
-    """Strided conv, batch norm, two bidirectional GRUs, mean and max pooling, softmax."""
+    """
+    Strided conv, batch norm, two bidirectional GRUs, mean and max pooling, softmax.
+    """
 
     def __init__(self):
         super().__init__()
         self.conv = Conv1d(40, 64, 5, stride=2, bias=False, padding="same")
         self.conv_bn = BatchNorm(64, eps=0.001, momentum=0.01)
-        self.bigru1 = GRU(64, 64, bidirectional=True, return_sequences=True)
-        self.bigru2 = GRU(128, 64, bidirectional=True, merge_mode="sum", return_sequences=True)
+        self.bigru1 = nn.GRU(64, 64, batch_first=True, bidirectional=True)
+        self.bigru2 = nn.GRU(128, 64, batch_first=True, bidirectional=True)
         self.hidden = nn.Linear(128, 64)
         self.keyword = nn.Linear(64, 12)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Each layer's initial weights, and Keras's initial recurrent biases."""
+        for layer in self.children():
+            if hasattr(layer, "reset_parameters"):
+                layer.reset_parameters()
+        with torch.no_grad():  # Keras's biases start at zero
+            for gru in (self.bigru1, self.bigru2):
+                for name, bias in gru.named_parameters():
+                    if name.startswith("bias"):
+                        bias.zero_()
 
     def forward(self, logmel):
         conv = self.conv(logmel)  # line 20: (batch, ceil(T/2), 64)
         conv_bn = self.conv_bn(conv)  # line 21: (batch, ceil(T/2), 64)
         conv_relu = F.relu(conv_bn)  # line 22: (batch, ceil(T/2), 64)
-        bigru1 = self.bigru1(conv_relu)  # line 23: (batch, ceil(T/2), 128)
-        bigru2 = self.bigru2(bigru1)  # line 24: (batch, ceil(T/2), 64)
+        bigru1, _ = self.bigru1(conv_relu)  # line 23: (batch, ceil(T/2), 128)
+        bigru2, _ = self.bigru2(bigru1)
+        bigru2 = bigru2[..., :64] + bigru2[..., 64:]  # line 24: (batch, ceil(T/2), 64)
         mean_pool = bigru2.mean(1)  # line 25: (batch, 64)
         max_pool = bigru2.amax(1)  # line 26: (batch, 64)
         pooled = torch.cat([mean_pool, max_pool], dim=-1)  # line 27: (batch, 128)

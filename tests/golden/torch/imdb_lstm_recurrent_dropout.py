@@ -4,228 +4,8 @@ Spec: imdb_lstm_recurrent_dropout.yaml (sha256 05035e2f6e4c8e97).
 """
 
 import torch
-import torch.nn.functional as F
+from specc.backends.torch.runtime import StepByStep
 from torch import nn
-
-
-class KerasRecurrent:
-    """Keras's view of a fused `nn.LSTM`/`nn.GRU`/`nn.RNN` (batch first).
-
-    Adds what Keras's recurrent layers do and PyTorch's do not: one input
-    dropout mask shared by all time steps, `merge_mode` for a bidirectional
-    layer, the last step of each direction for `return_sequences=False` (the
-    backward direction's is at t = 0), `stateful` state kept in buffers, and
-    biases that start at zero, as Keras's do.
-    """
-
-    def _keras_setup(
-        self,
-        *,
-        return_sequences=False,
-        merge_mode="concat",
-        dropout=0.0,
-        stateful_batch=0,
-        activation=None,
-        recurrent_activation=None,
-        recurrent_dropout=0.0,
-        recurrent_dropout_mode="state",
-    ):
-        """Keras's settings, the same for every recurrent layer here (the emitter's keywords)."""
-        self.return_sequences = return_sequences
-        self.merge_mode = merge_mode
-        self.input_dropout = dropout
-        self.activation = activation
-        self.recurrent_activation = recurrent_activation
-        self.recurrent_dropout = recurrent_dropout
-        self.recurrent_dropout_mode = recurrent_dropout_mode
-        # Settings that no fused kernel has run in `_loop` (StepByStep), on the same weights.
-        self.loop = activation is not None or recurrent_activation is not None
-        self.loop = self.loop or recurrent_dropout > 0
-        with torch.no_grad():  # Keras's initial biases: zeros (an LSTM's forget gate aside)
-            for name, value in self.named_parameters():
-                if name.startswith(("bias_ih", "bias_hh")):
-                    value.zero_()
-        self.stateful = stateful_batch > 0
-        if self.stateful:
-            shape = (self.num_layers * (2 if self.bidirectional else 1), stateful_batch)
-            for name, width in self._state_widths():
-                self.register_buffer(name, torch.zeros(*shape, width), persistent=False)
-
-    def _has_cell(self):
-        """Whether the state is (h, c): any LSTM."""
-        return isinstance(self, nn.LSTM) or hasattr(self, "variant")
-
-    def _state_widths(self):
-        """What a step hands the next one: h; c in an LSTM; the last i, f, o in `fgr`."""
-        widths = [("h", self.hidden_size)]
-        if self._has_cell():
-            widths.append(("c", self.hidden_size))
-        if getattr(self, "variant", None) == "fgr":
-            widths.append(("last_gates", 3 * self.hidden_size))
-        return widths
-
-    def reset_states(self):
-        """Forget the state carried between batches (stateful layers)."""
-        if self.stateful:
-            for name, _ in self._state_widths():
-                getattr(self, name).zero_()
-
-    def forward(self, x):
-        masked = self.loop and self.recurrent_dropout and self.recurrent_dropout_mode == "state"
-        masked = masked and not hasattr(self, "variant")  # per-gate input masks in `_loop`
-        if self.input_dropout and self.training and not masked:
-            mask = x.new_ones(x.shape[0], 1, x.shape[2])
-            x = x * F.dropout(mask, self.input_dropout, training=True)
-        state = None
-        if self.stateful:
-            buffers = [getattr(self, name) for name, _ in self._state_widths()]
-            # copies: autograd keeps the starting state, and the buffers change below
-            state = tuple(b.clone() for b in buffers) if len(buffers) > 1 else buffers[0].clone()
-        run = self._loop if self.loop else super().forward
-        out, state = run(x, state)
-        if self.stateful:
-            with torch.no_grad():
-                for buffer, value in zip(
-                    buffers, state if len(buffers) > 1 else [state], strict=True
-                ):
-                    buffer.copy_(value)
-        units = self.hidden_size
-        if not self.return_sequences:
-            if self.bidirectional:
-                out = torch.cat([out[:, -1, :units], out[:, 0, units:]], -1)
-            else:
-                out = out[:, -1]
-        if not self.bidirectional or self.merge_mode == "concat":
-            return out
-        forward, backward = out[..., :units], out[..., units:]
-        if self.merge_mode == "sum":
-            return forward + backward
-        if self.merge_mode == "mul":
-            return forward * backward
-        return (forward + backward) / 2
-
-
-class StepByStep:
-    """Keras's cell one time step at a time, for settings no fused kernel has (W502).
-
-    Mixed into a fused layer's class, it keeps that layer's weights: a custom
-    activation, recurrent dropout, or GRU's reset gate before the matmul.
-    """
-
-    def _loop(self, x, state=None):
-        """The layer one step at a time, for what the fused kernels lack (Keras's cell).
-
-        Same weights and outputs as the fused layer. The input projection of
-        all steps is one matmul, the recurrent one of all gates one per step.
-        Keras's recurrent dropout (`state`) uses one mask per gate for the
-        state and, with input dropout, one per gate for the input, as Keras's
-        cells do then; `update` masks the candidate (Semeniuta et al., 2016).
-        """
-        before = getattr(self, "reset_after", True) is False
-        lstm, gru = isinstance(self, nn.LSTM), isinstance(self, nn.GRU) or before
-        gates = 4 if lstm else 3 if gru else 1
-        units, batch, directions = self.hidden_size, x.shape[0], 2 if self.bidirectional else 1
-        relu = getattr(self, "nonlinearity", "tanh") == "relu"
-        act = self.activation or (torch.relu if relu else torch.tanh)
-        gate = self.recurrent_activation or torch.sigmoid
-        if state is None:
-            h0 = x.new_zeros(directions, batch, units)
-            c0 = h0
-        else:
-            h0, c0 = state if lstm else (state, state)
-        drop = self.training and self.recurrent_dropout > 0
-        per_gate = drop and self.recurrent_dropout_mode == "state"
-        outs, hs, cs = [], [], []
-        for d in range(directions):
-            suffix = "_reverse" if d else ""
-            w_ih, w_hh = (
-                getattr(self, f"weight_ih_l0{suffix}"),
-                getattr(self, f"weight_hh_l0{suffix}"),
-            )
-            b_ih = getattr(self, f"bias_ih_l0{suffix}", None) if self.bias else None
-            b_hh = getattr(self, f"bias_hh_l0{suffix}", None) if self.bias else None
-            seq = x.flip(1) if d else x
-            if per_gate and self.input_dropout:
-                ones = x.new_ones(gates, batch, x.shape[2])
-                masks = F.dropout(ones, self.input_dropout, training=True)
-                wide = w_ih.view(gates, units, -1)
-                xs = torch.einsum("btf,gbf,guf->btgu", seq, masks, wide).flatten(2)
-                xs = xs if b_ih is None else xs + b_ih
-            else:
-                xs = F.linear(seq, w_ih, b_ih)
-            mask = None
-            if drop:
-                shape = (gates, batch, units) if per_gate else (batch, units)
-                mask = F.dropout(x.new_ones(shape), self.recurrent_dropout, training=True)
-            h, c, steps = h0[d], c0[d], []
-            for t in range(seq.shape[1]):
-                if before:  # Keras's reset_after=False: the reset gate scales h before its matmul
-                    x_r, x_z, x_n = xs[:, t].chunk(3, -1)
-                    if per_gate:
-                        wide = w_hh[: 2 * units].view(2, units, units)
-                        hh = torch.einsum("gbv,guv->bgu", h * mask[:2], wide).flatten(1)
-                        h_in = h * mask[2]
-                    else:
-                        hh, h_in = F.linear(h, w_hh[: 2 * units]), h
-                    h_r, h_z = hh.chunk(2, -1)
-                    r, z = gate(x_r + h_r), gate(x_z + h_z)
-                    n = act(x_n + F.linear(r * h_in, w_hh[2 * units :]))
-                    n = n if mask is None or per_gate else n * mask
-                    h = (1 - z) * n + z * h
-                    steps.append(h)
-                    continue
-                if per_gate:
-                    wide = w_hh.view(gates, units, units)
-                    hh = torch.einsum("gbv,guv->bgu", h * mask, wide).flatten(1)
-                    hh = hh if b_hh is None else hh + b_hh
-                else:
-                    hh = F.linear(h, w_hh, b_hh)
-                if lstm:
-                    i, f, g, o = (xs[:, t] + hh).chunk(4, -1)
-                    g = act(g) if mask is None or per_gate else act(g) * mask
-                    c = gate(f) * c + gate(i) * g
-                    h = gate(o) * act(c)
-                elif gru:
-                    x_r, x_z, x_n = xs[:, t].chunk(3, -1)
-                    h_r, h_z, h_n = hh.chunk(3, -1)
-                    r, z = gate(x_r + h_r), gate(x_z + h_z)
-                    n = act(x_n + r * h_n)
-                    n = n if mask is None or per_gate else n * mask
-                    h = (1 - z) * n + z * h
-                else:
-                    h = act(xs[:, t] + hh)
-                steps.append(h)
-            out = torch.stack(steps, 1)
-            outs.append(out.flip(1) if d else out)
-            hs.append(h)
-            cs.append(c)
-        h_n = torch.stack(hs)
-        return torch.cat(outs, -1), ((h_n, torch.stack(cs)) if lstm else h_n)
-
-
-class LSTM(KerasRecurrent, nn.LSTM):
-    """`nn.LSTM` (batch first, cuDNN on a GPU) with Keras's outputs and bias initialisation.
-
-    The biases start at zero, and the forget gate's input bias at `forget_bias`
-    (1.0 for Keras's `unit_forget_bias`); `bias_ih + bias_hh` is Keras's one bias.
-    """
-
-    def __init__(
-        self, input_size, units, *, bidirectional=False, bias=True, forget_bias=1.0, **keras
-    ):
-        super().__init__(
-            input_size, units, bias=bias, batch_first=True, bidirectional=bidirectional
-        )
-        self._keras_setup(**keras)
-        if bias:
-            with torch.no_grad():
-                for name, value in self.named_parameters():
-                    if name.startswith("bias_ih"):
-                        value[units : 2 * units] = forget_bias
-
-
-class SteppedLSTM(StepByStep, LSTM):
-    """`LSTM` run step by step: custom activations or recurrent dropout."""
 
 
 class ImdbLstmRecurrentDropout(nn.Module):
@@ -234,8 +14,15 @@ class ImdbLstmRecurrentDropout(nn.Module):
     def __init__(self):
         super().__init__()
         self.embed = nn.Embedding(20000, 128)
-        self.encoder = SteppedLSTM(128, 128, dropout=0.2, recurrent_dropout=0.2)
+        self.encoder = StepByStep("LSTM", 128, 128, dropout=0.2, recurrent_dropout=0.2)
         self.positive = nn.Linear(128, 1)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Each layer's initial weights."""
+        for layer in self.children():
+            if hasattr(layer, "reset_parameters"):
+                layer.reset_parameters()
 
     def forward(self, tokens):
         embed = self.embed(tokens)  # line 20: (batch, 80, 128)

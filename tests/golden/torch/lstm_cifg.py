@@ -3,242 +3,9 @@
 Spec: lstm_cifg.yaml (sha256 ed65d6ed78d0dc5f).
 """
 
-import torch
 import torch.nn.functional as F
+from specc.backends.torch.runtime import LSTMVariant
 from torch import nn
-
-
-class KerasRecurrent:
-    """Keras's view of a fused `nn.LSTM`/`nn.GRU`/`nn.RNN` (batch first).
-
-    Adds what Keras's recurrent layers do and PyTorch's do not: one input
-    dropout mask shared by all time steps, `merge_mode` for a bidirectional
-    layer, the last step of each direction for `return_sequences=False` (the
-    backward direction's is at t = 0), `stateful` state kept in buffers, and
-    biases that start at zero, as Keras's do.
-    """
-
-    def _keras_setup(
-        self,
-        *,
-        return_sequences=False,
-        merge_mode="concat",
-        dropout=0.0,
-        stateful_batch=0,
-        activation=None,
-        recurrent_activation=None,
-        recurrent_dropout=0.0,
-        recurrent_dropout_mode="state",
-    ):
-        """Keras's settings, the same for every recurrent layer here (the emitter's keywords)."""
-        self.return_sequences = return_sequences
-        self.merge_mode = merge_mode
-        self.input_dropout = dropout
-        self.activation = activation
-        self.recurrent_activation = recurrent_activation
-        self.recurrent_dropout = recurrent_dropout
-        self.recurrent_dropout_mode = recurrent_dropout_mode
-        # Settings that no fused kernel has run in `_loop` (StepByStep), on the same weights.
-        self.loop = activation is not None or recurrent_activation is not None
-        self.loop = self.loop or recurrent_dropout > 0
-        with torch.no_grad():  # Keras's initial biases: zeros (an LSTM's forget gate aside)
-            for name, value in self.named_parameters():
-                if name.startswith(("bias_ih", "bias_hh")):
-                    value.zero_()
-        self.stateful = stateful_batch > 0
-        if self.stateful:
-            shape = (self.num_layers * (2 if self.bidirectional else 1), stateful_batch)
-            for name, width in self._state_widths():
-                self.register_buffer(name, torch.zeros(*shape, width), persistent=False)
-
-    def _has_cell(self):
-        """Whether the state is (h, c): any LSTM."""
-        return isinstance(self, nn.LSTM) or hasattr(self, "variant")
-
-    def _state_widths(self):
-        """What a step hands the next one: h; c in an LSTM; the last i, f, o in `fgr`."""
-        widths = [("h", self.hidden_size)]
-        if self._has_cell():
-            widths.append(("c", self.hidden_size))
-        if getattr(self, "variant", None) == "fgr":
-            widths.append(("last_gates", 3 * self.hidden_size))
-        return widths
-
-    def reset_states(self):
-        """Forget the state carried between batches (stateful layers)."""
-        if self.stateful:
-            for name, _ in self._state_widths():
-                getattr(self, name).zero_()
-
-    def forward(self, x):
-        masked = self.loop and self.recurrent_dropout and self.recurrent_dropout_mode == "state"
-        masked = masked and not hasattr(self, "variant")  # per-gate input masks in `_loop`
-        if self.input_dropout and self.training and not masked:
-            mask = x.new_ones(x.shape[0], 1, x.shape[2])
-            x = x * F.dropout(mask, self.input_dropout, training=True)
-        state = None
-        if self.stateful:
-            buffers = [getattr(self, name) for name, _ in self._state_widths()]
-            # copies: autograd keeps the starting state, and the buffers change below
-            state = tuple(b.clone() for b in buffers) if len(buffers) > 1 else buffers[0].clone()
-        run = self._loop if self.loop else super().forward
-        out, state = run(x, state)
-        if self.stateful:
-            with torch.no_grad():
-                for buffer, value in zip(
-                    buffers, state if len(buffers) > 1 else [state], strict=True
-                ):
-                    buffer.copy_(value)
-        units = self.hidden_size
-        if not self.return_sequences:
-            if self.bidirectional:
-                out = torch.cat([out[:, -1, :units], out[:, 0, units:]], -1)
-            else:
-                out = out[:, -1]
-        if not self.bidirectional or self.merge_mode == "concat":
-            return out
-        forward, backward = out[..., :units], out[..., units:]
-        if self.merge_mode == "sum":
-            return forward + backward
-        if self.merge_mode == "mul":
-            return forward * backward
-        return (forward + backward) / 2
-
-
-class LSTMVariant(KerasRecurrent, nn.Module):
-    """An LSTM variant of Greff et al. (2017), or a layer-normalised LSTM (Ba et al., 2016).
-
-    Per direction: `weight_ih_l0` (gates*u, F) and `weight_hh_l0` (gates*u, u)
-    for the gates that have weights, in the order i, f, g, o; one bias per gate
-    (`bias_l0`); diagonal peepholes from the cell to the i, f, o gates that
-    exist (`peephole_l0`, one row each); for `fgr`, `gate_recurrence_l0`
-    (3u, 3u): the i, f, o gates also read the previous step's i, f, o. The
-    `layer_norm` variant is Ba et al.'s equation 20, whose norms' shifts are its
-    only biases: LN(W_x x) + LN(W_h h) for the gates (`norm_input_l0`,
-    `norm_hidden_l0`, 4u each) and h = o * tanh(LN(c)) (`norm_cell_l0`, u).
-    """
-
-    GATES = {
-        "peephole": "ifgo",
-        "nig": "fgo",
-        "nfg": "igo",
-        "nog": "ifg",
-        "niaf": "ifgo",
-        "noaf": "ifgo",
-        "cifg": "igo",
-        "fgr": "ifgo",
-        "layer_norm": "ifgo",
-    }
-
-    def __init__(
-        self,
-        input_size,
-        units,
-        *,
-        variant,
-        bidirectional=False,
-        bias=True,
-        forget_bias=1.0,
-        **keras,
-    ):
-        super().__init__()
-        self.variant, self.gates = variant, self.GATES[variant]
-        self.input_size, self.hidden_size, self.num_layers = input_size, units, 1
-        self.bidirectional = bidirectional
-        self.bias = bias and variant != "layer_norm"
-        self.peepholes = "" if variant == "layer_norm" else [g for g in "ifo" if g in self.gates]
-        n, bound = len(self.gates), units**-0.5
-        for suffix in ["", "_reverse"] if bidirectional else [""]:
-            shapes = {"weight_ih": (n * units, input_size), "weight_hh": (n * units, units)}
-            if self.peepholes:
-                shapes["peephole"] = (len(self.peepholes), units)
-            if variant == "fgr":
-                shapes["gate_recurrence"] = (3 * units, 3 * units)
-            for name, shape in shapes.items():
-                weight = nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
-                self.register_parameter(f"{name}_l0{suffix}", weight)
-            if self.bias:
-                value = torch.zeros(n, units)
-                if "f" in self.gates:
-                    value[self.gates.index("f")] = forget_bias
-                self.register_parameter(f"bias_l0{suffix}", nn.Parameter(value.flatten()))
-            if variant == "layer_norm":
-                self.add_module(f"norm_input_l0{suffix}", nn.LayerNorm(4 * units))
-                self.add_module(f"norm_hidden_l0{suffix}", nn.LayerNorm(4 * units))
-                self.add_module(f"norm_cell_l0{suffix}", nn.LayerNorm(units))
-        self._keras_setup(**keras)
-        self.loop = True
-
-    def _loop(self, x, state=None):
-        """Greff et al.'s equations, one step at a time; input projection for all steps at once."""
-        units, batch = self.hidden_size, x.shape[0]
-        directions = 2 if self.bidirectional else 1
-        act = self.activation or torch.tanh
-        gate = self.recurrent_activation or torch.sigmoid
-        cell_in = (lambda v: v) if self.variant == "niaf" else act
-        cell_out = (lambda v: v) if self.variant == "noaf" else act
-        if state is None:
-            state = [x.new_zeros(directions, batch, width) for _, width in self._state_widths()]
-        h0, c0 = state[:2]
-        drop = self.training and self.recurrent_dropout > 0
-        outs, hs, cs, gates = [], [], [], []
-        for d in range(directions):
-            suffix = "_reverse" if d else ""
-            w_hh = getattr(self, f"weight_hh_l0{suffix}")
-            bias = getattr(self, f"bias_l0{suffix}", None)
-            peep = getattr(self, f"peephole_l0{suffix}", None)
-            peep = dict(zip(self.peepholes, peep, strict=True)) if peep is not None else {}
-            seq = x.flip(1) if d else x
-            xs = F.linear(seq, getattr(self, f"weight_ih_l0{suffix}"), bias)
-            norm_hidden = getattr(self, f"norm_hidden_l0{suffix}", None)
-            if norm_hidden is not None:  # layer_norm: the input part for all steps at once
-                xs = getattr(self, f"norm_input_l0{suffix}")(xs)
-            mask = None
-            if drop:
-                mask = F.dropout(x.new_ones(batch, units), self.recurrent_dropout, training=True)
-            state_mask = mask if self.recurrent_dropout_mode == "state" else None
-            update_mask = mask if self.recurrent_dropout_mode == "update" else None
-            h, c, steps = h0[d], c0[d], []
-            previous = state[2][d] if self.variant == "fgr" else None  # the last step's i, f, o
-            for t in range(seq.shape[1]):
-                recurrent = F.linear(h if state_mask is None else h * state_mask, w_hh)
-                pre = xs[:, t] + (recurrent if norm_hidden is None else norm_hidden(recurrent))
-                parts = dict(zip(self.gates, pre.chunk(len(self.gates), -1), strict=True))
-                if self.variant == "fgr":
-                    extra = F.linear(previous, getattr(self, f"gate_recurrence_l0{suffix}"))
-                    for name, part in zip("ifo", extra.chunk(3, -1), strict=True):
-                        parts[name] = parts[name] + part
-                for name in "if":
-                    if name in peep:
-                        parts[name] = parts[name] + peep[name] * c
-                i = gate(parts["i"]) if "i" in parts else 1.0
-                f = gate(parts["f"]) if "f" in parts else 1.0
-                if self.variant == "cifg":
-                    f = 1 - i
-                g = cell_in(parts["g"])
-                if update_mask is not None:
-                    g = g * update_mask
-                c = f * c + i * g
-                if "o" in parts:
-                    o = gate(parts["o"] + peep["o"] * c if "o" in peep else parts["o"])
-                else:
-                    o = 1.0
-                if self.variant == "layer_norm":
-                    h = o * cell_out(getattr(self, f"norm_cell_l0{suffix}")(c))
-                else:
-                    h = o * cell_out(c)
-                if self.variant == "fgr":
-                    previous = torch.cat([i, f, o], -1)
-                steps.append(h)
-            out = torch.stack(steps, 1)
-            outs.append(out.flip(1) if d else out)
-            hs.append(h)
-            cs.append(c)
-            gates.append(previous)
-        state = (torch.stack(hs), torch.stack(cs))
-        if self.variant == "fgr":
-            state = (*state, torch.stack(gates))
-        return torch.cat(outs, -1), state
 
 
 class LstmCifg(nn.Module):
@@ -251,7 +18,9 @@ class LstmCifg(nn.Module):
         self.lstm1 = LSTMVariant(
             650,
             650,
-            variant="cifg",
+            gates="igo",
+            peepholes="io",
+            coupled_forget=True,
             return_sequences=True,
             recurrent_dropout=0.25,
             recurrent_dropout_mode="update",
@@ -259,13 +28,22 @@ class LstmCifg(nn.Module):
         self.lstm2 = LSTMVariant(
             650,
             650,
-            variant="cifg",
+            gates="igo",
+            peepholes="io",
+            coupled_forget=True,
             return_sequences=True,
             recurrent_dropout=0.25,
             recurrent_dropout_mode="update",
         )
         self.out_drop = nn.Dropout(0.5)
         self.next_word = nn.Linear(650, 10000)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Each layer's initial weights."""
+        for layer in self.children():
+            if hasattr(layer, "reset_parameters"):
+                layer.reset_parameters()
 
     def forward(self, words):
         embed = self.embed(words)  # line 22: (batch, 35, 650)
@@ -273,7 +51,8 @@ class LstmCifg(nn.Module):
         lstm1 = self.lstm1(embed_drop)  # line 24: (batch, 35, 650)
         lstm2 = self.lstm2(lstm1)  # line 31: (batch, 35, 650)
         out_drop = self.out_drop(lstm2)  # line 38: (batch, 35, 650)
-        next_word = F.softmax(self.next_word(out_drop), dim=-1)  # line 39: (batch, 35, 10000)
+        # line 39: (batch, 35, 10000)
+        next_word = F.softmax(self.next_word(out_drop), dim=-1)
         return next_word
 
 

@@ -8,146 +8,44 @@ import torch.nn.functional as F
 from torch import nn
 
 
-class KerasRecurrent:
-    """Keras's view of a fused `nn.LSTM`/`nn.GRU`/`nn.RNN` (batch first).
-
-    Adds what Keras's recurrent layers do and PyTorch's do not: one input
-    dropout mask shared by all time steps, `merge_mode` for a bidirectional
-    layer, the last step of each direction for `return_sequences=False` (the
-    backward direction's is at t = 0), `stateful` state kept in buffers, and
-    biases that start at zero, as Keras's do.
-    """
-
-    def _keras_setup(
-        self,
-        *,
-        return_sequences=False,
-        merge_mode="concat",
-        dropout=0.0,
-        stateful_batch=0,
-        activation=None,
-        recurrent_activation=None,
-        recurrent_dropout=0.0,
-        recurrent_dropout_mode="state",
-    ):
-        """Keras's settings, the same for every recurrent layer here (the emitter's keywords)."""
-        self.return_sequences = return_sequences
-        self.merge_mode = merge_mode
-        self.input_dropout = dropout
-        self.activation = activation
-        self.recurrent_activation = recurrent_activation
-        self.recurrent_dropout = recurrent_dropout
-        self.recurrent_dropout_mode = recurrent_dropout_mode
-        # Settings that no fused kernel has run in `_loop` (StepByStep), on the same weights.
-        self.loop = activation is not None or recurrent_activation is not None
-        self.loop = self.loop or recurrent_dropout > 0
-        with torch.no_grad():  # Keras's initial biases: zeros (an LSTM's forget gate aside)
-            for name, value in self.named_parameters():
-                if name.startswith(("bias_ih", "bias_hh")):
-                    value.zero_()
-        self.stateful = stateful_batch > 0
-        if self.stateful:
-            shape = (self.num_layers * (2 if self.bidirectional else 1), stateful_batch)
-            for name, width in self._state_widths():
-                self.register_buffer(name, torch.zeros(*shape, width), persistent=False)
-
-    def _has_cell(self):
-        """Whether the state is (h, c): any LSTM."""
-        return isinstance(self, nn.LSTM) or hasattr(self, "variant")
-
-    def _state_widths(self):
-        """What a step hands the next one: h; c in an LSTM; the last i, f, o in `fgr`."""
-        widths = [("h", self.hidden_size)]
-        if self._has_cell():
-            widths.append(("c", self.hidden_size))
-        if getattr(self, "variant", None) == "fgr":
-            widths.append(("last_gates", 3 * self.hidden_size))
-        return widths
-
-    def reset_states(self):
-        """Forget the state carried between batches (stateful layers)."""
-        if self.stateful:
-            for name, _ in self._state_widths():
-                getattr(self, name).zero_()
-
-    def forward(self, x):
-        masked = self.loop and self.recurrent_dropout and self.recurrent_dropout_mode == "state"
-        masked = masked and not hasattr(self, "variant")  # per-gate input masks in `_loop`
-        if self.input_dropout and self.training and not masked:
-            mask = x.new_ones(x.shape[0], 1, x.shape[2])
-            x = x * F.dropout(mask, self.input_dropout, training=True)
-        state = None
-        if self.stateful:
-            buffers = [getattr(self, name) for name, _ in self._state_widths()]
-            # copies: autograd keeps the starting state, and the buffers change below
-            state = tuple(b.clone() for b in buffers) if len(buffers) > 1 else buffers[0].clone()
-        run = self._loop if self.loop else super().forward
-        out, state = run(x, state)
-        if self.stateful:
-            with torch.no_grad():
-                for buffer, value in zip(
-                    buffers, state if len(buffers) > 1 else [state], strict=True
-                ):
-                    buffer.copy_(value)
-        units = self.hidden_size
-        if not self.return_sequences:
-            if self.bidirectional:
-                out = torch.cat([out[:, -1, :units], out[:, 0, units:]], -1)
-            else:
-                out = out[:, -1]
-        if not self.bidirectional or self.merge_mode == "concat":
-            return out
-        forward, backward = out[..., :units], out[..., units:]
-        if self.merge_mode == "sum":
-            return forward + backward
-        if self.merge_mode == "mul":
-            return forward * backward
-        return (forward + backward) / 2
-
-
-class LSTM(KerasRecurrent, nn.LSTM):
-    """`nn.LSTM` (batch first, cuDNN on a GPU) with Keras's outputs and bias initialisation.
-
-    The biases start at zero, and the forget gate's input bias at `forget_bias`
-    (1.0 for Keras's `unit_forget_bias`); `bias_ih + bias_hh` is Keras's one bias.
-    """
-
-    def __init__(
-        self, input_size, units, *, bidirectional=False, bias=True, forget_bias=1.0, **keras
-    ):
-        super().__init__(
-            input_size, units, bias=bias, batch_first=True, bidirectional=bidirectional
-        )
-        self._keras_setup(**keras)
-        if bias:
-            with torch.no_grad():
-                for name, value in self.named_parameters():
-                    if name.startswith("bias_ih"):
-                        value[units : 2 * units] = forget_bias
-
-
 class RecurrentTwinCritic(nn.Module):
     """Two LSTM-TD3 critics and the minimum of their Q estimates."""
 
     def __init__(self):
         super().__init__()
-        self.q1_memory = LSTM(23, 128)
+        self.q1_memory = nn.LSTM(23, 128, batch_first=True)
         self.q1_current = nn.Linear(23, 128)
         self.q1_hidden = nn.Linear(256, 128)
         self.q1_q = nn.Linear(128, 1)
-        self.q2_memory = LSTM(23, 128)
+        self.q2_memory = nn.LSTM(23, 128, batch_first=True)
         self.q2_current = nn.Linear(23, 128)
         self.q2_hidden = nn.Linear(256, 128)
         self.q2_q = nn.Linear(128, 1)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Each layer's initial weights, and Keras's initial recurrent biases."""
+        for layer in self.children():
+            if hasattr(layer, "reset_parameters"):
+                layer.reset_parameters()
+        with torch.no_grad():  # Keras's biases start at zero
+            for lstm in (self.q1_memory, self.q2_memory):
+                for name, bias in lstm.named_parameters():
+                    if name.startswith("bias"):
+                        bias.zero_()
+                    if name.startswith("bias_ih"):  # gates i, f, g, o
+                        bias.chunk(4)[1].fill_(1.0)
 
     def forward(self, history, observation, action):
-        q1_memory = self.q1_memory(history)  # line 27: (batch, 128)
+        q1_memory, _ = self.q1_memory(history)
+        q1_memory = q1_memory[:, -1]  # line 27: (batch, 128)
         q1_current_in = torch.cat([observation, action], dim=-1)  # line 28: (batch, 23)
         q1_current = F.relu(self.q1_current(q1_current_in))  # line 29: (batch, 128)
         q1_joined = torch.cat([q1_memory, q1_current], dim=-1)  # line 30: (batch, 256)
         q1_hidden = F.relu(self.q1_hidden(q1_joined))  # line 31: (batch, 128)
         q1_q = self.q1_q(q1_hidden)  # line 32: (batch, 1)
-        q2_memory = self.q2_memory(history)  # line 27: (batch, 128)
+        q2_memory, _ = self.q2_memory(history)
+        q2_memory = q2_memory[:, -1]  # line 27: (batch, 128)
         q2_current_in = torch.cat([observation, action], dim=-1)  # line 28: (batch, 23)
         q2_current = F.relu(self.q2_current(q2_current_in))  # line 29: (batch, 128)
         q2_joined = torch.cat([q2_memory, q2_current], dim=-1)  # line 30: (batch, 256)

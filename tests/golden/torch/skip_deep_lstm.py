@@ -4,126 +4,7 @@ Spec: skip_deep_lstm.yaml (sha256 0ae2b55ca6ed1035).
 """
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-
-
-class KerasRecurrent:
-    """Keras's view of a fused `nn.LSTM`/`nn.GRU`/`nn.RNN` (batch first).
-
-    Adds what Keras's recurrent layers do and PyTorch's do not: one input
-    dropout mask shared by all time steps, `merge_mode` for a bidirectional
-    layer, the last step of each direction for `return_sequences=False` (the
-    backward direction's is at t = 0), `stateful` state kept in buffers, and
-    biases that start at zero, as Keras's do.
-    """
-
-    def _keras_setup(
-        self,
-        *,
-        return_sequences=False,
-        merge_mode="concat",
-        dropout=0.0,
-        stateful_batch=0,
-        activation=None,
-        recurrent_activation=None,
-        recurrent_dropout=0.0,
-        recurrent_dropout_mode="state",
-    ):
-        """Keras's settings, the same for every recurrent layer here (the emitter's keywords)."""
-        self.return_sequences = return_sequences
-        self.merge_mode = merge_mode
-        self.input_dropout = dropout
-        self.activation = activation
-        self.recurrent_activation = recurrent_activation
-        self.recurrent_dropout = recurrent_dropout
-        self.recurrent_dropout_mode = recurrent_dropout_mode
-        # Settings that no fused kernel has run in `_loop` (StepByStep), on the same weights.
-        self.loop = activation is not None or recurrent_activation is not None
-        self.loop = self.loop or recurrent_dropout > 0
-        with torch.no_grad():  # Keras's initial biases: zeros (an LSTM's forget gate aside)
-            for name, value in self.named_parameters():
-                if name.startswith(("bias_ih", "bias_hh")):
-                    value.zero_()
-        self.stateful = stateful_batch > 0
-        if self.stateful:
-            shape = (self.num_layers * (2 if self.bidirectional else 1), stateful_batch)
-            for name, width in self._state_widths():
-                self.register_buffer(name, torch.zeros(*shape, width), persistent=False)
-
-    def _has_cell(self):
-        """Whether the state is (h, c): any LSTM."""
-        return isinstance(self, nn.LSTM) or hasattr(self, "variant")
-
-    def _state_widths(self):
-        """What a step hands the next one: h; c in an LSTM; the last i, f, o in `fgr`."""
-        widths = [("h", self.hidden_size)]
-        if self._has_cell():
-            widths.append(("c", self.hidden_size))
-        if getattr(self, "variant", None) == "fgr":
-            widths.append(("last_gates", 3 * self.hidden_size))
-        return widths
-
-    def reset_states(self):
-        """Forget the state carried between batches (stateful layers)."""
-        if self.stateful:
-            for name, _ in self._state_widths():
-                getattr(self, name).zero_()
-
-    def forward(self, x):
-        masked = self.loop and self.recurrent_dropout and self.recurrent_dropout_mode == "state"
-        masked = masked and not hasattr(self, "variant")  # per-gate input masks in `_loop`
-        if self.input_dropout and self.training and not masked:
-            mask = x.new_ones(x.shape[0], 1, x.shape[2])
-            x = x * F.dropout(mask, self.input_dropout, training=True)
-        state = None
-        if self.stateful:
-            buffers = [getattr(self, name) for name, _ in self._state_widths()]
-            # copies: autograd keeps the starting state, and the buffers change below
-            state = tuple(b.clone() for b in buffers) if len(buffers) > 1 else buffers[0].clone()
-        run = self._loop if self.loop else super().forward
-        out, state = run(x, state)
-        if self.stateful:
-            with torch.no_grad():
-                for buffer, value in zip(
-                    buffers, state if len(buffers) > 1 else [state], strict=True
-                ):
-                    buffer.copy_(value)
-        units = self.hidden_size
-        if not self.return_sequences:
-            if self.bidirectional:
-                out = torch.cat([out[:, -1, :units], out[:, 0, units:]], -1)
-            else:
-                out = out[:, -1]
-        if not self.bidirectional or self.merge_mode == "concat":
-            return out
-        forward, backward = out[..., :units], out[..., units:]
-        if self.merge_mode == "sum":
-            return forward + backward
-        if self.merge_mode == "mul":
-            return forward * backward
-        return (forward + backward) / 2
-
-
-class LSTM(KerasRecurrent, nn.LSTM):
-    """`nn.LSTM` (batch first, cuDNN on a GPU) with Keras's outputs and bias initialisation.
-
-    The biases start at zero, and the forget gate's input bias at `forget_bias`
-    (1.0 for Keras's `unit_forget_bias`); `bias_ih + bias_hh` is Keras's one bias.
-    """
-
-    def __init__(
-        self, input_size, units, *, bidirectional=False, bias=True, forget_bias=1.0, **keras
-    ):
-        super().__init__(
-            input_size, units, bias=bias, batch_first=True, bidirectional=bidirectional
-        )
-        self._keras_setup(**keras)
-        if bias:
-            with torch.no_grad():
-                for name, value in self.named_parameters():
-                    if name.startswith("bias_ih"):
-                        value[units : 2 * units] = forget_bias
 
 
 class SkipDeepLstm(nn.Module):
@@ -131,26 +12,49 @@ class SkipDeepLstm(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.bi1 = LSTM(8, 64, bidirectional=True, return_sequences=True)
-        self.bi2 = LSTM(128, 128, return_sequences=True)
-        self.bi3 = LSTM(128, 128, return_sequences=True)
-        self.bi4 = LSTM(128, 128, return_sequences=True)
-        self.bi5 = LSTM(128, 128, return_sequences=True)
-        self.bi6 = LSTM(128, 128, return_sequences=True)
-        self.head = LSTM(128, 256)
+        self.bi1 = nn.LSTM(8, 64, batch_first=True, bidirectional=True)
+        self.bi2 = nn.LSTM(128, 128, batch_first=True)
+        self.bi3 = nn.LSTM(128, 128, batch_first=True)
+        self.bi4 = nn.LSTM(128, 128, batch_first=True)
+        self.bi5 = nn.LSTM(128, 128, batch_first=True)
+        self.bi6 = nn.LSTM(128, 128, batch_first=True)
+        self.head = nn.LSTM(128, 256, batch_first=True)
         self.out = nn.Linear(256, 1)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Each layer's initial weights, and Keras's initial recurrent biases."""
+        for layer in self.children():
+            if hasattr(layer, "reset_parameters"):
+                layer.reset_parameters()
+        with torch.no_grad():  # Keras's biases start at zero
+            for lstm in (
+                self.bi1,
+                self.bi2,
+                self.bi3,
+                self.bi4,
+                self.bi5,
+                self.bi6,
+                self.head,
+            ):
+                for name, bias in lstm.named_parameters():
+                    if name.startswith("bias"):
+                        bias.zero_()
+                    if name.startswith("bias_ih"):  # gates i, f, g, o
+                        bias.chunk(4)[1].fill_(1.0)
 
     def forward(self, x):
-        bi1 = self.bi1(x)  # line 21: (batch, 36, 128)
-        bi2 = self.bi2(bi1)  # line 22: (batch, 36, 128)
-        bi3 = self.bi3(bi2)  # line 23: (batch, 36, 128)
+        bi1, _ = self.bi1(x)  # line 21: (batch, 36, 128)
+        bi2, _ = self.bi2(bi1)  # line 22: (batch, 36, 128)
+        bi3, _ = self.bi3(bi2)  # line 23: (batch, 36, 128)
         res1 = bi1 + bi3  # line 24: (batch, 36, 128)
-        bi4 = self.bi4(res1)  # line 25: (batch, 36, 128)
-        bi5 = self.bi5(bi4)  # line 26: (batch, 36, 128)
+        bi4, _ = self.bi4(res1)  # line 25: (batch, 36, 128)
+        bi5, _ = self.bi5(bi4)  # line 26: (batch, 36, 128)
         res2 = bi1 + bi3 + bi5  # line 27: (batch, 36, 128)
-        bi6 = self.bi6(res2)  # line 28: (batch, 36, 128)
+        bi6, _ = self.bi6(res2)  # line 28: (batch, 36, 128)
         res3 = bi1 + bi3 + bi5 + bi6  # line 29: (batch, 36, 128)
-        head = self.head(res3)  # line 30: (batch, 256)
+        head, _ = self.head(res3)
+        head = head[:, -1]  # line 30: (batch, 256)
         out = self.out(head)  # line 31: (batch, 1)
         return out
 
