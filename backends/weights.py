@@ -26,7 +26,8 @@ import numpy as np
 from specc.graph import ModelGraph
 from specc.pipeline import load
 
-from .keras._emit import attention_layer_names
+from .keras._emit import layer_names
+from .torch._emit import module_names
 
 
 def _gru_order(a: np.ndarray) -> np.ndarray:
@@ -191,14 +192,19 @@ def _ties(op: str, attrs: dict, layer, prefix: str) -> list[Tie]:
 
 
 def ties(graph: ModelGraph, keras_model) -> list[Tie]:
-    """Every weight of the spec's Keras model with its PyTorch counterpart."""
-    attention = attention_layer_names(graph)
+    """Every weight of the spec's Keras model with its PyTorch counterpart.
+
+    Both emitters say where a spec layer's weights are: the Keras layer name
+    (`layer_names`) and the PyTorch module attribute (`module_names`), which
+    differ from the spec name where a name would collide.
+    """
+    keras_layer, torch_module = layer_names(graph), module_names(graph)
     found = []
     for node in graph.order:
         if node.name not in graph.live or node.op == "input":
             continue
-        name = attention[node.name]["dense"] if node.op == "timestep_attention" else node.name
-        found += _ties(node.op, node.attrs, keras_model.get_layer(name), f"{node.name}.")
+        layer = keras_model.get_layer(keras_layer[node.name])
+        found += _ties(node.op, node.attrs, layer, f"{torch_module[node.name]}.")
     return found
 
 

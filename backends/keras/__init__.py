@@ -2,6 +2,7 @@
 
 from . import _facts
 from ._emit import KerasBackend as _Emitter
+from ._emit import layer_names
 
 
 class KerasBackend(_Emitter):
@@ -11,4 +12,4 @@ class KerasBackend(_Emitter):
     lints = staticmethod(_facts.lints)
 
 
-__all__ = ["KerasBackend"]
+__all__ = ["KerasBackend", "layer_names"]

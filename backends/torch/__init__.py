@@ -2,6 +2,7 @@
 
 from . import _facts
 from ._emit import TorchBackend as _Emitter
+from ._emit import module_names
 
 
 class TorchBackend(_Emitter):
@@ -11,4 +12,4 @@ class TorchBackend(_Emitter):
     lints = staticmethod(_facts.lints)
 
 
-__all__ = ["TorchBackend"]
+__all__ = ["TorchBackend", "module_names"]

@@ -243,18 +243,20 @@ def module_names(graph: ModelGraph) -> dict[str, str]:
         if _safe_attribute(name):
             names[name] = name
             continue
-        candidate, n = f"{name}_", 0
+        # `__x` would be mangled to `_Model__x` in the class body: drop the underscores
+        base = name.lstrip("_") or "layer" if name.startswith("__") else name
+        candidate, n = f"{base}_", 0
         while candidate in taken or not _safe_attribute(candidate):
             n += 1
-            candidate = f"{name}_{n}"
+            candidate = f"{base}_{n}"
         taken.add(candidate)
         names[name] = candidate
     return names
 
 
 def _safe_attribute(name: str) -> bool:
-    dunder = name.startswith("__") and name.endswith("__")
-    return not (dunder or keyword.iskeyword(name) or name in MODULE_ATTRIBUTES)
+    """Not a keyword, an `nn.Module`/`GraphModule` attribute, or a dunder or mangled name."""
+    return not (name.startswith("__") or keyword.iskeyword(name) or name in MODULE_ATTRIBUTES)
 
 
 @dataclass
