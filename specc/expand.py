@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from .diagnostics import Diagnostics, Related, Span, escape, show_value
 from .ir import POISON, Node, Spec, located
 from .loader import YamlMap, YamlScalar, YamlSeq, has_refused, to_plain
-from .reserved import IDENTIFIER
+from .names import is_identifier
 from .schema import INSTANCE_KEYS, NAME_HELP, check_instance, check_name
 
 MAX_NODES = 20_000
@@ -36,7 +36,7 @@ _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 def name_of(node: object) -> str | None:
     """The name a YAML node gives, or None when it is not an identifier (reported elsewhere)."""
     value = node.value if isinstance(node, YamlScalar) else None
-    return value if isinstance(value, str) and IDENTIFIER.fullmatch(value) else None
+    return value if is_identifier(value) else None
 
 
 @dataclass(eq=False, slots=True)

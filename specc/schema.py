@@ -21,8 +21,8 @@ from jsonschema.exceptions import ValidationError
 
 from .diagnostics import Diagnostics, Related, Span, did_you_mean, escape, show_value
 from .loader import YamlMap, YamlScalar, YamlSeq, has_refused, node_at, to_plain
+from .names import is_identifier, reserved_reason
 from .optable import OPS
-from .reserved import IDENTIFIER, reserved_reason
 from .schema_file import build_schema, layer_common, schema_json
 
 NAME_HELP = "names are ASCII identifiers: a letter or `_`, then letters, digits or `_`"
@@ -150,15 +150,11 @@ _INNER_KEYS = frozenset(("op", "description"))
 def _valid_common(key: str, value, inner: bool) -> bool:
     """The fast path's check of the keys every layer has (mirrors `$defs/layer`)."""
     if key == "name" or key == "op":
-        return isinstance(value, str) and (key == "op" or IDENTIFIER.fullmatch(value) is not None)
+        return isinstance(value, str) and (key == "op" or is_identifier(value))
     if key == "inputs":
         if isinstance(value, str):
-            return IDENTIFIER.fullmatch(value) is not None
-        return (
-            isinstance(value, list)
-            and bool(value)
-            and all(isinstance(v, str) and IDENTIFIER.fullmatch(v) for v in value)
-        )
+            return is_identifier(value)
+        return isinstance(value, list) and bool(value) and all(is_identifier(v) for v in value)
     if key == "repeat":
         return type(value) is int and 1 <= value <= 10_000
     return isinstance(value, str)  # description
@@ -561,7 +557,7 @@ def _top_level_plain(root: YamlMap) -> dict:
 
 
 def check_names(root: YamlMap, diags: Diagnostics) -> bool:
-    """Refuse the few names no emitter can take (see `specc.reserved`); True if all may be used."""
+    """Refuse the few names no emitter can take (see `specc.names`); True if all may be used."""
     ok = True
     named = [(root.get("name"), "model")]
     inputs = root.get("inputs")

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 
+from .names import IDENTIFIER_PATTERN
 from .optable import OPS, AttrGroup
-
-IDENTIFIER_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 def ref(name: str) -> dict:

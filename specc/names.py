@@ -13,9 +13,15 @@ from __future__ import annotations
 
 import re
 
-# ASCII identifiers; the schema's `$defs/identifier` pattern says the same.
+# ASCII identifiers; the schema's `$defs/identifier` is this pattern, anchored.
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+IDENTIFIER_PATTERN = f"^{IDENTIFIER.pattern}$"
 MAX_NAME_LENGTH = 64
+
+
+def is_identifier(value: object) -> bool:
+    """Whether a YAML value is a string that is a whole identifier."""
+    return isinstance(value, str) and IDENTIFIER.fullmatch(value) is not None
 
 
 def reserved_reason(name: str, kind: str = "layer") -> str | None:
