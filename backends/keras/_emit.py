@@ -43,19 +43,9 @@ MERGES = {
     "minimum": "Minimum",
 }
 
-# Keras's own defaults: an attribute equal to its default is not written.
-RECURRENT_DEFAULTS = {
-    "activation": "tanh",
-    "recurrent_activation": "sigmoid",
-    "use_bias": True,
-    "dropout": 0.0,
-    "recurrent_dropout": 0.0,
-    "return_sequences": False,
-    "stateful": False,
-    "unroll": False,
-    "unit_forget_bias": True,
-    "reset_after": True,
-}
+# The spec's defaults are Keras's (the format follows Keras): an attribute equal to
+# its default is not written, so a standard layer keeps Keras's cuDNN conditions.
+RECURRENT_DEFAULTS = {a.name: a.default for op in OPS.values() if op.recurrent for a in op.attrs}
 RECURRENT_KEYWORDS = (
     "activation",
     "recurrent_activation",
