@@ -242,16 +242,22 @@ def test_golden_source(name: str):
     assert source == golden.read_text(encoding="utf-8")
 
 
+def other_hash_seed() -> str:
+    """A PYTHONHASHSEED other than this process's (set and hash orders may not show)."""
+    return "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
+
+
 @pytest.fixture(scope="module")
 def emitted_elsewhere() -> dict[str, str]:
-    """Every spec's source as another process emits it (the bytes may not depend on it)."""
+    """Every spec's source (both forms) as another process, with another hash seed, emits it."""
     code = (
-        "import json, sys, specc; "
-        "print(json.dumps({p: specc.emit(p, backend='torch') for p in sys.argv[1:]}))"
+        "import json, sys, specc; print(json.dumps({f'{p}:{int(s)}': specc.emit(p, "
+        "backend='torch', standalone=s) for p in sys.argv[1:] for s in (True, False)}))"
     )
     paths = [str(p) for p in emitted_specs()]
+    env = {**os.environ, "PYTHONHASHSEED": other_hash_seed()}
     done = subprocess.run(
-        [sys.executable, "-c", code, *paths], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, "-c", code, *paths], capture_output=True, text=True, cwd=ROOT, env=env
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -270,8 +276,7 @@ def test_source_is_deterministic_ruff_clean_and_formatted(
     """Clean under ruff's default settings (`--isolated`), as a hand-written file would be."""
     graph = specc.validate(path).graph
     source = TorchBackend().emit(graph, standalone=standalone)
-    if standalone:
-        assert source == emitted_elsewhere[str(path)]
+    assert source == emitted_elsewhere[f"{path}:{int(standalone)}"]
     imports = {line for line in source.splitlines() if line.startswith(("import ", "from "))}
     allowed = {"import torch", "import torch.nn.functional as F", "from torch import nn"}
     assert {i for i in imports if not i.startswith("from specc.")} <= allowed
@@ -339,6 +344,22 @@ def test_build_uses_the_importable_runtime():
 SKIP_DEEP = ROOT / "specs" / "skip_deep_lstm.yaml"
 
 
+def _bare_lstm_bf16_autocast_error() -> str | None:
+    """What a bare `nn.LSTM` raises under bfloat16 autocast on the CPU, or None when it runs.
+
+    Some CPU builds of torch raise oneDNN's "could not create a primitive
+    descriptor for the LSTM forward propagation primitive" there: torch's
+    limit, not specc's.
+    """
+    layer = torch.nn.LSTM(8, 4, batch_first=True, bidirectional=True)
+    try:
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            layer(torch.randn(2, 5, 8))
+    except RuntimeError as error:
+        return str(error).splitlines()[0]
+    return None
+
+
 def test_moves_dtypes_and_autocast():
     model = specc.build(SKIP_DEEP, backend="torch").eval()
     x = torch.randn(2, 36, 8)
@@ -346,12 +367,25 @@ def test_moves_dtypes_and_autocast():
     with torch.no_grad():
         reference = model(x)
         model.to(torch.float64)
-        assert model(x.double()).dtype == torch.float64
+        wide = model(x.double())
+        assert wide.dtype == torch.float64
+        assert torch.allclose(wide.float(), reference, atol=1e-5)
         model.to(torch.float32)
+        error = _bare_lstm_bf16_autocast_error()
+        if error is not None:
+            pytest.skip(f"this torch build's nn.LSTM fails under CPU bfloat16 autocast: {error}")
         with torch.autocast("cpu", dtype=torch.bfloat16):
             low = model(x)
-    assert low.shape == reference.shape
+    assert low.dtype == torch.bfloat16 and low.shape == reference.shape
     assert torch.allclose(low.float(), reference, atol=0.1)
+
+
+def _assert_every_parameter_learns(model) -> None:
+    """Every parameter got a gradient, finite and not all zero."""
+    for name, p in model.named_parameters():
+        assert p.grad is not None, f"{name}: no gradient"
+        assert torch.isfinite(p.grad).all(), f"{name}: gradient not finite"
+        assert p.grad.any(), f"{name}: gradient all zero"
 
 
 @pytest.mark.parametrize("name", ["imdb_lstm_recurrent_dropout", "variants/lstm_fgr"])
@@ -359,13 +393,25 @@ def test_step_by_step_cells_run_under_autocast_and_backward(name: str):
     path = ROOT / "specs" / f"{name}.yaml"
     graph = specc.validate(path).graph
     model = specc.build(path, backend="torch").train()
-    sizes = Sizes(2)
-    (x,) = random_inputs(graph, sizes)
+    (x,) = random_inputs(graph, Sizes(2))
     x = x[:, :7]  # a short sequence keeps it fast
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = model(x)
-    out.float().sum().backward()
-    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+    assert out.dtype == torch.bfloat16  # the cells ran in low precision
+    out.float().square().mean().backward()
+    _assert_every_parameter_learns(model)
+
+    def loss():  # the same dropout masks on every call
+        torch.manual_seed(5)
+        return model(x).square().mean()
+
+    model.zero_grad()
+    before = loss()
+    before.backward()
+    _assert_every_parameter_learns(model)
+    torch.optim.SGD(model.parameters(), lr=0.05).step()
+    with torch.no_grad():
+        assert loss() < before  # one descent step lowers the loss
 
 
 @pytest.mark.filterwarnings("ignore:The tensor attributes .*_flat_weights")
@@ -419,18 +465,28 @@ layers:
 
 
 def test_dead_layers_are_left_out():
+    """Layers that reach no output (off the input or off a live layer) are not built."""
     text = """\
 specc: 1
 name: dead
 inputs:
   - {name: x, shape: [4, 3]}
 layers:
-  - {name: used, op: dense, units: 2}
+  - {name: used, op: lstm, units: 2}
   - {name: unused, op: dense, units: 5, inputs: x}
+  - {name: dangling, op: dense, units: 7, inputs: used}
 outputs: [used]
 """
+    graph = specc.load(text)
+    assert graph.live == {"x", "used"}
     source = specc.emit(text, backend="torch")
-    assert "unused" not in source
+    assert "unused" not in source and "dangling" not in source
+    assert "nn.Linear" not in source and source.count("nn.LSTM(") == 1
+    model = specc.build(text, backend="torch")
+    assert [name for name, _ in model.named_children()] == ["used"]
+    total = sum(p.numel() for p in model.parameters())
+    assert total == graph.node("used").meta["params"]["torch"] == 4 * 2 * (3 + 2 + 2)
+    assert model(torch.randn(2, 4, 3)).shape == (2, 2)
 
 
 def _lstm_reference(x, w_ih, w_hh, b, units, act=torch.tanh, gate=torch.sigmoid):
@@ -686,8 +742,28 @@ def test_recurrent_dropout_in_training(op: str, mode: str):
     first, second = model(x), model(x)
     assert first.shape == second.shape == (3, 16)
     assert not torch.allclose(first, second)  # fresh masks per batch
-    first.sum().backward()
-    assert all(p.grad is not None for p in model.parameters())
+    model.double()
+    x = x.double()
+
+    def loss():  # the same masks on every call
+        torch.manual_seed(7)
+        return model(x).sin().sum()
+
+    loss().backward()
+    _assert_every_parameter_learns(model)
+    # the gradient is the loss's derivative, masks included: a central difference along a
+    # random direction in parameter space agrees with it
+    params = list(model.parameters())
+    direction = [torch.randn_like(p) for p in params]
+    slope = sum((p.grad * d).sum() for p, d in zip(params, direction, strict=True))
+    eps = 1e-5
+    with torch.no_grad():
+        values = []
+        for sign in (1, -2, 1):  # to +eps, to -eps, back
+            for p, d in zip(params, direction, strict=True):
+                p.add_(sign * eps * d)
+            values.append(loss())
+    assert abs((values[0] - values[1]) / (2 * eps) - slope) < 1e-6 * max(1.0, abs(slope))
 
 
 def test_gru_reset_before_follows_keras_equations():
@@ -815,157 +891,56 @@ def _torch_out(layer_yaml: str, x, steps: int, features: int):
         return model, model(torch.from_numpy(x)).numpy()
 
 
-def _rnn_weights(layer, suffix: str, op: str, reset_after: bool = True):
-    """Keras's (kernel, recurrent_kernel, bias) from PyTorch's weights (docs/ops.md)."""
-    import numpy as np
-
-    w_ih = getattr(layer, f"weight_ih_l0{suffix}").detach().numpy()
-    w_hh = getattr(layer, f"weight_hh_l0{suffix}").detach().numpy()
-    b_ih = getattr(layer, f"bias_ih_l0{suffix}").detach().numpy()
-    b_hh = getattr(layer, f"bias_hh_l0{suffix}", None)
-    if op == "gru":  # PyTorch (r, z, n) -> Keras (z, r, h)
-        u = w_hh.shape[1]
-
-        def order(a):
-            return np.concatenate([a[u : 2 * u], a[:u], a[2 * u :]])
-
-        w_ih, w_hh, b_ih = order(w_ih), order(w_hh), order(b_ih)
-        if not reset_after:
-            return [w_ih.T, w_hh.T, b_ih]
-        return [w_ih.T, w_hh.T, np.stack([b_ih, order(b_hh.detach().numpy())])]
-    return [w_ih.T, w_hh.T, b_ih + b_hh.detach().numpy()]
+def _rnn_weights(layer, suffix: str):
+    """Keras's (kernel, recurrent_kernel, bias) from PyTorch's LSTM or RNN weights."""
+    w_ih, w_hh, b_ih, b_hh = (
+        getattr(layer, f"{name}_l0{suffix}").detach().numpy()
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    )
+    return [w_ih.T, w_hh.T, b_ih + b_hh]
 
 
+# Every op-table case is compared with Keras by test_cross_backend (weights moved, 1e-5):
+# merge modes, return_sequences, reset_after, dilation and causal padding among them. Only
+# settings that no op-table case holds are compared with Keras here.
 @pytest.mark.parametrize(
     "op, extra",
     [
-        ("lstm", "bidirectional: true, merge_mode: sum"),
-        ("lstm", "bidirectional: true, return_sequences: true, merge_mode: mul"),
-        ("gru", "bidirectional: true, merge_mode: ave"),
-        ("gru", "reset_after: false, return_sequences: true"),
         ("rnn", "activation: relu, bidirectional: true"),
         ("lstm", "activation: relu, recurrent_activation: hard_sigmoid, recurrent_dropout: 0.3"),
     ],
 )
-def test_recurrent_layers_equal_keras(op: str, extra: str):
+def test_recurrent_activations_equal_keras(op: str, extra: str):
     keras = _keras()
     import numpy as np
 
     x = np.random.default_rng(0).normal(size=(2, 6, 3)).astype("float32")
     model, got = _torch_out(f"op: {op}, units: 4, {extra}", x, 6, 3)
-    node = specc.validate(_one_layer(f"op: {op}, units: 4, {extra}")).graph.node("r")
-    a = node.attrs
-    kwargs = {"return_sequences": a["return_sequences"], "activation": a["activation"]}
-    if op != "rnn":
-        kwargs["recurrent_activation"] = a["recurrent_activation"]
-    if op == "gru":
-        kwargs["reset_after"] = a["reset_after"]
-    cls = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "rnn": keras.layers.SimpleRNN}[op]
-    if a["bidirectional"]:
-        layer = keras.layers.Bidirectional(cls(4, **kwargs), merge_mode=a["merge_mode"])
+    if op == "rnn":
+        layer = keras.layers.Bidirectional(keras.layers.SimpleRNN(4, activation="relu"))
         layer.build((2, 6, 3))
-        layer.forward_layer.set_weights(_rnn_weights(model.r, "", op))
-        layer.backward_layer.set_weights(_rnn_weights(model.r, "_reverse", op))
+        layer.forward_layer.set_weights(_rnn_weights(model.r, ""))
+        layer.backward_layer.set_weights(_rnn_weights(model.r, "_reverse"))
     else:
-        layer = cls(4, **kwargs)
+        layer = keras.layers.LSTM(4, activation="relu", recurrent_activation="hard_sigmoid")
         layer.build((2, 6, 3))
-        layer.set_weights(_rnn_weights(model.r, "", op, a.get("reset_after", True)))
-    expected = np.asarray(layer(x))
-    assert np.abs(got - expected).max() < 1e-5
+        layer.set_weights(_rnn_weights(model.r, ""))
+    assert np.abs(got - np.asarray(layer(x))).max() < 1e-5
 
 
-@pytest.mark.parametrize(
-    "attrs",
-    [
-        "op: conv1d, filters: 4, kernel_size: 3, strides: 2, padding: same",
-        "op: conv1d, filters: 4, kernel_size: 4, strides: 3, padding: same",
-        "op: conv1d, filters: 4, kernel_size: 3, dilation_rate: 2, padding: causal",
-    ],
-)
-def test_conv1d_equals_keras(attrs: str):
+def test_conv1d_same_padding_with_an_even_kernel_equals_keras():
+    """An even kernel under `padding: same` with a stride (no op-table case holds one)."""
     keras = _keras()
     import numpy as np
 
+    attrs = "op: conv1d, filters: 4, kernel_size: 4, strides: 3, padding: same"
     x = np.random.default_rng(0).normal(size=(2, 11, 3)).astype("float32")
     model, got = _torch_out(attrs, x, 11, 3)
-    a = specc.validate(_one_layer(attrs, 11, 3)).graph.node("r").attrs
-    layer = keras.layers.Conv1D(
-        a["filters"],
-        a["kernel_size"],
-        strides=a["strides"],
-        padding=a["padding"],
-        dilation_rate=a["dilation_rate"],
-    )
+    layer = keras.layers.Conv1D(4, 4, strides=3, padding="same")
     layer.build((2, 11, 3))
     kernel = model.r.weight.detach().numpy().transpose(2, 1, 0)  # (out, in, k) -> (k, in, out)
     layer.set_weights([kernel, model.r.bias.detach().numpy()])
     assert np.abs(got - np.asarray(layer(x))).max() < 1e-5
-
-
-@pytest.mark.parametrize("score_mode", ["dot", "concat"])
-def test_attention_equals_keras(score_mode: str):
-    keras = _keras()
-    import numpy as np
-
-    text = f"""\
-specc: 1
-name: att
-inputs:
-  - {{name: q, shape: [5, 4]}}
-  - {{name: v, shape: [7, 4]}}
-layers:
-  - {{name: r, op: attention, use_scale: true, score_mode: {score_mode}, inputs: [q, v]}}
-"""
-    rng = np.random.default_rng(0)
-    q = rng.normal(size=(2, 5, 4)).astype("float32")
-    v = rng.normal(size=(2, 7, 4)).astype("float32")
-    model = specc.build(text, backend="torch").eval()
-    with torch.no_grad():
-        model.r.scale.fill_(0.7)
-        if score_mode == "concat":
-            model.r.concat_score_weight.fill_(1.3)
-        got = model(torch.from_numpy(q), torch.from_numpy(v)).numpy()
-    layer = keras.layers.Attention(use_scale=True, score_mode=score_mode)
-    layer.build([(2, 5, 4), (2, 7, 4)])
-    layer.set_weights([np.float32(0.7)] + ([np.float32(1.3)] if score_mode == "concat" else []))
-    assert np.abs(got - np.asarray(layer([q, v]))).max() < 1e-5
-
-
-def test_multi_head_attention_equals_keras():
-    keras = _keras()
-    import numpy as np
-
-    text = """\
-specc: 1
-name: mha
-inputs:
-  - {name: q, shape: [5, 6]}
-  - {name: v, shape: [7, 4]}
-layers:
-  - {name: r, op: multi_head_attention, num_heads: 2, key_dim: 3, value_dim: 5, inputs: [q, v]}
-"""
-    rng = np.random.default_rng(0)
-    q = rng.normal(size=(2, 5, 6)).astype("float32")
-    v = rng.normal(size=(2, 7, 4)).astype("float32")
-    model = specc.build(text, backend="torch").eval()
-    with torch.no_grad():
-        got = model(torch.from_numpy(q), torch.from_numpy(v)).numpy()
-    layer = keras.layers.MultiHeadAttention(2, 3, value_dim=5)
-    layer(q, v)  # builds it
-    m = model.r
-
-    def kernel(linear, heads):  # (heads*d, F) -> Keras (F, heads, d), bias (heads, d)
-        w = linear.weight.detach().numpy()
-        return [w.T.reshape(w.shape[1], heads, -1), linear.bias.detach().numpy().reshape(heads, -1)]
-
-    out_w = m.output.weight.detach().numpy().T.reshape(2, 5, 6)
-    layer.set_weights(
-        kernel(m.query, 2)
-        + kernel(m.key, 2)
-        + kernel(m.value, 2)
-        + [out_w, m.output.bias.detach().numpy()]
-    )
-    assert np.abs(got - np.asarray(layer(q, v))).max() < 1e-5
 
 
 def test_emitting_does_not_import_torch():
