@@ -126,10 +126,20 @@ CODES: dict[str, str] = {
 }
 
 
+# Codes that third-party backends declare for their lints (`Backend.codes`),
+# added as each backend is loaded; specc's own catalogue above stays as written.
+BACKEND_CODES: dict[str, str] = {}
+
+
 def register_codes(codes: dict[str, str]) -> None:
-    """Add a backend's own codes (its lints) to the catalogue; specc's own titles win."""
+    """Accept a backend's own codes (its lints); a code of specc's own keeps its title."""
     for code, title in codes.items():
-        CODES.setdefault(code, title)
+        if code not in CODES:
+            BACKEND_CODES[code] = title
+
+
+def code_title(code: str) -> str:
+    return CODES.get(code) or BACKEND_CODES[code]
 
 
 @dataclass
@@ -153,7 +163,7 @@ class Diagnostics:
         return did_you_mean(word, [name for group in groups for name in group])
 
     def add(self, diagnostic: Diagnostic) -> None:
-        assert diagnostic.code in CODES, diagnostic.code
+        assert diagnostic.code in CODES or diagnostic.code in BACKEND_CODES, diagnostic.code
         # One code at one place with one finding is one problem: a block
         # parameter used by two layers is reported where it was written, once;
         # two instances that fail differently at one block line are two.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from .diagnostics import CODES, Diagnostic, Span, escape
+from .diagnostics import Diagnostic, Span, code_title, escape
 
 FORMATS = ("text", "json", "github")
 _TAB = "    "
@@ -129,7 +129,7 @@ def render_github(diagnostics: list[Diagnostic]) -> str:
             props += [f"file={file}", f"line={s.line}", f"col={s.column}"]
             if s.end_line == s.line:
                 props += [f"endLine={s.end_line}", f"endColumn={s.end_column}"]
-        props.append(f"title={_gh_property(f'{d.code} {CODES[d.code]}')}")
+        props.append(f"title={_gh_property(f'{d.code} {code_title(d.code)}')}")
         body = escape(d.message)
         if d.label:
             body += f": {escape(d.label)}"

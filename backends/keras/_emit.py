@@ -158,8 +158,7 @@ class _Emitter:
                 out.line("")
                 out.line("")
                 out.lines(runtime[name].splitlines())
-        elif self.custom:
-            out.line("")
+        elif self.custom:  # one import block: ruff's isort sees specc as third-party
             imports = f"from {RUNTIME} import "
             names = sorted(self.custom)
             if len(imports) + len(", ".join(names)) <= LINE_LENGTH:
