@@ -23,9 +23,10 @@ def emit(spec: str | Path, backend: str = "torch", *, standalone: bool = True) -
 
     `standalone` (what `specc compile` writes) copies the runtime helpers the
     model uses into the source; otherwise the source imports them from the
-    backend's runtime module, as `build` wants (so saved models and pickles
-    name an importable module). A backend whose `emit` takes no `standalone`
-    always writes standalone source.
+    backend's runtime module, as `build` wants (so a saved Keras model names
+    specc's registered layers, which load again after importing that module).
+    A backend whose `emit` takes no `standalone` always writes standalone
+    source.
     """
     report = validate(spec)
     if not report.ok or report.graph is None:
