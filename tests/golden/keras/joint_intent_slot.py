@@ -4,17 +4,7 @@ Spec: joint_intent_slot.yaml (sha256 df1a36144a81fda9).
 """
 
 import keras
-
-
-@keras.saving.register_keras_serializable(package="specc")
-class LastStep(keras.layers.Layer):
-    """The last time step of a sequence: (batch, T, ...) -> (batch, ...)."""
-
-    def call(self, inputs):
-        return inputs[:, -1]
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], *input_shape[2:])
+from specc.backends.keras.layers import LastStep
 
 
 def build_model() -> keras.Model:
