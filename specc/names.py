@@ -27,9 +27,10 @@ def is_identifier(value: object) -> bool:
 def reserved_reason(name: str, kind: str = "layer") -> str | None:
     """Why `name` cannot be used, or None if it can.
 
-    `kind` says what it names: `layer` (inputs and layers), `model`, or `dim`
-    (dimensions and blocks). A block layer's expanded name (`b1_main`) may be
-    longer than the cap: only the names written in the spec are capped.
+    `kind` says what it names: `layer` (inputs and layers), `model`, `dim`, or
+    `block` (blocks, their parameters and inputs). A block layer's expanded
+    name (`b1_main`) may be longer than the cap: only the names written in the
+    spec are capped.
     """
     if len(name) > MAX_NAME_LENGTH:
         return f"is longer than {MAX_NAME_LENGTH} characters"

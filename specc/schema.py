@@ -563,10 +563,18 @@ def check_names(root: YamlMap, diags: Diagnostics) -> bool:
     inputs = root.get("inputs")
     if isinstance(inputs, YamlSeq):
         named += [(item.get("name"), "layer") for item in inputs.items if isinstance(item, YamlMap)]
-    for section in ("dims", "blocks"):
-        node = root.get(section)
-        if isinstance(node, YamlMap):
-            named += [(key, "dim") for key, _ in node.entries.values()]
+    dims = root.get("dims")
+    if isinstance(dims, YamlMap):
+        named += [(key, "dim") for key, _ in dims.entries.values()]
+    blocks = root.get("blocks")
+    for key, block in blocks.entries.values() if isinstance(blocks, YamlMap) else ():
+        named.append((key, "block"))
+        params = block.get("params") if isinstance(block, YamlMap) else None
+        if isinstance(params, YamlMap):
+            named += [(param, "block") for param, _ in params.entries.values()]
+        block_inputs = block.get("inputs") if isinstance(block, YamlMap) else None
+        if isinstance(block_inputs, YamlSeq):
+            named += [(item, "block") for item in block_inputs.items]
     for node, kind in named:
         if node is not None:
             ok = check_name(node, diags, kind=kind) and ok

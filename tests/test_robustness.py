@@ -167,3 +167,28 @@ def test_broken_pipe_is_not_an_internal_error(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(specc.cli, "render_text", closed)
     assert main(["validate", str(path)]) == 2
     assert "internal error" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["block", "param", "block_input"])
+def test_every_written_name_is_capped(where):
+    """Block, parameter and block input names are capped like every other written name."""
+    names = {"block": "blk", "param": "p", "block_input": "y"}
+    names[where] = "n" * 65
+    text = (
+        "specc: 1\nname: m\ninputs: [{name: x, shape: [5, 4]}]\nblocks:\n"
+        f"  {names['block']}:\n    params: {{{names['param']}: 3}}\n"
+        f"    inputs: [{names['block_input']}]\n    layers: [{{name: d, op: dense, units: 2}}]\n"
+        f"layers:\n  - {{name: b, block: {names['block']}}}\n"
+    )
+    report = specc.validate(text)
+    assert [d.code for d in report.errors] == ["E106"]
+    assert "longer than 64" in report.errors[0].message
+
+
+def test_a_block_may_be_called_batch():
+    text = (
+        "specc: 1\nname: m\ninputs: [{name: x, shape: [5, 4]}]\nblocks:\n"
+        "  batch: {layers: [{name: d, op: dense, units: 2}]}\n"
+        "layers:\n  - {name: b, block: batch}\n"
+    )
+    assert specc.validate(text).ok
