@@ -119,15 +119,13 @@ CODES: dict[str, str] = {
     "E410": "sequence too short",
     # E6xx: emitting code (`specc compile`, `specc.build`)
     "E601": "not expressible by the backend",
-    # W5xx: GPU lints of specc's own backends (a third-party backend adds its
-    # codes through its `codes` attribute when it is loaded)
-    "W501": "recurrent layer kept off the Keras cuDNN kernel",
-    "W502": "recurrent layer runs a per-step loop in PyTorch",
+    # W5xx: GPU lints belong to the backends, which declare them (`codes`):
+    # W501 Keras (specc.backends.keras._facts), W502 PyTorch (.torch._facts)
 }
 
 
-# Codes that third-party backends declare for their lints (`Backend.codes`),
-# added as each backend is loaded; specc's own catalogue above stays as written.
+# Codes that backends declare for their lints (`Backend.codes`), added as each
+# backend is loaded; the catalogue above stays as written.
 BACKEND_CODES: dict[str, str] = {}
 
 

@@ -47,12 +47,17 @@ from pathlib import Path
 
 import pytest
 
+from specc.backends.keras._facts import CODES as KERAS_CODES
+from specc.backends.torch._facts import CODES as TORCH_CODES
 from specc.cli import main
-from specc.diagnostics import CODES
+from specc.diagnostics import CODES as CORE_CODES
 
 ROOT = Path(__file__).resolve().parent.parent
 ERRORS = ROOT / "tests" / "errors"
 UPDATE = os.environ.get("SPECC_UPDATE_GOLDEN") == "1"
+
+# specc's catalogue: the core's codes and its own backends' lint codes.
+CODES = {**CORE_CODES, **KERAS_CODES, **TORCH_CODES}
 
 _EXPECT = re.compile(r"#\s*expect:\s*(.+)")
 _ONE = re.compile(r"^([EW]\d{3}) at (\d+):(\d+)$")

@@ -13,6 +13,7 @@ class KerasBackend:
     """The backend specc finds through the entry point: emitter, counts and lints."""
 
     name = "keras"
+    codes = _facts.CODES
     params = staticmethod(_facts.params)
     lints = staticmethod(_facts.lints)
 

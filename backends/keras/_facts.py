@@ -11,6 +11,8 @@ from specc.counts import affine, directions, recurrent_weights, shared
 from specc.optable import OPS, is_recurrent
 from specc.shapes import RuleContext, Shape
 
+CODES = {"W501": "recurrent layer kept off the Keras cuDNN kernel"}
+
 
 def params(ctx: RuleContext, shape: Shape) -> int:
     """What `keras.Model.count_params()` counts for the layer (moving statistics included)."""

@@ -13,6 +13,7 @@ class TorchBackend:
     """The backend specc finds through the entry point: emitter, counts and lints."""
 
     name = "torch"
+    codes = _facts.CODES
     params = staticmethod(_facts.params)
     lints = staticmethod(_facts.lints)
 

@@ -17,6 +17,9 @@ from specc.shapes import RuleContext, Shape
 FUSED = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 
 
+CODES = {"W502": "recurrent layer runs a per-step loop in PyTorch"}
+
+
 def params(ctx: RuleContext, shape: Shape) -> int:
     """What `sum(p.numel() for p in model.parameters())` counts for the layer.
 
