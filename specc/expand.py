@@ -27,6 +27,7 @@ from .ir import POISON, Node, Spec, located
 from .loader import YamlMap, YamlScalar, YamlSeq, has_refused, to_plain
 from .names import is_identifier
 from .schema import INSTANCE_KEYS, NAME_HELP, check_instance, check_name
+from .schema_file import MAX_REPEAT
 
 MAX_NODES = 20_000
 MAX_BLOCK_DEPTH = 32  # blocks inside blocks; deeper is hostile input, not architecture
@@ -271,7 +272,7 @@ class _Expander:
     def _repeat(self, item: YamlMap) -> int:
         node = item.get("repeat")
         value = node.value if isinstance(node, YamlScalar) else None
-        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10_000:
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_REPEAT:
             return value
         return 1  # a bad value is reported by the schema
 

@@ -23,7 +23,7 @@ from .diagnostics import Diagnostics, Related, Span, did_you_mean, escape, show_
 from .loader import YamlMap, YamlScalar, YamlSeq, has_refused, node_at, to_plain
 from .names import is_identifier, reserved_reason
 from .optable import OPS
-from .schema_file import build_schema, layer_common, schema_json
+from .schema_file import MAX_REPEAT, build_schema, layer_common, schema_json
 
 NAME_HELP = "names are ASCII identifiers: a letter or `_`, then letters, digits or `_`"
 LAYER_KEYS = ("name", "op", "inputs", "repeat", "description")
@@ -156,7 +156,7 @@ def _valid_common(key: str, value, inner: bool) -> bool:
             return is_identifier(value)
         return isinstance(value, list) and bool(value) and all(is_identifier(v) for v in value)
     if key == "repeat":
-        return type(value) is int and 1 <= value <= 10_000
+        return type(value) is int and 1 <= value <= MAX_REPEAT
     return isinstance(value, str)  # description
 
 

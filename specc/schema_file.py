@@ -33,7 +33,8 @@ LAYER_INPUTS = {
     **NAME_OR_NAMES,
 }
 LAYER_DESCRIPTION = {"type": "string", "description": "Free text about the layer."}
-REPEAT = {"type": "integer", "minimum": 1, "maximum": 10000}
+MAX_REPEAT = 10_000
+REPEAT = {"type": "integer", "minimum": 1, "maximum": MAX_REPEAT}
 
 VALUE_TYPES = {
     "identifier": {
