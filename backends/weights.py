@@ -24,10 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from specc.graph import ModelGraph
+from specc.optable import OPS
 from specc.pipeline import load
 
 from .keras._emit import layer_names
 from .torch._emit import module_names
+from .torch._layout import recurrent_names
 
 
 def _gru_order(a: np.ndarray) -> np.ndarray:
@@ -95,40 +97,48 @@ def _kernel_and_bias(layout: Layout):
     return rule
 
 
-# the layer_norm variant's normalisations: Keras cell weight prefix -> PyTorch module
-VARIANT_NORMS = {"input": "norm_input", "recurrent": "norm_hidden", "cell": "norm_cell"}
+# Keras cell weight -> the PyTorch role (`recurrent_names`) it becomes
+KERNELS = {"kernel": "input_kernel", "recurrent_kernel": "recurrent_kernel"}
+# the LSTM variants' cell (`VariantLSTMCell`) beyond its kernels: fgr's gate
+# kernel, the peepholes, one bias, and layer_norm's normalisations
+VARIANT_MATRICES = {**KERNELS, "gate_kernel": "gate_recurrence"}
+VARIANT_VECTORS = {"peephole": "peephole", "bias": "bias"}
+VARIANT_NORMS = {"input": "input_norm", "recurrent": "recurrent_norm", "cell": "cell_norm"}
+
+
+def _keyed(roles: dict[str, str], names: dict[str, str]) -> dict[str, str]:
+    """Keras name -> role, given each role's PyTorch name: Keras name -> PyTorch name."""
+    return {keras: names[role] for keras, role in roles.items()}
 
 
 def _recurrent(op: str, attrs: dict, layer, prefix: str) -> list[Tie]:
-    directions = [(layer, "")]
+    directions = [layer]
     if attrs["bidirectional"]:
-        directions = [(layer.forward_layer, ""), (layer.backward_layer, "_reverse")]
+        directions = [layer.forward_layer, layer.backward_layer]
     variant = attrs.get("variant", "standard")
     ties = []
-    for rnn, suffix in directions:
+    for direction, rnn in enumerate(directions):
         w = _by_name(rnn.cell)
-        at = f"{prefix}{{}}_l0{suffix}".format
+        names = {role: prefix + name for role, name in recurrent_names(direction).items()}
         if op == "lstm" and variant != "standard":
-            matrices = {"kernel": "weight_ih", "recurrent_kernel": "weight_hh"}
-            matrices["gate_kernel"] = "gate_recurrence"  # fgr
-            ties += _pairs(w, "", {k: at(t) for k, t in matrices.items()}, TRANSPOSED)
-            vectors = {"peephole": at("peephole"), "bias": at("bias")}
-            for keras_norm, torch_norm in VARIANT_NORMS.items():  # layer_norm
-                vectors[f"{keras_norm}_norm_gamma"] = at(torch_norm) + ".weight"
-                vectors[f"{keras_norm}_norm_beta"] = at(torch_norm) + ".bias"
+            ties += _pairs(w, "", _keyed(VARIANT_MATRICES, names), TRANSPOSED)
+            vectors = _keyed(VARIANT_VECTORS, names)
+            for keras_norm, role in VARIANT_NORMS.items():  # layer_norm: nn.LayerNorm's
+                vectors[f"{keras_norm}_norm_gamma"] = names[role] + ".weight"
+                vectors[f"{keras_norm}_norm_beta"] = names[role] + ".bias"
             ties += _pairs(w, "", vectors)
         elif op == "gru":
-            names = {"kernel": at("weight_ih"), "recurrent_kernel": at("weight_hh")}
-            ties += _pairs(w, "", names, GRU_KERNEL)
+            ties += _pairs(w, "", _keyed(KERNELS, names), GRU_KERNEL)
+            biases = (names["input_bias"], names["recurrent_bias"])
             if "bias" in w and attrs["reset_after"]:
-                ties.append(Tie(w["bias"], (at("bias_ih"), at("bias_hh")), GRU_BIASES))
+                ties.append(Tie(w["bias"], biases, GRU_BIASES))
             else:
-                ties += _pairs(w, "", {"bias": at("bias_ih")}, GRU_BIAS)
+                ties += _pairs(w, "", {"bias": biases[0]}, GRU_BIAS)
         else:  # a standard LSTM (update mode too: `VariantLSTMCell`'s layout) or an RNN
-            names = {"kernel": at("weight_ih"), "recurrent_kernel": at("weight_hh")}
-            ties += _pairs(w, "", names, TRANSPOSED)
+            ties += _pairs(w, "", _keyed(KERNELS, names), TRANSPOSED)
             if "bias" in w:
-                ties.append(Tie(w["bias"], (at("bias_ih"), at("bias_hh")), SPLIT_BIAS))
+                biases = (names["input_bias"], names["recurrent_bias"])
+                ties.append(Tie(w["bias"], biases, SPLIT_BIAS))
     return ties
 
 
@@ -160,9 +170,7 @@ def _multi_head_attention(op: str, attrs: dict, layer, prefix: str) -> list[Tie]
 
 
 TIES: dict[str, Callable[[str, dict, object, str], list[Tie]]] = {
-    "lstm": _recurrent,
-    "gru": _recurrent,
-    "rnn": _recurrent,
+    **{name: _recurrent for name, op in OPS.items() if op.recurrent},
     "dense": _kernel_and_bias(TRANSPOSED),
     "timestep_attention": _kernel_and_bias(TRANSPOSED),  # Keras's Dense(T), nn.Linear(T, T)
     "time_distributed": _time_distributed,

@@ -13,6 +13,32 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def recurrent_names(direction=0):
+    """A recurrent layer's parameter (and norm module) names in one direction, by role.
+
+    PyTorch's names for layer 0 of `nn.LSTM`, `nn.GRU` and `nn.RNN`
+    (`weight_ih_l0`, `bias_hh_l0_reverse`, ...), which `StepByStep` registers
+    too, and those `LSTMVariant` adds: one bias per gate (`bias`), `peephole`,
+    `gate_recurrence` (fgr) and layer_norm's three `nn.LayerNorm`s. `direction`
+    is 0 (forward) or 1 (backward). Plain Python: the weight transfer reads it
+    from this file without importing torch (`specc.backends.torch._layout`).
+    """
+    suffix = "_l0_reverse" if direction else "_l0"
+    names = {
+        "input_kernel": "weight_ih",
+        "recurrent_kernel": "weight_hh",
+        "input_bias": "bias_ih",
+        "recurrent_bias": "bias_hh",
+        "bias": "bias",
+        "peephole": "peephole",
+        "gate_recurrence": "gate_recurrence",
+        "input_norm": "norm_input",
+        "recurrent_norm": "norm_hidden",
+        "cell_norm": "norm_cell",
+    }
+    return {role: name + suffix for role, name in names.items()}
+
+
 class KerasRecurrent:
     """Keras's view of a recurrent layer (batch first), where plain `nn.LSTM` won't do.
 
@@ -45,11 +71,17 @@ class KerasRecurrent:
 
     def _keras_biases(self):
         """Keras's initial biases: zeros, and an LSTM's forget gate at `forget_bias`."""
+        # name -> whether it is an input bias (an LSTM's forget bias is there)
+        biases = {}
+        for d in range(2 if self.bidirectional else 1):
+            names = recurrent_names(d)
+            biases[names["input_bias"]] = True
+            biases[names["recurrent_bias"]] = False
         with torch.no_grad():
             for name, value in self.named_parameters(recurse=False):
-                if name.startswith("bias"):
+                if name in biases:
                     value.zero_()
-                if name.startswith("bias_ih") and self.mode == "LSTM":
+                if biases.get(name) and self.mode == "LSTM":
                     value.chunk(4)[1].fill_(self.forget_bias)  # gates i, f, g, o
 
     def _state_widths(self):
@@ -211,15 +243,18 @@ class StepByStep(KerasRecurrent, nn.Module):
         self.recurrent_dropout_mode = recurrent_dropout_mode
         self.gates = {"LSTM": 4, "GRU": 3, "RNN": 1}[mode]
         rows = self.gates * units
-        for suffix in ["", "_reverse"] if bidirectional else [""]:
-            shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, units)}
+        for d in range(2 if bidirectional else 1):
+            names = recurrent_names(d)
+            shapes = {
+                "input_kernel": (rows, input_size),
+                "recurrent_kernel": (rows, units),
+            }
             if bias:
-                shapes["bias_ih"] = (rows,)
+                shapes["input_bias"] = (rows,)
                 if reset_after:
-                    shapes["bias_hh"] = (rows,)
-            for name, shape in shapes.items():
-                weight = nn.Parameter(torch.empty(shape))
-                self.register_parameter(f"{name}_l0{suffix}", weight)
+                    shapes["recurrent_bias"] = (rows,)
+            for role, shape in shapes.items():
+                self.register_parameter(names[role], nn.Parameter(torch.empty(shape)))
         self._keras_setup(**keras)
 
     def reset_parameters(self):
@@ -250,11 +285,11 @@ class StepByStep(KerasRecurrent, nn.Module):
         per_gate = drop and self._per_gate()
         outs, hs, cs = [], [], []
         for d in range(directions):
-            suffix = "_reverse" if d else ""
-            w_ih = getattr(self, f"weight_ih_l0{suffix}")
-            w_hh = getattr(self, f"weight_hh_l0{suffix}")
-            b_ih = getattr(self, f"bias_ih_l0{suffix}", None)
-            b_hh = getattr(self, f"bias_hh_l0{suffix}", None)
+            names = recurrent_names(d)
+            w_ih = getattr(self, names["input_kernel"])
+            w_hh = getattr(self, names["recurrent_kernel"])
+            b_ih = getattr(self, names["input_bias"], None)
+            b_hh = getattr(self, names["recurrent_bias"], None)
             seq = x.flip(1) if d else x
             if per_gate and self.input_dropout:
                 ones = x.new_ones(gates, batch, x.shape[2])
@@ -367,29 +402,34 @@ class LSTMVariant(KerasRecurrent, nn.Module):
         self.recurrent_dropout = recurrent_dropout
         self.recurrent_dropout_mode = recurrent_dropout_mode
         rows = len(gates) * units
-        for suffix in ["", "_reverse"] if bidirectional else [""]:
-            shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, units)}
+        for d in range(2 if bidirectional else 1):
+            names = recurrent_names(d)
+            shapes = {
+                "input_kernel": (rows, input_size),
+                "recurrent_kernel": (rows, units),
+            }
             if self.peepholes:
                 shapes["peephole"] = (len(self.peepholes), units)
             if gate_recurrence:
                 shapes["gate_recurrence"] = (3 * units, 3 * units)
             if self.bias:
                 shapes["bias"] = (rows,)
-            for name, shape in shapes.items():
-                weight = nn.Parameter(torch.empty(shape))
-                self.register_parameter(f"{name}_l0{suffix}", weight)
+            for role, shape in shapes.items():
+                self.register_parameter(names[role], nn.Parameter(torch.empty(shape)))
             if layer_norm:
-                self.add_module(f"norm_input_l0{suffix}", nn.LayerNorm(rows))
-                self.add_module(f"norm_hidden_l0{suffix}", nn.LayerNorm(rows))
-                self.add_module(f"norm_cell_l0{suffix}", nn.LayerNorm(units))
+                self.add_module(names["input_norm"], nn.LayerNorm(rows))
+                self.add_module(names["recurrent_norm"], nn.LayerNorm(rows))
+                self.add_module(names["cell_norm"], nn.LayerNorm(units))
         self._keras_setup(**keras)
 
     def reset_parameters(self):
         """PyTorch's LSTM's uniform weights, Keras's initial biases, no state."""
         bound = self.hidden_size**-0.5
+        directions = 2 if self.bidirectional else 1
+        biases = {recurrent_names(d)["bias"] for d in range(directions)}
         with torch.no_grad():
             for name, value in self.named_parameters(recurse=False):
-                if name.startswith("bias"):
+                if name in biases:
                     value.zero_()
                     if "f" in self.gates:
                         forget = value.chunk(len(self.gates))[self.gates.index("f")]
@@ -420,16 +460,16 @@ class LSTMVariant(KerasRecurrent, nn.Module):
         drop = self.training and self.recurrent_dropout > 0
         outs, hs, cs, gates = [], [], [], []
         for d in range(directions):
-            suffix = "_reverse" if d else ""
-            w_hh = getattr(self, f"weight_hh_l0{suffix}")
-            bias = getattr(self, f"bias_l0{suffix}", None)
-            peep = getattr(self, f"peephole_l0{suffix}", None)
+            names = recurrent_names(d)
+            w_hh = getattr(self, names["recurrent_kernel"])
+            bias = getattr(self, names["bias"], None)
+            peep = getattr(self, names["peephole"], None)
             peep = {} if peep is None else dict(zip(self.peepholes, peep, strict=True))
             seq = x.flip(1) if d else x
-            xs = F.linear(seq, getattr(self, f"weight_ih_l0{suffix}"), bias)
-            norm_hidden = getattr(self, f"norm_hidden_l0{suffix}", None)
+            xs = F.linear(seq, getattr(self, names["input_kernel"]), bias)
+            norm_hidden = getattr(self, names["recurrent_norm"], None)
             if norm_hidden is not None:  # layer_norm: the input part, all steps at once
-                xs = getattr(self, f"norm_input_l0{suffix}")(xs)
+                xs = getattr(self, names["input_norm"])(xs)
             mask = None
             if drop:
                 mask = F.dropout(x.new_ones(batch, units), self.recurrent_dropout)
@@ -445,7 +485,7 @@ class LSTMVariant(KerasRecurrent, nn.Module):
                 pre = (xs[:, t] + recurrent).chunk(len(self.gates), -1)
                 parts = dict(zip(self.gates, pre, strict=True))
                 if self.gate_recurrence:
-                    weight = getattr(self, f"gate_recurrence_l0{suffix}")
+                    weight = getattr(self, names["gate_recurrence"])
                     extra = F.linear(previous, weight)
                     for name, part in zip("ifo", extra.chunk(3, -1), strict=True):
                         parts[name] = parts[name] + part
@@ -465,7 +505,7 @@ class LSTMVariant(KerasRecurrent, nn.Module):
                 else:
                     o = 1.0
                 if self.layer_norm:
-                    h = o * cell_out(getattr(self, f"norm_cell_l0{suffix}")(c))
+                    h = o * cell_out(getattr(self, names["cell_norm"])(c))
                 else:
                     h = o * cell_out(c)
                 if self.gate_recurrence:
