@@ -46,7 +46,7 @@ class CodeWriter:
         finally:
             self._level -= 1
 
-    def wrapped(self, prefix: str, expr: str | Call, suffix: str = "") -> None:
+    def wrapped(self, prefix: str, expr: Expr, suffix: str = "") -> None:
         """`prefix + expr + suffix` as one statement, wrapped to fit at this indentation."""
         self.lines(wrap(prefix, expr, len(self._indent) * self._level, suffix))
 
@@ -72,35 +72,163 @@ class Call:
         return f"{self.func}{self.brackets[0]}{', '.join(map(str, self.args))}{self.brackets[1]}"
 
 
-def wrap(prefix: str, expr: str | Call, indent: int = 0, suffix: str = "") -> list[str]:
+@dataclass(frozen=True)
+class BinOp:
+    """`left op right`, kept in parts so that `wrap` can split it before the operator."""
+
+    left: Expr
+    op: str
+    right: Expr
+
+    def __str__(self) -> str:
+        return f"{self.left} {self.op} {self.right}"
+
+
+@dataclass(frozen=True)
+class Paren:
+    """`(expr)`: parentheses in the source, split as `(`, the expression indented, `)`."""
+
+    expr: Expr
+
+    def __str__(self) -> str:
+        return f"({self.expr})"
+
+
+@dataclass(frozen=True)
+class Tuple:
+    """`a, b` without parentheses (`return a, b`): one item a line, in parentheses, when split."""
+
+    items: Sequence[Expr]
+
+    def __str__(self) -> str:
+        return ", ".join(map(str, self.items))
+
+
+@dataclass(frozen=True)
+class Attr:
+    """`value.name` where `value` is a Call: `f(a).g` in `f(a).g(b)`, which splits `f(a)` first."""
+
+    value: Call
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.value}.{self.name}"
+
+
+Expr = str | Call | BinOp | Paren | Tuple
+PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "//": 2, "%": 2, "@": 2}
+
+
+def wrap(prefix: str, expr: Expr, indent: int = 0, suffix: str = "") -> list[str]:
     """The lines of `prefix + expr + suffix`, split as `ruff format` splits it to fit.
 
     `indent` is the column the statement starts at (the lines returned carry
-    only the indentation inside the statement). One line when it fits. Else
-    the last brackets are split: their arguments on one line when it fits, one
-    per line with a trailing comma when not, each argument wrapped in turn. In
-    `f(a)(x)`, `f(a)` is split first when the line up to `(x)` is too long or
-    `x` is one long argument. Text that is not a Call is never split.
+    only the indentation inside the statement). One line when it fits. Else a
+    call splits its last brackets: their arguments on one line when it fits,
+    one per line with a trailing comma when not, each argument wrapped in
+    turn. In `f(a)(x)`, `f(a)` is split first when the line up to `(x)` is too
+    long or `x` is one long argument. After `x = ` or `return `, ruff's
+    optional parentheses: a call goes inside `(` ... `)` when its first line
+    does not fit after the target and all its lines fit inside them; an operator chain goes
+    inside them, split before each operator, unless its one operator is
+    followed by a call whose first line fits (`x = a * f(`) or it starts with
+    parentheses (`x = (` ... `) / 2`); text that cannot split goes inside them
+    when it then fits.
     """
     flat = f"{prefix}{expr}{suffix}"
-    if indent + len(flat) <= LINE_LENGTH or not isinstance(expr, Call):
+    if indent + len(flat) <= LINE_LENGTH:
+        return [flat]
+    optional = prefix.endswith(" = ") or prefix == "return "  # room for ruff's parentheses
+    if isinstance(expr, Tuple):
+        if not optional:
+            return [flat]
+        return [f"{prefix}(", *(f"{INDENT}{item}," for item in expr.items), f"){suffix}"]
+    if isinstance(expr, Paren):
+        return [f"{prefix}(", *_chain_lines(expr.expr, indent + len(INDENT)), f"){suffix}"]
+    if isinstance(expr, BinOp):
+        operands, _ = _chain(expr)
+        if len(operands) == 2 and isinstance(expr.left, Paren):  # `(a + b) / 2`
+            inner = _chain_lines(expr.left.expr, indent + len(INDENT))
+            return [f"{prefix}(", *inner, f") {expr.op} {expr.right}{suffix}"]
+        right = expr.right  # a call or a list after one operator: its brackets split
+        if len(operands) == 2 and isinstance(right, Call) and right.args and not _subscript(right):
+            lines = _split(f"{prefix}{expr.left} {expr.op} ", expr.right, indent, suffix)
+            if indent + len(lines[0]) <= LINE_LENGTH or not optional:
+                return lines
+        if not optional:
+            return [flat]
+        return [f"{prefix}(", *_chain_lines(expr, indent + len(INDENT)), f"){suffix}"]
+    if not isinstance(expr, Call) or not expr.args:  # no brackets to split
+        if optional and indent + len(INDENT) + len(str(expr)) <= LINE_LENGTH:
+            return [f"{prefix}(", f"{INDENT}{expr}", f"){suffix}"]
+        return [flat]
+    lines = _split(prefix, expr, indent, suffix)
+    if not optional or indent + len(lines[0]) <= LINE_LENGTH:
+        return lines
+    inner = _chain_lines(expr, indent + len(INDENT))
+    if all(indent + len(line) <= LINE_LENGTH for line in inner):
+        return [f"{prefix}(", *inner, f"){suffix}"]
+    return lines
+
+
+def _subscript(expr: Call) -> bool:
+    return expr.brackets == "[]" and bool(expr.func) and not str(expr.func).endswith("=")
+
+
+def _chain(expr: Expr) -> tuple[list[Expr], list[str]]:
+    """`a + b - c` -> ([a, b, c], ["+", "-"]): operands at the last operator's precedence."""
+    if not isinstance(expr, BinOp):
+        return [expr], []
+    level = PRECEDENCE[expr.op]
+    operands, ops = [expr.right], [expr.op]
+    left = expr.left
+    while isinstance(left, BinOp) and PRECEDENCE[left.op] == level:
+        operands.append(left.right)
+        ops.append(left.op)
+        left = left.left
+    operands.append(left)
+    return operands[::-1], ops[::-1]
+
+
+def _chain_lines(expr: Expr, indent: int) -> list[str]:
+    """An expression inside parentheses, indented one level: an operator chain split before each
+    operator when it does not fit on one line."""
+    if indent + len(str(expr)) <= LINE_LENGTH:
+        return [f"{INDENT}{expr}"]
+    operands, ops = _chain(expr)
+    lines = wrap("", operands[0], indent)
+    for op, operand in zip(ops, operands[1:], strict=True):
+        lines += wrap(f"{op} ", operand, indent)
+    return [INDENT + line for line in lines]
+
+
+def _split(prefix: str, expr: Call, indent: int, suffix: str = "") -> list[str]:
+    """A call split at its own brackets (see `wrap`)."""
+    flat = f"{prefix}{expr}{suffix}"
+    if indent + len(flat) <= LINE_LENGTH:
         return [flat]
     opening, closing = expr.brackets
     head = f"{prefix}{expr.func}{opening}"
     inner = ", ".join(map(str, expr.args))
     splits = len(expr.args) > 1 or any(isinstance(a, Call) and a.args for a in expr.args)
     fits = indent + len(INDENT) + len(inner) <= LINE_LENGTH or splits
-    if isinstance(expr.func, Call) and not (indent + len(head) <= LINE_LENGTH and fits):
-        tail = f"{opening}{inner}{closing}{suffix}"
-        lines = wrap(prefix, expr.func, indent, tail)
+    func, link = expr.func, ""
+    if isinstance(func, Attr):  # `f(a).g(x)`: `f(a)` split as `f(a)(x)`'s would be
+        func, link = func.value, f".{func.name}"
+    if isinstance(func, Call) and not (indent + len(head) <= LINE_LENGTH and fits):
+        tail = f"{link}{opening}{inner}{closing}{suffix}"
+        lines = _split(prefix, func, indent, tail)
         if indent + len(lines[-1]) > LINE_LENGTH and splits:  # `)(` and the arguments below
             rest = Call("", expr.args, expr.brackets)
-            lines[-1:] = wrap(lines[-1][: -len(tail)], rest, indent, suffix)
+            lines[-1:] = _split(lines[-1][: -len(tail)] + link, rest, indent, suffix)
         return lines
+    if opening == "[" and (not expr.func or str(expr.func).endswith("=")):  # a list display
+        items = [line for a in expr.args for line in wrap("", a, indent + len(INDENT), ",")]
+        return [head, *(INDENT + line for line in items), f"{closing}{suffix}"]
     return [head, *wrap_args(expr.args, indent + len(INDENT)), f"{closing}{suffix}"]
 
 
-def wrap_args(args: Sequence[str | Call], indent: int) -> list[str]:
+def wrap_args(args: Sequence[Expr], indent: int) -> list[str]:
     """The inside of a split call: all on one line if it fits, else one argument per line."""
     joined = ", ".join(map(str, args))
     if indent + len(joined) <= LINE_LENGTH:
@@ -108,8 +236,65 @@ def wrap_args(args: Sequence[str | Call], indent: int) -> list[str]:
     return [INDENT + line for arg in args for line in wrap("", arg, indent, ",")]
 
 
+def parse_expr(expr: str) -> Expr:
+    """Source text as parts `wrap` can split: an operator chain, parentheses, a call, a tuple.
+
+    For emitters that build expressions as text. Operators are found outside
+    brackets and strings, written with a space either side (`a + b`, not `-1`).
+    """
+    items = split_args(expr)
+    if len(items) > 1:
+        return Tuple([parse_expr(item) for item in items])
+    for ops in (("+", "-"), ("*", "/", "//", "%", "@")):
+        at = _last_operator(expr, ops)
+        if at is not None:
+            i, op = at
+            return BinOp(parse_expr(expr[:i]), op, parse_expr(expr[i + len(op) + 2 :]))
+    if expr.startswith("(") and _closing(expr, 0) == len(expr) - 1:
+        return Paren(parse_expr(expr[1:-1]))
+    return parse_call(expr)
+
+
+def _last_operator(expr: str, ops: Sequence[str]) -> tuple[int, str] | None:
+    """Where the last ` op ` outside brackets and strings starts (at its space), and which."""
+    depth, quote, found = 0, "", None
+    for i, ch in enumerate(expr):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == " " and depth == 0:
+            for op in ops:
+                if expr.startswith(f" {op} ", i):
+                    found = (i, op)
+    return found
+
+
+def _closing(expr: str, start: int) -> int:
+    """The index of the bracket that closes the one at `start`."""
+    depth, quote = 0, ""
+    for i in range(start, len(expr)):
+        ch = expr[i]
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
 def parse_call(expr: str) -> str | Call:
-    """Source text as a Call when it ends in a call (`f(a, g(b))(c)`) or is a list, else as is.
+    """Source text as a Call when it ends in a call or subscript (`f(a, g(b))(c)`, `x[:, -1]`)
+    or is a list, else as is.
 
     For emitters that build expressions as text: the parts then wrap as a
     Call does. Brackets and commas inside string literals are ignored.
@@ -133,12 +318,20 @@ def parse_call(expr: str) -> str | Call:
     else:
         return expr
     func, inner = expr[:i], expr[i + 1 : -1]
-    if closing == "]" and func:  # a subscript
+    if func and func[-1] in " ([{,=*":  # brackets after an operator: not a call
         return expr
-    if closing == ")" and (not func or func[-1] in " ([{,=*"):  # parentheses, not a call
+    if closing == ")" and not func:  # parentheses, not a call
+        return expr
+    if " for " in inner:  # a comprehension: kept whole
         return expr
     args = [parse_call(arg) for arg in split_args(inner)]
-    return Call(parse_call(func) if func else "", args, expr[i] + closing)
+    head: str | Call | Attr = parse_call(func) if func else ""
+    value, dot, name = func.rpartition(".")
+    if dot and value[-1:] in (")", "]") and name.isidentifier():
+        called = parse_call(value)
+        if isinstance(called, Call):
+            head = Attr(called, name)
+    return Call(head, args, expr[i] + closing)
 
 
 def split_args(text: str) -> list[str]:

@@ -142,7 +142,7 @@ class _Emitter:
             outputs = [self.var[name] for name in graph.outputs]
             model = Call(
                 "keras.Model",
-                [f"inputs={_one_or_list(inputs)}", f"outputs={_one_or_list(outputs)}"]
+                [_one_or_list("inputs", inputs), _one_or_list("outputs", outputs)]
                 + [_kw("name", graph.name)],
             )
             self.body.wrapped("return ", model)
@@ -574,8 +574,9 @@ def _list(items: list[str]) -> Call:
     return Call("", items, "[]")
 
 
-def _one_or_list(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else f"[{', '.join(names)}]"
+def _one_or_list(keyword: str, names: list[str]) -> str | Call:
+    """`keyword=name`, or `keyword=[a, b]` as a Call that splits one name a line."""
+    return f"{keyword}={names[0]}" if len(names) == 1 else Call(f"{keyword}=", names, "[]")
 
 
 def _activation(attrs: dict) -> list[str]:

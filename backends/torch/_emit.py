@@ -29,7 +29,7 @@ from specc.codegen import (
     Namespace,
     class_name,
     header,
-    parse_call,
+    parse_expr,
     split_args,
     wrap,
 )
@@ -371,7 +371,7 @@ class _Emitter:
                     var[node.name] = names.name(node.name)
                     self._forward(body, node, lowered[node.name], args, var[node.name])
                 outs = [var[o] for o in graph.outputs]
-                body.line(f"return {', '.join(outs)}")
+                body.lines(_wrap(f"return {', '.join(outs)}", 8))
             stateful = [self.attrs[n.name] for n in layers if n.attrs.get("stateful")]
             if stateful:
                 body.line("")
@@ -460,7 +460,11 @@ class _Emitter:
         elif not first and 8 + len(stmt) > LINE_LENGTH and lowered.steps is not None:
             x = args[0]
             body.line(comment)
-            body.line(f"{out} = {x}.flatten(0, 1)  # time folded into the batch")
+            fold, note = f"{out} = {x}.flatten(0, 1)", "  # time folded into the batch"
+            if 8 + len(fold) + len(note) > LINE_LENGTH:
+                body.line(note.strip())
+                note = ""
+            body.lines(_wrap(fold, 8, note))
             unfold = f"{_atom(lowered.steps(out))}.unflatten(0, {x}.shape[:2])"
             body.lines(_wrap(f"{out} = {unfold}", 8))
         else:
@@ -873,7 +877,9 @@ def _wrap(stmt: str, indent: int, comment: str = "") -> list[str]:
     prefix, sep, expr = stmt.partition(" = ")
     if not sep:
         prefix, expr = "", stmt
-    return wrap(prefix + sep, parse_call(expr), indent, comment)
+        if stmt.startswith("return "):
+            prefix, expr = "return ", stmt[len("return ") :]
+    return wrap(prefix + sep, parse_expr(expr), indent, comment)
 
 
 def _atom(expr: str) -> str:
