@@ -157,3 +157,41 @@ def test_models_that_do_not_correspond_are_refused():
     other = specc.build(ROOT / "specs" / "stacked_lstm_4.yaml", backend="torch")
     with pytest.raises(ValueError, match="do not correspond"):
         keras_to_torch(path, keras_model, other)
+
+
+def test_recurrent_parameter_names_are_the_runtimes():
+    """The weight transfer's names (read without torch) are those the runtime registers.
+
+    `nn.LSTM`'s own for the fused layers and `StepByStep`; `LSTMVariant`'s
+    extras (one bias, peepholes, gate recurrence, layer norms) by the same roles.
+    """
+    from specc.backends.torch import _layout, runtime
+
+    both = [_layout.recurrent_names(d) for d in (0, 1)]
+    assert both == [runtime.recurrent_names(d) for d in (0, 1)]
+    roles = ("input_kernel", "recurrent_kernel", "input_bias", "recurrent_bias")
+    fused = torch.nn.LSTM(3, 2, batch_first=True, bidirectional=True)
+    step = runtime.StepByStep("LSTM", 3, 2, bidirectional=True)
+    expected = [names[role] for names in both for role in roles]
+    assert list(fused.state_dict()) == list(step.state_dict()) == expected
+    kernels = ["input_kernel", "recurrent_kernel"]
+    norms = [
+        f"{norm}.{part}"
+        for norm in ("input_norm", "recurrent_norm", "cell_norm")
+        for part in ("weight", "bias")
+    ]
+    variants = [
+        (
+            dict(peepholes="ifo", gate_recurrence=True),
+            [*kernels, "peephole", "gate_recurrence", "bias"],
+        ),
+        (dict(peepholes="", layer_norm=True), [*kernels, *norms]),
+    ]
+    for options, parts in variants:
+        model = runtime.LSTMVariant(3, 2, gates="ifgo", bidirectional=True, **options)
+        expected = []
+        for names in both:
+            for part in parts:
+                role, dot, tensor = part.partition(".")
+                expected.append(names[role] + dot + tensor)
+        assert sorted(model.state_dict()) == sorted(expected)  # parameters, then norms
