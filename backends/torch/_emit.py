@@ -911,14 +911,14 @@ def _docstring(description: str) -> list[str]:
 
 @cache
 def _helper_sources() -> dict[str, str]:
-    """The top-level definitions of runtime.py, by name, in file order."""
-    source = Path(__file__).with_name("runtime.py").read_text(encoding="utf-8")
-    tree = ast.parse(source)
-    return {
-        node.name: ast.get_source_segment(source, node)
-        for node in tree.body
-        if isinstance(node, ast.ClassDef | ast.FunctionDef)
-    }
+    """The top-level definitions of _layout.py and runtime.py, by name, in file order."""
+    found = {}
+    for file in ("_layout.py", "runtime.py"):
+        source = Path(__file__).with_name(file).read_text(encoding="utf-8")
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.ClassDef | ast.FunctionDef):
+                found[node.name] = ast.get_source_segment(source, node)
+    return found
 
 
 @cache
