@@ -255,19 +255,33 @@ def parse_expr(expr: str) -> Expr:
     return parse_call(expr)
 
 
-def _last_operator(expr: str, ops: Sequence[str]) -> tuple[int, str] | None:
-    """Where the last ` op ` outside brackets and strings starts (at its space), and which."""
-    depth, quote, found = 0, "", None
-    for i, ch in enumerate(expr):
+def _scan(text: str):
+    """(index, character, bracket depth) for each character outside string literals.
+
+    A bracket gets the depth around it, so an opening bracket and the one that
+    closes it have the same depth; everything between them is one deeper.
+    """
+    depth, quote = 0, ""
+    for i, ch in enumerate(text):
         if quote:
             quote = "" if ch == quote else quote
         elif ch in "\"'":
             quote = ch
         elif ch in "([{":
+            yield i, ch, depth
             depth += 1
         elif ch in ")]}":
             depth -= 1
-        elif ch == " " and depth == 0:
+            yield i, ch, depth
+        else:
+            yield i, ch, depth
+
+
+def _last_operator(expr: str, ops: Sequence[str]) -> tuple[int, str] | None:
+    """Where the last ` op ` outside brackets and strings starts (at its space), and which."""
+    found = None
+    for i, ch, depth in _scan(expr):
+        if ch == " " and depth == 0:
             for op in ops:
                 if expr.startswith(f" {op} ", i):
                     found = (i, op)
@@ -276,19 +290,9 @@ def _last_operator(expr: str, ops: Sequence[str]) -> tuple[int, str] | None:
 
 def _closing(expr: str, start: int) -> int:
     """The index of the bracket that closes the one at `start`."""
-    depth, quote = 0, ""
-    for i in range(start, len(expr)):
-        ch = expr[i]
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i
+    for i, ch, depth in _scan(expr[start:]):
+        if i and ch in ")]}" and depth == 0:
+            return start + i
     return -1
 
 
@@ -302,21 +306,10 @@ def parse_call(expr: str) -> str | Call:
     closing = expr[-1:]
     if closing not in (")", "]"):
         return expr
-    depth, quote = 0, ""
-    for i in range(len(expr) - 1, -1, -1):
-        ch = expr[i]
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch in ")]}":
-            depth += 1
-        elif ch in "([{":
-            depth -= 1
-            if depth == 0:
-                break
-    else:
+    openers = [i for i, ch, depth in _scan(expr) if ch in "([{" and depth == 0]
+    if not openers or _closing(expr, openers[-1]) != len(expr) - 1:
         return expr
+    i = openers[-1]
     func, inner = expr[:i], expr[i + 1 : -1]
     if func and func[-1] in " ([{,=*":  # brackets after an operator: not a call
         return expr
@@ -336,17 +329,9 @@ def parse_call(expr: str) -> str | Call:
 
 def split_args(text: str) -> list[str]:
     """`a, f(b, c), [d, e]` -> its top-level arguments; brackets and strings kept whole."""
-    args, depth, start, quote = [], 0, 0, ""
-    for i, ch in enumerate(text):
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
+    args, start = [], 0
+    for i, ch, depth in _scan(text):
+        if ch == "," and depth == 0:
             args.append(text[start:i].strip())
             start = i + 1
     if text[start:].strip():
