@@ -102,6 +102,11 @@ def _check_document(doc: Document, diags: Diagnostics) -> ModelGraph | None:
         return None
     infer_shapes(graph, diags)
     run_lints(graph, diags)
+    if not diags.has_errors:
+        # An accepted spec is shaped throughout: a layer left unshaped without an
+        # error would reach the emitters (a bug in a check, never the user's).
+        unshaped = [n.name for n in graph.order if n.name in graph.live and not n.meta["shape"]]
+        assert not unshaped, f"accepted, but {unshaped} have no shape"
     return graph
 
 

@@ -13,6 +13,7 @@ dump of the sub-schema.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -37,8 +38,25 @@ def schema_text() -> str:
 
 # YAML gives `64.0` as a float; JSON Schema would call it an integer. A layer
 # size written as a float is a mistake (or a YAML surprise), so refuse it.
+def _pattern(validator, pattern: str, instance, schema):
+    """`pattern` as JSON Schema (ECMA 262) means it: `$` matches only at the very end.
+
+    Python's `re.search` lets `$` match before a final newline, so `"x\n"` (a
+    YAML block scalar, or a quoted "x\n") would pass `^[A-Za-z_]...$` and
+    reach the emitters as a name.
+    """
+    if not isinstance(instance, str):
+        return
+    strict = (
+        pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith("\\$") else pattern
+    )
+    if re.search(strict, instance) is None:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
 Validator = validators.extend(
     Draft202012Validator,
+    validators={"pattern": _pattern},
     type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
         "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
     ),
