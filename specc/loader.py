@@ -144,6 +144,25 @@ def read_source(path: str | Path, diags: Diagnostics) -> str | None:
         return None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refuse_surrogates(text: str, file: str, diags: Diagnostics) -> bool:
+    """A lone surrogate (text given through the API) is no Unicode text: no YAML parser takes it."""
+    match = _SURROGATE.search(text)
+    if match is None:
+        return False
+    line = text.count("\n", 0, match.start()) + 1
+    column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+    diags.error(
+        "E014",
+        f"text is not valid Unicode (a lone surrogate, U+{ord(match.group()):04X})",
+        Span(file, line, column, line, column + 1),
+        help="pass text decoded from UTF-8; a surrogate pair belongs in one character",
+    )
+    return True
+
+
 def load_text(text: str, file: str, diags: Diagnostics) -> Document:
     """Parse YAML text into a located tree; `root` is None if the YAML was refused."""
     doc = Document(file, text, None)
@@ -155,7 +174,7 @@ def load_text(text: str, file: str, diags: Diagnostics) -> Document:
             help="a spec is a short text; generate large graphs with `blocks` and `repeat`",
         )
         return doc
-    if _refuse_line_separators(text, file, diags):
+    if _refuse_line_separators(text, file, diags) or _refuse_surrogates(text, file, diags):
         return doc
     try:
         root = _Builder(file, diags).build(text)

@@ -192,3 +192,14 @@ def test_a_block_may_be_called_batch():
         "layers:\n  - {name: b, block: batch}\n"
     )
     assert specc.validate(text).ok
+
+
+@pytest.mark.parametrize(
+    "text, where",
+    [("\ud800\n", (1, 1)), ('specc: 1\nname: m\ndescription: "a \udc80 b"\n', (3, 17))],
+)
+def test_lone_surrogates_are_a_located_diagnostic(text, where):
+    """Text from the API can hold what no UTF-8 file can: reported, never raised (issue 9)."""
+    (d,) = specc.validate(text).diagnostics
+    assert (d.code, d.span.line, d.span.column) == ("E014", *where)
+    assert "lone surrogate" in d.message
