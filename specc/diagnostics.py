@@ -117,6 +117,7 @@ CODES: dict[str, str] = {
     "E408": "invalid axis",
     "E409": "integer input required",
     "E410": "sequence too short",
+    "E411": "floating-point input required",
     # E6xx: emitting code (`specc compile`, `specc.build`)
     "E601": "not expressible by the backend",
     # W5xx: GPU lints belong to the backends, which declare them (`codes`):

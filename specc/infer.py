@@ -40,6 +40,7 @@ def infer_shapes(model: ModelGraph, diags: Diagnostics) -> None:
             continue
         ctx = RuleContext(node, node.op, node.attrs, shapes, sources, dims, model.spec.batch_size)
         try:
+            _check_dtypes(ctx)
             shape = RULES[node.op](ctx)
         except ShapeProblem as problem:
             _report(node, problem, diags)
@@ -49,6 +50,30 @@ def infer_shapes(model: ModelGraph, diags: Diagnostics) -> None:
         # Ops that only move values keep their input's dtype; the others
         # compute float32 (Keras's and PyTorch's default).
         node.meta["dtype"] = sources[0].meta["dtype"] if OPS[node.op].keeps_dtype else "float32"
+
+
+def _check_dtypes(ctx: RuleContext) -> None:
+    """Integer ids reach only the ops that take them (embedding, ops that move values)."""
+    wrapped = ctx.attrs["layer"]["op"] if ctx.op == "time_distributed" else ctx.op
+    if OPS[wrapped].input_dtype != "float":
+        return
+    for index, source in enumerate(ctx.sources):
+        dtype = source.meta["dtype"]
+        if not dtype.startswith("int"):
+            continue
+        what = "input" if source.op == "input" else "layer"
+        fix = (
+            f"give `{source.name}` a float dtype (`dtype: float32`), or map its ids to "
+            "vectors with an `embedding` first"
+            if source.op == "input"
+            else "map the ids to vectors with an `embedding` first"
+        )
+        raise ShapeProblem(
+            "E411",
+            f"{ctx.what} needs floating-point input, but {what} `{source.name}` gives {dtype}",
+            at=("input", index),
+            help=fix,
+        )
 
 
 def _report(node: Node, problem: ShapeProblem, diags: Diagnostics) -> None:

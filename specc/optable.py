@@ -85,6 +85,9 @@ class Op:
     keeps_dtype: bool = False  # moves values without computing new ones (permute, ...)
     wrappable: bool = True  # may be wrapped by `time_distributed` (one input, per step)
     gates: int = 0  # recurrent ops: weight blocks per cell (LSTM 4, GRU 3, RNN 1)
+    # What its inputs must hold: "float" (it computes: integer ids are refused,
+    # E411), "int" (token ids: `embedding`), or "any" (it only moves values).
+    input_dtype: str = "float"
 
     @property
     def attrs(self) -> tuple[Attr, ...]:
@@ -299,6 +302,7 @@ OPS: dict[str, Op] = {
             "embedding",
             "dense",
             "Maps integer token ids (batch, time) to vectors (batch, time, output_dim).",
+            input_dtype="int",
             own=(
                 Attr(
                     "input_dim",
@@ -323,6 +327,7 @@ OPS: dict[str, Op] = {
                 ),
             ),
             keeps_dtype=True,
+            input_dtype="any",
         ),
         Op(
             "permute",
@@ -339,6 +344,7 @@ OPS: dict[str, Op] = {
                 ),
             ),
             keeps_dtype=True,
+            input_dtype="any",
         ),
         Op(
             "reshape",
@@ -364,12 +370,14 @@ OPS: dict[str, Op] = {
                 ),
             ),
             keeps_dtype=True,
+            input_dtype="any",
         ),
         Op(
             "flatten",
             "shape",
             "Flattens the non-batch axes into one.",
             keeps_dtype=True,
+            input_dtype="any",
         ),
         Op(
             "global_avg_pool",
@@ -386,6 +394,7 @@ OPS: dict[str, Op] = {
             "shape",
             "Takes the last time step: (batch, time, features) to (batch, features).",
             keeps_dtype=True,
+            input_dtype="any",
         ),
         # -- merge ----------------------------------------------------------------
         _merge("add", "Element-wise sum of two or more inputs of equal shape."),

@@ -148,11 +148,37 @@ def test_carriage_returns_count_as_line_ends():
     assert "6 |   - {name: a, op: dense, unit: 2}" in out
 
 
-def test_integer_ids_through_dropout_are_floats():
+def test_integer_ids_into_dropout_are_refused():
+    """Neither framework's dropout takes ids (int32 in eval, a crash in training): E411."""
     text = "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [5], dtype: int32}\nlayers:\n" \
         "  - {name: d, op: dropout, rate: 0.1}\n" \
         "  - {name: e, op: embedding, input_dim: 10, output_dim: 4}\n"
-    assert [d.code for d in specc.validate(text).errors] == ["E409"]
+    assert [d.code for d in specc.validate(text).errors] == ["E411"]
+
+
+@pytest.mark.parametrize("layer", [
+    "{name: h, op: lstm, units: 4}", "{name: h, op: conv1d, filters: 2, kernel_size: 2}",
+    "{name: h, op: layer_norm}", "{name: h, op: global_avg_pool}",
+    "{name: h, op: activation, activation: gelu}", "{name: h, op: add, inputs: [x, x]}",
+    "{name: h, op: time_distributed, layer: {op: dense, units: 2}}",
+    "{name: h, op: multi_head_attention, num_heads: 1, key_dim: 2}",
+])
+def test_integer_ids_into_ops_that_compute_are_refused(layer):
+    text = "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [5, 3], dtype: int32}\n" \
+        f"layers:\n  - {layer}\n"
+    (error,) = specc.validate(text).errors
+    assert error.code == "E411" and "gives int32" in error.message
+
+
+@pytest.mark.parametrize("layer", [
+    "{name: h, op: reshape, target_shape: [15]}", "{name: h, op: permute, dims: [2, 1]}",
+    "{name: h, op: flatten}", "{name: h, op: last_step}",
+    "{name: h, op: time_distributed, layer: {op: embedding, input_dim: 9, output_dim: 2}}",
+])
+def test_integer_ids_may_be_moved_and_embedded(layer):
+    text = "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [5, 3], dtype: int32}\n" \
+        f"layers:\n  - {layer}\n"
+    assert specc.validate(text).ok
 
 
 def test_broken_pipe_is_not_an_internal_error(monkeypatch, tmp_path, capsys):
