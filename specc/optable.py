@@ -468,6 +468,7 @@ OPS: dict[str, Op] = {
             "Attention over time steps (the classic Keras attention_3d_block): permute, dense "
             "over time, permute back, multiply with the input. Needs a static time length.",
             own=(_activation("tanh", "Activation of the dense layer over time."),),
+            wrappable=False,  # it reads whole sequences; Keras's TimeDistributed cannot hold it
         ),
         Op(
             "attention",

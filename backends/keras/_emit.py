@@ -310,12 +310,6 @@ def _dense(layer: Layer) -> Lowered:
 
 def _time_distributed(layer: Layer) -> Lowered | None:
     inner = Layer(layer.node, layer.attrs["layer"], layer.sources, layer.emitter, ("layer",))
-    if inner.op == "timestep_attention":
-        inner.refuse(
-            "`timestep_attention` inside `time_distributed`",
-            "apply `timestep_attention` to a sequence outside the wrapper",
-        )
-        return None
     wrapped = lower(inner)
     return None if wrapped is None else layer.one(Call(LAYERS + "TimeDistributed", [wrapped.layer]))
 

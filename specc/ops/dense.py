@@ -34,7 +34,8 @@ def time_distributed_shape(ctx: RuleContext) -> Shape:
             "E104",
             f"`time_distributed` cannot wrap `{wrapped}`",
             at=("layer", "op"),
-            help="wrap a single-input layer such as `dense`",
+            help="wrap a layer that works on one time step, such as `dense`; apply "
+            f"`{wrapped}` outside the wrapper",
         )
     if ctx.attrs["layer"].get("stateful"):
         ctx.fail(
