@@ -56,6 +56,18 @@ def reshape_shape(ctx: RuleContext) -> Shape:
         ctx.dim(v, ("target_shape", i)) if isinstance(v, str) else v
         for i, v in enumerate(ctx.attrs["target_shape"])
     ]
+    for i, (written, dim) in enumerate(zip(ctx.attrs["target_shape"], target, strict=True)):
+        if isinstance(written, str) and not isinstance(dim, int):
+            # Both frameworks take only sizes (and one -1): a variable dim named
+            # here would be inferred, not kept, and could silently differ from it.
+            ctx.fail(
+                "E405",
+                f"{ctx.what} needs a size for each axis of `target_shape`, but `{written}` is "
+                "variable",
+                at=("target_shape", i),
+                help="write -1 for the one axis to infer, or give "
+                f"`{written}` a size under `dims:`",
+            )
     unknown = [i for i, v in enumerate(target) if v == -1]
     if len(unknown) > 1:
         ctx.fail(
