@@ -203,7 +203,6 @@ def test_op_case_builds_and_matches_the_table(case: Case):
         ("{op: permute, dims: [2, 1]}", [4, 5, 6], "float32"),
         ("{op: embedding, input_dim: 9, output_dim: 2}", [4, 5], "int64"),
         ("{op: layer_norm, center: false}", [4, 6], "float32"),
-        ("{op: timestep_attention}", [4, 5, 6], "float32"),
         ("{op: gru, units: 3, bidirectional: true, merge_mode: mul}", [4, 5, 6], "float32"),
         ("{op: conv1d, filters: 2, kernel_size: 2, padding: causal}", [4, 5, 6], "float32"),
         ("{op: last_step}", [4, 5, 6], "float32"),
