@@ -1,7 +1,8 @@
 """The `core` marker: every test that needs no deep-learning framework (`pytest -m core`).
 
 A test module is core unless it is listed here (the modules that build models
-in a framework, and the packaging test, which builds a wheel), so a new
+in a framework, the packaging test, which builds a wheel, and the fuzzer and
+the differential test, which take tens of seconds each), so a new
 framework-free test file joins `-m core` without a change here. Under
 `-m core` the others are not even imported.
 """
@@ -14,6 +15,8 @@ FRAMEWORK_MODULES = {
     "test_backend_keras",
     "test_backend_torch",
     "test_cross_backend",
+    "test_differential",
+    "test_fuzz",
     "test_names",
     "test_packaging",
 }
