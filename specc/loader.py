@@ -198,8 +198,9 @@ def load_text(text: str, file: str, diags: Diagnostics) -> Document:
         )
         return doc
     except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        at = _reader_offset(text, exc)
+        line = text.count("\n", 0, at) + 1
+        column = at - (text.rfind("\n", 0, at) + 1) + 1
         diags.error(
             "E001",
             f"YAML syntax error: character U+{_codepoint(exc.character):04X} is not allowed",
@@ -242,6 +243,16 @@ def _refuse_line_separators(text: str, file: str, diags: Diagnostics) -> bool:
 
 class _Abort(Exception):
     """Stops reading at a problem after which the rest of the file cannot be trusted."""
+
+
+def _reader_offset(text: str, exc: yaml.reader.ReaderError) -> int:
+    """The character offset of a reader error: libyaml counts it in UTF-8 bytes.
+
+    (PyYAML's own reader counts characters; so do both parsers' marks.)
+    """
+    if _Parser is yaml.SafeLoader:
+        return exc.position
+    return len(text.encode("utf-8")[: exc.position].decode("utf-8", "ignore"))
 
 
 def _codepoint(character) -> int:
