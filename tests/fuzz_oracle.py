@@ -15,6 +15,7 @@ runs judge an input the same way. Each failure is a `Failure(kind, detail)`:
 
 from __future__ import annotations
 
+import time
 import traceback
 from typing import NamedTuple
 
@@ -92,14 +93,23 @@ def emitted(text: str, backend: str) -> list[Failure]:
     return []
 
 
-def check(text: str, backends: list[str]) -> tuple[specc.Report | None, list[Failure]]:
-    """Validate the text (and emit it when accepted); the report and every failure found."""
+class Outcome(NamedTuple):
+    report: specc.Report | None  # None when validate raised
+    failures: list[Failure]
+    seconds: float  # how long validate took
+
+
+def check(text: str, backends: list[str]) -> Outcome:
+    """Validate the text (and emit it when accepted): the report and every failure found."""
+    start = time.perf_counter()
     try:
         report = specc.validate(text)
     except Exception as exc:  # noqa: BLE001 - the promise is that nothing escapes
-        return None, [Failure("exception", f"validate: {_error(exc)}")]
+        seconds = time.perf_counter() - start
+        return Outcome(None, [Failure("exception", f"validate: {_error(exc)}")], seconds)
+    seconds = time.perf_counter() - start
     failures = located(report) + shaped(report)
     if report.ok and report.graph is not None and not failures:
         for backend in backends:
             failures += emitted(text, backend)
-    return report, failures
+    return Outcome(report, failures, seconds)
