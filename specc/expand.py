@@ -14,12 +14,18 @@ The expansion knows no op: it yields each written layer once per scope as a
 (named and wired), and `specc.check` turns them into IR nodes. It is a
 generator, so a layer is checked as soon as it is defined, before its
 references are resolved: diagnostics come out in the order of the spec.
+
+A block is expanded once per place and parameter values: that copy is kept as
+a `_Template`, and every later copy (`repeat`, or another instance with the
+same values) is a renaming of it, so the cost is one step per layer however
+deep the blocks nest. A copy's origin (the chain of instances, for
+diagnostics) is renamed only when a diagnostic asks for it (`CopiedOrigin`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from .diagnostics import Diagnostics, Related, Span, escape, show_value
@@ -30,6 +36,7 @@ from .schema import INSTANCE_KEYS, NAME_HELP, check_instance, check_name
 from .schema_file import MAX_REPEAT
 
 MAX_NODES = 20_000
+MAX_EXPANSIONS = 5_000  # block copies expanded afresh (a renamed copy costs one step per layer)
 MAX_BLOCK_DEPTH = 32  # blocks inside blocks; deeper is hostile input, not architecture
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -38,6 +45,51 @@ def name_of(node: object) -> str | None:
     """The name a YAML node gives, or None when it is not an identifier (reported elsewhere)."""
     value = node.value if isinstance(node, YamlScalar) else None
     return value if is_identifier(value) else None
+
+
+@dataclass(frozen=True)
+class InstanceOrigin(Related):
+    """The related line naming a block instance; it keeps the name, so a copy can rename it."""
+
+    block: str = ""
+    instance: str = ""
+
+    @classmethod
+    def of(cls, span: Span, block: str, instance: str) -> InstanceOrigin:
+        return cls(span, f"in block `{block}`, instance `{instance}`", block, instance)
+
+    def renamed(self, old: str, new: str) -> InstanceOrigin:
+        """The same line for the copy whose names start with `new` instead of `old`."""
+        return InstanceOrigin.of(self.span, self.block, new + self.instance[len(old) :])
+
+
+@dataclass(frozen=True, slots=True)
+class CopiedOrigin:
+    """The origin of a layer in a renamed block copy, made only when a diagnostic needs it.
+
+    `first` is the origin of the same layer in the copy that was expanded; its
+    first entries are inside that copy (renamed from `old` to `new`), its last
+    `outer` entries are outside it and become `origin`, the new copy's.
+    """
+
+    first: Origin
+    outer: int
+    old: str
+    new: str
+    origin: tuple[Related, ...]
+
+    def related(self) -> tuple[Related, ...]:
+        first = related_of(self.first)
+        inner = first[: len(first) - self.outer]
+        return (*(r.renamed(self.old, self.new) for r in inner), *self.origin)
+
+
+Origin = tuple[Related, ...] | CopiedOrigin
+
+
+def related_of(origin: Origin) -> tuple[Related, ...]:
+    """The related lines of an origin, renaming a copied one."""
+    return origin if isinstance(origin, tuple) else origin.related()
 
 
 @dataclass(eq=False, slots=True)
@@ -66,11 +118,161 @@ class Layer:
     item: YamlMap
     inputs: tuple[str, ...]
     input_spans: tuple[Span, ...]
-    origin: tuple[Related, ...]
+    origin: Origin
     definition: Definition | None
 
 
 Record = Definition | Layer
+
+
+@dataclass(slots=True)
+class _Template:
+    """One expanded block copy with its names relative to its prefix.
+
+    A layer's inputs are relative names, block input positions (int) or None
+    (a source that failed). `outer` is how many entries of each layer's
+    origin lie outside the copy.
+    """
+
+    prefix: str
+    outer: int
+    layers: list[tuple[str, tuple, Layer]] = field(default_factory=list)
+    aliases: dict[str, str | int | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Copy:
+    """A renamed block copy: its template's names under `prefix`, reading `sources`."""
+
+    prefix: str
+    template: _Template
+    sources: tuple[str, ...]
+
+    def name(self, relative: str | int | None) -> str:
+        """A template's name (relative, a block input's position or None) in this copy."""
+        if relative is None:
+            return POISON
+        return self.sources[relative] if isinstance(relative, int) else self.prefix + relative
+
+    def aliases(self) -> list[tuple[str, str]]:
+        return [(self.prefix + n, self.name(t)) for n, t in self.template.aliases.items()]
+
+
+_ABSENT = object()
+
+
+class Aliases(Mapping):
+    """Names that stand for a node: an instance's, its output; a repeated layer's, its last copy.
+
+    A renamed block copy's aliases (one per instance in it) are not written
+    out: a name is looked up in the copy's template, so a copy costs one step
+    per layer however deep its blocks nest.
+    """
+
+    def __init__(self):
+        self.direct: dict[str, str] = {}
+        self.copies: dict[str, _Copy] = {}  # prefix -> the copy
+        self.log: list[tuple[str, str] | _Copy] = []  # what was added, in order
+        self._copied = 0
+
+    def __setitem__(self, name: str, target: str) -> None:
+        self.direct[name] = target
+        self.log.append((name, target))
+
+    def add_copy(self, copy: _Copy) -> None:
+        if copy.template.aliases:
+            self.copies[copy.prefix] = copy
+            self._copied += len(copy.template.aliases)
+            self.log.append(copy)
+
+    def made(self, part: slice) -> list[tuple[str, str]]:
+        """The aliases added in `part` of the log, written out."""
+        made = []
+        for entry in self.log[part]:
+            made.extend(entry.aliases() if isinstance(entry, _Copy) else [entry])
+        return made
+
+    def __getitem__(self, name: str) -> str:
+        target = self.direct.get(name)
+        if target is not None:
+            return target
+        cut = name.find("_") if self.copies else -1
+        while cut != -1:  # the copy is named by a prefix ending at an underscore
+            copy = self.copies.get(name[: cut + 1])
+            if copy is not None:
+                relative = copy.template.aliases.get(name[cut + 1 :], _ABSENT)
+                if relative is not _ABSENT:
+                    return copy.name(relative)
+            cut = name.find("_", cut + 1)
+        raise KeyError(name)
+
+    def __contains__(self, name: object) -> bool:
+        try:
+            self[name]
+        except (KeyError, TypeError):
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.direct
+        for copy in self.copies.values():
+            for name in copy.template.aliases:
+                yield copy.prefix + name
+
+    def __len__(self) -> int:
+        return len(self.direct) + self._copied
+
+
+@dataclass(slots=True)
+class _Expanded:
+    """A block copy expanded afresh: its scope and where its layers and aliases are logged.
+
+    It becomes a `_Template` when a second copy asks for it (most never do).
+    """
+
+    scope: _Scope
+    layers: slice
+    aliases: slice
+
+
+def _template(scope: _Scope, layers: list[Layer], aliases: list[tuple[str, str]]):
+    """The template of a block copy expanded in `scope`; None when it cannot be renamed.
+
+    Renaming needs each source to be a distinct, valid name; and a copy's names
+    all start with its prefix (its layers read only its inputs and its layers).
+    """
+    prefix = scope.prefix
+    sources = {name: index for index, (name, _) in enumerate(scope.sources.values())}
+    if POISON in sources or len(sources) != len(scope.sources):
+        return None
+
+    def inner(name: str) -> str:
+        if not name.startswith(prefix):
+            raise ValueError(name)
+        return name[len(prefix) :]
+
+    def relative(name: str) -> str | int | None:
+        if name in sources:
+            return sources[name]
+        return None if name == POISON else inner(name)
+
+    template = _Template(prefix, len(scope.origin))
+    try:
+        for layer in layers:
+            inputs = tuple(map(relative, layer.inputs))
+            template.layers.append((inner(layer.name), inputs, layer))
+        chains = {inner(name): relative(target) for name, target in aliases}
+    except ValueError:
+        return None
+    # An instance's alias names its output, often another instance's: point
+    # each straight at the end of its chain, so that resolving is one step.
+    for name, target in chains.items():
+        hops = 0
+        while isinstance(target, str) and target in chains and hops < len(chains):
+            target = chains[target]
+            hops += 1
+        template.aliases[name] = target
+    return template
 
 
 @dataclass
@@ -93,13 +295,18 @@ class _Expander:
         self.model_inputs = inputs
         self.diags = diags
         self.count = 0
-        self.aliases: dict[str, str] = {}
+        self.aliases = Aliases()
         self.names: set[str] = set()
         self.used_blocks: set[str] = set()
         # (layer item, *parameter value nodes) -> its definition. The nodes are
         # the key (hashed by identity, and kept alive by it), so a key cannot
         # match a later object that took a freed one's id.
         self.definitions: dict[tuple, Definition] = {}
+        # (block, blocks open, parameter values) -> its first copy, for renaming
+        self.templates: dict[tuple, _Expanded | _Template | None] = {}
+        self.layer_log: list[Layer] = []  # the layers made, in order
+        self.expansions = 0
+        self.instance_checks: dict[tuple, bool] = {}
         self.too_big = False
         self.last: tuple[str, Span] | None = None
 
@@ -265,8 +472,8 @@ class _Expander:
             scope.previous = (POISON, item.span)
             return
         global_name = scope.prefix + name
-        if self._add(global_name, name_node.span, scope):
-            yield Layer(global_name, name_node.span, item, (), (), scope.origin, None)
+        if self._add(global_name, name_node.span, scope.origin):
+            yield self._made(Layer(global_name, name_node.span, item, (), (), scope.origin, None))
         scope.previous = (global_name, name_node.span)
 
     def _repeat(self, item: YamlMap) -> int:
@@ -276,7 +483,7 @@ class _Expander:
             return value
         return 1  # a bad value is reported by the schema
 
-    def _add(self, name: str, span: Span, scope: _Scope) -> bool:
+    def _add(self, name: str, span: Span, origin: Origin) -> bool:
         """Count a layer against MAX_NODES; False (reported) when it is one too many."""
         if self.count >= MAX_NODES:
             self.too_big = True
@@ -285,12 +492,16 @@ class _Expander:
                 f"expansion makes more than {MAX_NODES} layers",
                 span,
                 help="lower a `repeat:` count",
-                related=scope.origin,
+                related=related_of(origin),
             )
             return False
         self.count += 1
         self.names.add(name)
         return True
+
+    def _made(self, layer: Layer) -> Layer:
+        self.layer_log.append(layer)
+        return layer
 
     def _layer(self, item: YamlMap, scope: _Scope) -> Iterator[Record]:
         local = item.get("name").value
@@ -327,16 +538,18 @@ class _Expander:
         repeat = self._repeat(item)
         for k in range(1, repeat + 1):
             copy_name = f"{name}_{k}" if repeat > 1 else name
-            if not self._add(copy_name, span, scope):
+            if not self._add(copy_name, span, scope.origin):
                 return
-            yield Layer(
-                copy_name,
-                span,
-                item,
-                tuple(s[0] for s in sources),
-                tuple(s[1] for s in sources),
-                scope.origin,
-                definition,
+            yield self._made(
+                Layer(
+                    copy_name,
+                    span,
+                    item,
+                    tuple(s[0] for s in sources),
+                    tuple(s[1] for s in sources),
+                    scope.origin,
+                    definition,
+                )
             )
             sources = [(copy_name, span)]
         if repeat > 1:
@@ -350,7 +563,6 @@ class _Expander:
         name = scope.prefix + local
         block_node = item.get("block")
         block = block_node.value if isinstance(block_node, YamlScalar) else to_plain(block_node)
-        origin_here = Related(item.get("name").span, f"in block `{block}`, instance `{name}`")
         sources = self._sources(item, scope, local, "instance")
         scope.previous = (POISON, item.get("name").span)  # until the expansion succeeds
         if not isinstance(block, str):
@@ -394,7 +606,7 @@ class _Expander:
         definition = self.blocks[block]
         before = len(self.diags.items)
         item = self._substitute(item, scope)
-        if len(self.diags.items) > before or not check_instance(item, self.diags, scope.origin):
+        if len(self.diags.items) > before or not self._instance_ok(item, scope):
             return
         params = self._params(item, definition, block, scope)
         if params is None or sources is None:
@@ -429,6 +641,8 @@ class _Expander:
         if not self._block_names_ok(definition, block_inputs, local_names, scope):
             return
         output = _block_output(definition, layer_items)
+        origin_here = InstanceOrigin.of(item.get("name").span, block, name)
+        key = (block, scope.blocks_open, frozenset(params.items()))
         last = None
         for k in range(1, repeat + 1):
             prefix = f"{name}_{k}_" if repeat > 1 else f"{name}_"
@@ -441,7 +655,11 @@ class _Expander:
                 blocks_open=(*scope.blocks_open, block),
                 block=block,
             )
-            yield from self.run(layer_items, child)
+            template = self._template(key)
+            if template is not None:
+                yield from self._rename(template, child)
+            else:
+                yield from self._expand(layer_items, child, key)
             if self.too_big:
                 return
             if output is None or output.value not in local_names:
@@ -461,6 +679,76 @@ class _Expander:
             sources = [(last, item.get("name").span)]
         self.aliases[name] = last
         scope.previous = (name, item.get("name").span)
+
+    def _expand(self, items: list, child: _Scope, key: tuple) -> Iterator[Record]:
+        """A block copy expanded afresh; kept as the template of later copies."""
+        self.expansions += 1
+        if self.expansions > MAX_EXPANSIONS:
+            self.too_big = True
+            self.diags.error(
+                "E204",
+                f"blocks are expanded more than {MAX_EXPANSIONS} times",
+                child.origin[0].span,
+                help="use fewer block instances with distinct parameter values",
+                related=child.origin[1:4],
+            )
+            return
+        layers, aliases = len(self.layer_log), len(self.aliases.log)
+        yield from self.run(items, child)
+        if not self.too_big and key not in self.templates:
+            self.templates[key] = _Expanded(
+                child, slice(layers, len(self.layer_log)), slice(aliases, len(self.aliases.log))
+            )
+
+    def _template(self, key: tuple) -> _Template | None:
+        """The template of a block copy, made from the first copy expanded; None if none."""
+        template = self.templates.get(key)
+        if isinstance(template, _Expanded):
+            layers = self.layer_log[template.layers]
+            aliases = self.aliases.made(template.aliases)
+            template = self.templates[key] = _template(template.scope, layers, aliases)
+        return template
+
+    def _rename(self, template: _Template, child: _Scope) -> Iterator[Layer]:
+        """A block copy as a renaming of the template: one step per layer, however deep."""
+        copy = _Copy(child.prefix, template, tuple(name for name, _ in child.sources.values()))
+        origins: dict[int, CopiedOrigin] = {}  # one per origin of the template
+        for relative, inputs, layer in template.layers:
+            origin = origins.get(id(layer.origin))
+            if origin is None:
+                origin = CopiedOrigin(
+                    layer.origin, template.outer, template.prefix, copy.prefix, child.origin
+                )
+                origins[id(layer.origin)] = origin
+            name = copy.prefix + relative
+            if not self._add(name, layer.span, origin):
+                return
+            inputs = tuple(map(copy.name, inputs))
+            yield self._made(
+                Layer(
+                    name,
+                    layer.span,
+                    layer.item,
+                    inputs,
+                    layer.input_spans,
+                    origin,
+                    layer.definition,
+                )
+            )
+        self.aliases.add_copy(copy)
+
+    def _instance_ok(self, item: YamlMap, scope: _Scope) -> bool:
+        """`check_instance`, once per distinct value of the instance's own keys.
+
+        Those keys hold the same YAML nodes in every copy unless a `$param`
+        is substituted into one, so a block expanded once per parameter value
+        does not check its instances' unchanged keys again.
+        """
+        key = tuple(item.get(k) for k in INSTANCE_KEYS)  # nodes, hashed by identity
+        ok = self.instance_checks.get(key)
+        if ok is None:
+            ok = self.instance_checks[key] = check_instance(item, self.diags, scope.origin)
+        return ok
 
     def _block_names_ok(self, definition: YamlMap, inputs: list[str], local_names, scope) -> bool:
         """A block's input names are distinct and differ from its layers' names."""

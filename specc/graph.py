@@ -9,6 +9,7 @@ sort, never by enumerating cycles or paths.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -38,7 +39,7 @@ class ModelGraph:
         return "\n".join(str(n) for n in self.order)
 
 
-def resolve(name: str, aliases: dict[str, str]) -> str:
+def resolve(name: str, aliases: Mapping[str, str]) -> str:
     """Follow instance and repeat aliases to the node a name stands for."""
     seen = 0
     while name in aliases and seen <= len(aliases):
@@ -69,7 +70,7 @@ def build_graph(spec: Spec, diags: Diagnostics) -> ModelGraph | None:
         nodes[node.name] = node
         position[node.name] = len(position)
         graph.add_node(node.name, node=node)
-    names = set(nodes) | set(spec.aliases)
+    names = (nodes, spec.aliases)  # what a misspelt reference may have meant
     for layer in spec.layers:
         if nodes.get(layer.name) is not layer:
             continue
@@ -98,7 +99,7 @@ def build_graph(spec: Spec, diags: Diagnostics) -> ModelGraph | None:
     return model
 
 
-def _resolved(layer: Node, aliases: dict[str, str], nodes, names, diags: Diagnostics) -> Node:
+def _resolved(layer: Node, aliases: Mapping[str, str], nodes, names, diags: Diagnostics) -> Node:
     """The layer with its inputs resolved through the aliases; a new node if that changes it.
 
     A source that failed (POISON) or does not exist (reported) makes the layer
@@ -133,7 +134,7 @@ def _naming(node: Node) -> str:
 
 
 def _unknown(ref, span: Span, names, origin, diags: Diagnostics, what: str) -> None:
-    hint = diags.suggest(str(ref), names)
+    hint = diags.suggest(str(ref), *names)
     diags.error(
         "E301",
         f"unknown {what} `{escape(ref)}`",

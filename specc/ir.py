@@ -18,6 +18,7 @@ failed as INVALID), and leaves the expansion's node as it was.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .diagnostics import Related, Span
@@ -57,7 +58,9 @@ class Node:
     @property
     def origin(self) -> tuple[Related, ...]:
         """The block instances the node was expanded from, innermost first."""
-        return self.meta.get("origin", ())
+        origin = self.meta.get("origin", ())
+        # A renamed block copy's origin is made when asked for (specc.expand).
+        return origin if isinstance(origin, tuple) else origin.related()
 
     def span(self, *path: str | int) -> Span:
         """The span of an attribute (or list item) of the node, or of the node itself.
@@ -95,6 +98,6 @@ class Spec:
     batch_size: int | None
     inputs: list[Node]
     layers: list[Node]  # inputs as written: the graph builder resolves `aliases`
-    aliases: dict[str, str]  # an instance or repeated layer's name -> its last node
+    aliases: Mapping[str, str]  # an instance or repeated layer's name -> its last node
     outputs: list[tuple[str, Span]]
     text: str = ""  # the spec's source, for the hash in emitted headers

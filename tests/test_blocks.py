@@ -259,3 +259,148 @@ layers:
     units = {n.name: n.attrs["units"] for n in report.graph.order if n.op == "dense"}
     assert units == {"a_i_1_d": 3, "a_i_2_d": 3, "b_i_1_d": 5, "b_i_2_d": 5,
                      "c_i_1_d": 7, "c_i_2_d": 7}
+
+
+# -- renamed copies: a block is expanded once per place and parameter values -----
+
+NESTED = """\
+specc: 1
+name: m
+dims: {{T: 6}}
+inputs:
+  - {{name: x, shape: [T, 4]}}
+  - {{name: y, shape: [T, 4]}}
+blocks:
+  leaf:
+    params: {{units: 4}}
+    layers:
+      - {{name: d, op: dense, units: $units}}
+      - {{name: e, op: dense, units: 4, repeat: 2}}
+  pair:
+    inputs: [a, b]
+    layers:
+      - {{name: s, op: add, inputs: [a, b]}}
+      - {{name: l, block: leaf, inputs: s}}
+  mid:
+    params: {{units: 4}}
+    layers:
+      - {{name: i, block: leaf, units: $units}}
+      - {{name: j, block: leaf, inputs: i}}
+{extra_blocks}layers:
+  - {{name: top, block: mid, repeat: 3, units: 4, inputs: x}}
+  - {{name: other, block: mid, units: 4, inputs: top}}
+  - {{name: third, block: mid, units: 8, inputs: x}}
+  - {{name: p1, block: pair, inputs: [x, y]}}
+  - {{name: p2, block: pair, inputs: [top_2_i, top_3_j_e]}}
+  - {{name: p3, block: pair, inputs: [x, x]}}
+  - {{name: out, op: add, inputs: [{last}]}}
+"""
+
+
+def _outcome(text: str):
+    """Everything a caller sees of a validation: nodes, their origins and shapes, diagnostics."""
+    report = specc.validate(text)
+    nodes = [
+        (n.name, n.op, n.attrs, n.inputs, [(r.span, r.message) for r in n.origin],
+         str(n.meta.get("shape")), str(n.meta.get("dtype")))
+        for n in (report.graph.order if report.graph is not None else [])
+    ]
+    return nodes, [(d.code, d.message, d.span, d.label, d.help, d.related)
+                   for d in report.diagnostics]
+
+
+def _corpus() -> list[str]:
+    from pathlib import Path
+
+    root = Path(__file__).parent
+    texts = [p.read_text() for p in sorted((root.parent / "specs").rglob("*.yaml"))]
+    texts += [p.read_text(errors="replace") for p in sorted((root / "errors").glob("*.yaml"))]
+    texts.append(NESTED.format(extra_blocks="", last="p1_l_e, p2_l_e, p3, other_j, top_1_i_e"))
+    # The same with mistakes inside copies: a bad unit, an unknown name, a
+    # layer that fails its shape check in the 3rd copy only, a bad reference.
+    # `grow` doubles its input's width, so only its second copy fails its `add`.
+    broken = NESTED.format(
+        extra_blocks="  bad:\n    layers:\n      - {name: q, op: dense, units: 0}\n"
+        "      - {name: r, op: add, inputs: [q, nope]}\n"
+        "  grow:\n    layers:\n      - {name: k, op: dense, units: 4}\n"
+        "      - {name: a, op: add, inputs: [x, k]}\n"
+        "      - {name: c, op: concatenate, inputs: [a, a]}\n"
+        "  wrap:\n    layers:\n      - {name: g, block: grow}\n",
+        last="p1_l_e, top_9_i, top_2_j",
+    )
+    texts.append(broken.replace("  - {name: out", "  - {name: b, block: bad, repeat: 2}\n"
+                                "  - {name: w, block: wrap, repeat: 2, inputs: x}\n"
+                                "  - {name: out"))
+    return texts
+
+
+def test_renamed_copies_are_what_expanding_every_copy_gives(monkeypatch):
+    """The templates change nothing a caller can see, on every spec and wrong spec we have."""
+    import specc.expand
+
+    texts = _corpus()
+    renamed = [_outcome(text) for text in texts]
+    monkeypatch.setattr(specc.expand, "_template", lambda *args: None)  # expand every copy
+    for text, outcome in zip(texts, renamed, strict=True):
+        assert _outcome(text) == outcome, text
+
+
+def test_nested_copies_reach_inner_names_and_name_their_origin():
+    text = NESTED.format(extra_blocks="", last="p1_l_e, p2_l_e, p3, other_j, top_1_i_e")
+    g = shaped(text)
+    assert g.node("p2_s").inputs == ("top_2_i_e_2", "top_3_j_e_2")  # inner instances, by name
+    assert g.node("top_3_i_d").inputs == ("top_2_j_e_2",)
+    (inner, outer) = g.node("top_3_j_d").origin
+    assert inner.message == "in block `leaf`, instance `top_3_j`"
+    assert outer.message == "in block `mid`, instance `top`"
+    assert inner.span.line == 22 and outer.span.line == 24
+
+
+def _deep(depth: int, repeat: int) -> str:
+    lines = ["specc: 1", "name: deep", "inputs:", "  - {name: x, shape: [8]}", "blocks:"]
+    for level in range(depth):
+        inner = f"{{name: i, block: b{level + 1}}}"
+        if level == depth - 1:
+            inner = "{name: d, op: dense, units: 4}"
+        lines += [f"  b{level}:", "    layers:", f"      - {inner}"]
+    lines += ["layers:", f"  - {{name: top, block: b0, repeat: {repeat}}}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_deep_nesting_expands_each_block_once(monkeypatch):
+    """10,000 copies of 31 nested blocks: 31 expansions, then renamings (issue 9)."""
+    import specc.expand
+
+    expanded = []
+    expand = specc.expand._Expander._expand
+
+    def counting(self, items, child, key):
+        expanded.append(child.prefix)
+        return expand(self, items, child, key)
+
+    monkeypatch.setattr(specc.expand._Expander, "_expand", counting)
+    g = shaped(_deep(31, 10_000))
+    assert len(expanded) == 31
+    assert len([n for n in g.order if n.op == "dense"]) == 10_000
+    last = "top_10000" + "_i" * 30 + "_d"
+    assert g.outputs == [last]
+    assert g.node(last).inputs == ("top_9999" + "_i" * 30 + "_d",)
+
+
+def test_distinct_parameter_values_cannot_multiply_expansions():
+    """Each level passes its parameters on shifted: 2^12 distinct copies per level."""
+    lines = ["specc: 1", "name: m", "inputs:", "  - {name: x, shape: [8]}", "blocks:"]
+    params = [f"p{j}" for j in range(12)]
+    for level in range(30):
+        lines += [f"  b{level}:", "    params: {" + ", ".join(f"{p}: 1" for p in params) + "}",
+                  "    layers:"]
+        if level == 29:
+            lines.append("      - {name: d, op: dense, units: $p0}")
+            continue
+        shifted = ", ".join(f"{params[j]}: ${params[j + 1]}" for j in range(11))
+        for value in (1, 2):
+            instance = f"name: i{value}, block: b{level + 1}, {shifted}, p11: {value}"
+            lines.append(f"      - {{{instance}}}")
+    lines += ["layers:", "  - {name: top, block: b0}"]
+    (d,) = specc.validate("\n".join(lines) + "\n").errors
+    assert d.code == "E204" and "expanded more than 5000 times" in d.message
