@@ -47,9 +47,14 @@ def infer_shapes(model: ModelGraph, diags: Diagnostics) -> None:
             continue
         node.meta["shape"] = shape
         node.meta["params"] = backend_counts(backends, ctx, shape)
-        # Ops that only move values keep their input's dtype; the others
-        # compute float32 (Keras's and PyTorch's default).
-        node.meta["dtype"] = sources[0].meta["dtype"] if OPS[node.op].keeps_dtype else "float32"
+        node.meta["dtype"] = _dtype(node, sources[0])
+
+
+def _dtype(node: Node, source: Node) -> str:
+    """Ops that only move values keep their input's dtype, and so does `time_distributed`
+    of one; the others compute float32 (Keras's and PyTorch's default)."""
+    wrapped = node.attrs["layer"]["op"] if node.op == "time_distributed" else node.op
+    return source.meta["dtype"] if OPS[wrapped].keeps_dtype else "float32"
 
 
 def _check_dtypes(ctx: RuleContext) -> None:

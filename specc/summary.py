@@ -39,6 +39,7 @@ def summary_data(model: ModelGraph) -> dict:
                 "op": node.op,
                 "inputs": list(node.inputs),
                 "shape": [dim_json(d) for d in node.meta["shape"][1:]],
+                "dtype": node.meta["dtype"],
                 "params": dict(params),
             }
         )

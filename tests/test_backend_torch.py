@@ -160,6 +160,8 @@ def check_model(spec, source: str):
             value = local.get(f"{node.name}_1")
         assert value is not None, f"no local for `{node.name}` in forward"
         sizes.check(node.meta["shape"], tuple(value.shape), node.name)
+        dtype = str(value.dtype).removeprefix("torch.")
+        assert dtype == node.meta["dtype"], (node.name, node.meta["dtype"], dtype)
         assert torch.isfinite(value.float()).all(), node.name
     outs = out if isinstance(out, tuple) else (out,)
     assert len(outs) == len(graph.outputs)
@@ -206,6 +208,8 @@ def test_op_case_builds_and_matches_the_table(case: Case):
         ("{op: gru, units: 3, bidirectional: true, merge_mode: mul}", [4, 5, 6], "float32"),
         ("{op: conv1d, filters: 2, kernel_size: 2, padding: causal}", [4, 5, 6], "float32"),
         ("{op: last_step}", [4, 5, 6], "float32"),
+        ("{op: flatten}", [4, 5, 2], "int32"),  # keeps the ids' dtype (differential test)
+        ("{op: repeat_vector, n: 2}", [4, 5], "int64"),
     ],
 )
 def test_time_distributed_of_each_kind_of_op(inner: str, shape: list, dtype: str):

@@ -132,7 +132,7 @@ def test_summary_json_format(tmp_path, capsys):
     assert data["inputs"] == [{"name": "x", "shape": ["T", 8], "dtype": "float32"}]
     assert [layer["name"] for layer in data["layers"]] == ["enc", "last", "out"]
     assert data["layers"][0] == {
-        "name": "enc", "op": "lstm", "inputs": ["x"], "shape": ["T", 4],
+        "name": "enc", "op": "lstm", "inputs": ["x"], "shape": ["T", 4], "dtype": "float32",
         "params": {"keras": 4 * (8 * 4 + 16 + 4), "torch": 4 * (8 * 4 + 16 + 8)},
     }
     assert data["outputs"] == ["out"]

@@ -126,6 +126,19 @@ def test_all_missing_keys_in_one_diagnostic():
     assert d.message == "`embedding` layer `e` needs `input_dim` and `output_dim`"
 
 
+def test_time_distributed_of_an_op_that_moves_values_keeps_the_ids():
+    """Both frameworks keep int ids through a wrapped `flatten` (found by the differential test)."""
+    text = (
+        "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [4, 5, 2], dtype: int64}\nlayers:\n"
+        "  - {name: td, op: time_distributed, layer: {op: flatten}}\n"
+        "  - {name: e, op: embedding, input_dim: 9, output_dim: 3}\n"
+        "  - {name: d, op: time_distributed, layer: {op: dense, units: 2}}\n"
+    )
+    graph = specc.load(text)
+    dtypes = [graph.node(n).meta["dtype"] for n in ("td", "e", "d")]
+    assert dtypes == ["int64", "float32", "float32"]
+
+
 def test_batch_size_fixes_the_batch_dimension():
     text = (
         "specc: 1\nname: m\nbatch_size: 4\ninputs:\n  - {name: x, shape: [5, 2]}\nlayers:\n"
