@@ -329,22 +329,11 @@ def _permute(layer: Layer) -> Lowered:
     return layer.one(Call(LAYERS + "Permute", [_literal(tuple(layer.attrs["dims"]))]))
 
 
-def _reshape(layer: Layer) -> Lowered | None:
-    """`target_shape` in numbers: named dims by their size, one variable size as -1."""
+def _reshape(layer: Layer) -> Lowered:
+    """`target_shape` in numbers: a named dim by its size (validation refuses a variable one)."""
     dims = layer.emitter.graph.spec.dims
-    target = []
-    for value in layer.attrs["target_shape"]:
-        if isinstance(value, str):
-            value = -1 if dims[value] is None else dims[value]
-        target.append(value)
-    if target.count(-1) > 1:
-        layer.refuse(
-            "a `reshape` with more than one unknown size",
-            "Keras's `Reshape` infers at most one axis; give the others a size",
-            "target_shape",
-        )
-        return None
-    return layer.one(Call(LAYERS + "Reshape", [_literal(tuple(target))]))
+    target = tuple(dims[v] if isinstance(v, str) else v for v in layer.attrs["target_shape"])
+    return layer.one(Call(LAYERS + "Reshape", [_literal(target)]))
 
 
 def _plain(keras_layer: str) -> Lowering:

@@ -677,20 +677,8 @@ def _permute(layer: Layer) -> Lowered:
 
 
 def _reshape(layer: Layer) -> Lowered:
-    target = []
-    for index, value in enumerate(layer.attrs["target_shape"]):
-        if isinstance(value, str):
-            value = layer.dims.get(value)
-            if value is None:
-                value = -1
-                if -1 in target:
-                    layer.refuse(
-                        "a reshape to two unknown sizes",
-                        "give the dimension a size under `dims:`",
-                        "target_shape",
-                        index,
-                    )
-        target.append(value)
+    """`target_shape` in numbers: a named dim by its size (validation refuses a variable one)."""
+    target = [layer.dims[v] if isinstance(v, str) else v for v in layer.attrs["target_shape"]]
     sizes = ", ".join(str(v) for v in target)
     shape = f"({sizes},)" if len(target) == 1 else f"({sizes})"
     return Lowered(None, lambda x: f"{x[0]}.flatten(1).unflatten(1, {shape})")
