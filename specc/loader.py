@@ -177,10 +177,10 @@ def load_text(text: str, file: str, diags: Diagnostics) -> Document:
     if _refuse_line_separators(text, file, diags) or _refuse_surrogates(text, file, diags):
         return doc
     try:
-        root = _Builder(file, diags).build(text)
+        root = _Builder(file, diags, _text_end(text)).build(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        span = _mark_span(file, mark, mark) if mark else Span(file, 1, 1, 1, 1)
+        span = _mark_span(file, mark, mark, _text_end(text)) if mark else Span(file, 1, 1, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         if "nesting depth" in problem:  # libyaml's own limit, met before an event reaches ours
             diags.error(
@@ -263,15 +263,33 @@ def _tag_name(tag: str) -> str:
     return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
 
 
-def _mark_span(file: str, start, end) -> Span:
-    return Span(file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+def _text_end(text: str) -> tuple[int, int]:
+    """The 1-based line and column just past the text's last character."""
+    return text.count("\n") + 1, len(text) - text.rfind("\n")
+
+
+def _place(mark, end: tuple[int, int]) -> tuple[int, int]:
+    """A mark's 1-based line and column, never past the end of the text.
+
+    libyaml puts the end of a text that lacks a final line break at column 0 of
+    the line after it, a line the text does not have.
+    """
+    line = mark.line + 1
+    if line < end[0]:
+        return line, mark.column + 1
+    return min((line, mark.column + 1), end)
+
+
+def _mark_span(file: str, start, end, text_end: tuple[int, int]) -> Span:
+    return Span(file, *_place(start, text_end), *_place(end, text_end))
 
 
 class _Builder:
     """Turns the event stream into YamlMap/YamlSeq/YamlScalar nodes, iteratively."""
 
-    def __init__(self, file: str, diags: Diagnostics):
+    def __init__(self, file: str, diags: Diagnostics, end: tuple[int, int]):
         self.file = file
+        self.end = end  # of the text: no mark lies past it
         self.diags = diags
         # Each frame: [container, pending key node or None, start event].
         self.stack: list[list] = []
@@ -289,7 +307,7 @@ class _Builder:
         return self.root
 
     def _span(self, event) -> Span:
-        return _mark_span(self.file, event.start_mark, event.end_mark)
+        return _mark_span(self.file, event.start_mark, event.end_mark, self.end)
 
     def _event(self, event) -> None:
         kind = type(event)
@@ -319,13 +337,7 @@ class _Builder:
         elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
             node, _, bad_tag = self.stack.pop()
             start = node.span
-            node.span = Span(
-                self.file,
-                start.line,
-                start.column,
-                event.end_mark.line + 1,
-                event.end_mark.column + 1,
-            )
+            node.span = Span(self.file, start.line, start.column, *_place(event.end_mark, self.end))
             self._attach(YamlScalar(None, node.span, refused=True) if bad_tag else node)
         elif kind is yaml.AliasEvent:
             self.diags.error(
@@ -364,8 +376,7 @@ class _Builder:
         )
 
     def _scalar(self, event) -> YamlScalar:
-        start, end = event.start_mark, event.end_mark
-        span = Span(self.file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+        span = self._span(event)
         text = event.value
         tag = event.tag
         plain = event.implicit[0] and tag is None

@@ -85,7 +85,7 @@ def test_yaml_1_2_core_scalars(text, value):
         ("true: a", "E003", 1),
         ("? [a]\n: b", "E003", 3),
         ("a: 1\n---\nb: 2", "E004", 1),
-        ("a: [1, 2", "E001", 1),  # at the end of the text
+        ("a: [1, 2", "E001", 9),  # just past the text's last character, on its last line
         ("a:\tb: c", "E001", 5),
     ],
 )
