@@ -51,10 +51,13 @@ def infer_shapes(model: ModelGraph, diags: Diagnostics) -> None:
 
 
 def _dtype(node: Node, source: Node) -> str:
-    """Ops that only move values keep their input's dtype, and so does `time_distributed`
-    of one; the others compute float32 (Keras's and PyTorch's default)."""
+    """Integer ids keep their dtype through ops that only move values (and `time_distributed`
+    of one); every other result is float32, from float16 and bfloat16 inputs too: Keras's
+    layers cast floating inputs to their float32 compute dtype, and the PyTorch model
+    casts such an input once, where it enters."""
     wrapped = node.attrs["layer"]["op"] if node.op == "time_distributed" else node.op
-    return source.meta["dtype"] if OPS[wrapped].keeps_dtype else "float32"
+    dtype = source.meta["dtype"]
+    return dtype if OPS[wrapped].keeps_dtype and dtype.startswith("int") else "float32"
 
 
 def _check_dtypes(ctx: RuleContext) -> None:

@@ -227,6 +227,30 @@ layers:
     assert all(len(line) <= MAX_LINE for line in source.splitlines())
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_inputs_are_computed_in_float32(dtype: str):
+    """As Keras's layers autocast them (found by the differential test): no dtype clash
+    in `nn.Linear`; every result float32; an input that is also an output is returned
+    as it came."""
+    text = f"""\
+specc: 1
+name: half
+inputs:
+  - {{name: x, shape: [4, 6], dtype: {dtype}}}
+layers:
+  - {{name: p, op: permute, dims: [2, 1]}}
+  - {{name: d, op: dense, units: 3}}
+outputs: [d, x]
+"""
+    source, refusal = emit_or_refusal(text)
+    assert refusal is None
+    check_model(text, source)
+    model = specc.build(text, backend="torch")
+    x = torch.randn(2, 4, 6).to(getattr(torch, dtype))
+    d, same = model(x)
+    assert d.dtype == torch.float32 and same.dtype == x.dtype
+
+
 def emitted_specs():
     for path in SPECS:
         if path.stem not in REFUSED:

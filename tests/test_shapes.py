@@ -139,6 +139,21 @@ def test_time_distributed_of_an_op_that_moves_values_keeps_the_ids():
     assert dtypes == ["int64", "float32", "float32"]
 
 
+def test_half_inputs_give_float32_results():
+    """Keras's layers cast float16 to their float32 compute dtype, moving ops included."""
+    text = (
+        "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [4, 6], dtype: bfloat16}\nlayers:\n"
+        "  - {name: p, op: permute, dims: [2, 1]}\n"
+        "  - {name: f, op: time_distributed, layer: {op: reshape, target_shape: [2, 2]}}\n"
+    )
+    graph = specc.load(text)
+    assert [graph.node(n).meta["dtype"] for n in ("x", "p", "f")] == [
+        "bfloat16",
+        "float32",
+        "float32",
+    ]
+
+
 def test_batch_size_fixes_the_batch_dimension():
     text = (
         "specc: 1\nname: m\nbatch_size: 4\ninputs:\n  - {name: x, shape: [5, 2]}\nlayers:\n"

@@ -42,6 +42,7 @@ from ._facts import stepped_settings
 
 BACKEND = "torch"
 RUNTIME = "specc.backends.torch.runtime"
+HALF_DTYPES = ("float16", "bfloat16")  # inputs cast to float32 where they enter
 IMPORTS = {
     "torch": "import torch",
     "F": "import torch.nn.functional as F",
@@ -366,8 +367,9 @@ class _Emitter:
             body.line("")
             body.lines(_signature([var[n.name] for n in inputs]))
             with body.indent():
+                fed = self._cast_half_inputs(body, inputs, var)
                 for node in layers:
-                    args = [var[s] for s in node.inputs]
+                    args = [fed.get(s, var[s]) for s in node.inputs]
                     var[node.name] = names.name(node.name)
                     self._forward(body, node, lowered[node.name], args, var[node.name])
                 outs = [var[o] for o in graph.outputs]
@@ -410,6 +412,25 @@ class _Emitter:
         out.line("")
         out.lines(code.splitlines())
         return out.text()
+
+    def _cast_half_inputs(self, body: CodeWriter, inputs: list[Node], var: dict) -> dict[str, str]:
+        """float16 and bfloat16 inputs become float32 where they enter, as Keras's layers
+        cast them: every op computes in float32 (mixed precision is autocast's job).
+        Returns the variable each cast input's readers use; an input that is also an
+        output is returned as it came."""
+        fed = {}
+        for node in inputs:
+            if node.attrs["dtype"] not in HALF_DTYPES:
+                continue
+            source = var[node.name]
+            target = (
+                self.names.name(f"{node.name}_float32")
+                if node.name in self.graph.outputs
+                else source
+            )
+            body.line(f"{target} = {source}.float()")
+            fed[node.name] = target
+        return fed
 
     def _reset_parameters(self, body: CodeWriter, layers: list[Node], lowered: dict) -> None:
         """`reset_parameters`: each child's own, then Keras's initial recurrent biases."""
