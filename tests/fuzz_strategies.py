@@ -21,6 +21,7 @@ benchmark wants and the suite's time budget does not.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from pathlib import Path
@@ -83,6 +84,7 @@ BLOCK_PAIR = re.compile(r"^( *)(- )?([A-Za-z_$][\w$]*): ([^\s{\[|>&*!#'\"][^\n]*
 VALUE = re.compile(r"(?<=: )(?=[^\s{\[])")
 
 
+@functools.cache  # built once: strategies are drawn from thousands of times
 def odd_names() -> st.SearchStrategy[str]:
     """Valid names that are also Python's, names that almost are, and any short text."""
     odd = st.text(alphabet=st.sampled_from(ODD_CHARS), max_size=2)
@@ -92,6 +94,7 @@ def odd_names() -> st.SearchStrategy[str]:
     return st.one_of(st.sampled_from(PYTHON_NAMES), framed, st.text(max_size=6))
 
 
+@functools.cache
 def values(hostile: bool) -> st.SearchStrategy:
     """Plain YAML values of every type, the sizes that break limits included."""
     repeats = [10000, 10001, 20001] if hostile else [10001]
