@@ -74,7 +74,7 @@ def bind_sizes(graph, rng: random.Random) -> dict:
     shapes = [n.meta["shape"] for n in graph.order if n.name in graph.live]
     for attempt in range(40):
         top = 6 + attempt
-        bound = {BATCH: graph.spec.batch_size or rng.randint(2, 3)}
+        bound = {BATCH: graph.spec.batch_size or rng.randint(1, 3)}
         bound.update({d: rng.randint(1, top) for d in atoms})
         try:
             if all(size_of(d, bound) >= 1 for shape in shapes for d in shape):
