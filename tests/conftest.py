@@ -9,7 +9,17 @@ framework-free test file joins `-m core` without a change here. Under
 
 from __future__ import annotations
 
+import gc
+import os
+
 import pytest
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Under `pytest -n N` each worker has a core: one thread per framework, or
+    # the workers fight over the cores (two threads under load can make
+    # nn.LSTM 200x slower). Set before any test module imports a framework.
+    for variable in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(variable, "1")
 
 FRAMEWORK_MODULES = {
     "test_backend_keras",
@@ -38,3 +48,10 @@ def pytest_collection_modifyitems(items) -> None:
     for item in items:
         if _is_core(item.module.__name__.rpartition(".")[2]):
             item.add_marker(pytest.mark.core)
+
+
+def pytest_collection_finish(session) -> None:
+    # The frameworks' modules are imported now and live to the end: keep the
+    # garbage collector from walking them again in every test.
+    gc.collect()
+    gc.freeze()
