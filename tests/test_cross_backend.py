@@ -3,9 +3,10 @@
 For every example spec and every op-table case: once the Keras build's
 weights are moved into the PyTorch build (`specc.backends.weights`), both give
 the same outputs on the same input, within 1e-5; moving the PyTorch weights
-into a fresh Keras build gives back exactly the weights the first one had. (With test_backend_keras's
-comparison of each Keras build against the Keras model written by hand, in
-benchmarks/keras_models.py, the PyTorch builds are held to it too.)
+into a fresh Keras build gives back exactly the weights the first one had.
+(With test_backend_keras's comparison of each Keras build against the Keras
+model written by hand, in benchmarks/keras_models.py, the PyTorch builds are
+held to it too.)
 """
 
 from __future__ import annotations
