@@ -106,6 +106,7 @@ CODES: dict[str, str] = {
     "E304": "unknown dimension name",
     "W305": "layer reaches no output",
     "W306": "setting has no effect",
+    "W307": "last step of a bidirectional sequence",
     # E4xx: shapes
     "E401": "merge needs equal shapes",
     "E402": "wrong input rank",

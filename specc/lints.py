@@ -1,4 +1,5 @@
-"""Lints (warnings) on recurrent layers: settings without effect (W306), and each backend's own.
+"""Lints (warnings): settings without effect (W306), `last_step` of a bidirectional
+sequence (W307), and each backend's own on recurrent layers.
 
 A setting that the layer's other settings make meaningless is a fact of the
 format (W306, here). Which settings slow a layer down is a fact of each
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from .backend import backends_with
 from .diagnostics import Diagnostics, Related, yaml_text
-from .optable import is_recurrent
+from .optable import OPS, is_recurrent
 from .variants import VARIANTS
 
 
@@ -26,6 +27,54 @@ def run_lints(model, diags: Diagnostics) -> None:
         elif node.op == "time_distributed" and is_recurrent(node.attrs["layer"]["op"]):
             inner = node.attrs["layer"]
             _lint_recurrent(node, inner["op"], inner, ("layer",), backends, diags)
+        elif node.op == "last_step":
+            _lint_last_step(model, node, diags)
+
+
+# Ops that act on each step on its own, so the step at the last index still
+# holds what each direction of a bidirectional layer gave there.
+STEPWISE_FAMILIES = {"dense", "merge", "regularise"}
+
+
+def _lint_last_step(model, node, diags: Diagnostics) -> None:
+    """`last_step` of a bidirectional sequence takes the backward direction's first step."""
+    source = _bidirectional_source(model, node.inputs[0])
+    if source is None:
+        return
+    diags.warning(
+        "W307",
+        f"`last_step` layer `{node.name}` takes the last index of bidirectional "
+        f"`{source.name}`, where the backward direction has read only the last step",
+        node.span(),
+        help=f"set `return_sequences: false` on `{source.name}` to take each direction's "
+        "final step, and drop `last_step`",
+        related=[*node.origin, *_made_bidirectional(source)],
+    )
+
+
+def _made_bidirectional(source) -> list[Related]:
+    """Where a layer is written and where `bidirectional` is set for it (once if one line)."""
+    where = source.span("bidirectional")
+    returns = f"`{source.name}` returns every step of both directions"
+    if where.line == source.span().line and where.file == source.span().file:
+        return [Related(where, returns), *source.origin]
+    return [Related(source.span(), returns), Related(where, "set here"), *source.origin]
+
+
+def _bidirectional_source(model, name: str):
+    """The bidirectional sequence a name reads through stepwise ops, or None."""
+    seen, stack = set(), [name]
+    while stack:
+        node = model.node(stack.pop())
+        if node.name in seen:
+            continue
+        seen.add(node.name)
+        if is_recurrent(node.op):
+            if node.attrs["bidirectional"] and node.attrs["return_sequences"]:
+                return node
+        elif OPS.get(node.op) is not None and OPS[node.op].family in STEPWISE_FAMILIES:
+            stack.extend(node.inputs)
+    return None
 
 
 def _lint_recurrent(node, op, attrs, prefix: tuple, backends, diags: Diagnostics) -> None:
