@@ -1,4 +1,4 @@
-"""GPU lints (W501, W502) and settings without effect (W306)."""
+"""GPU lints (W501, W502), settings without effect (W306), last step of both directions (W307)."""
 
 from __future__ import annotations
 
@@ -78,3 +78,31 @@ def test_strict_fails_on_lints(tmp_path, capsys):
     path.write_text(HEAD + "  - {name: l, op: lstm, units: 3, unroll: true}\n")
     assert main(["validate", str(path)]) == 0
     assert main(["validate", "--strict", str(path)]) == 1
+
+
+BIDIRECTIONAL = "{name: b, op: gru, units: 3, bidirectional: true, return_sequences: true}"
+
+
+@pytest.mark.parametrize(
+    "between, expected",
+    [
+        ([], ["W307"]),
+        (["{name: d, op: dense, units: 5}", "{name: a, op: activation, activation: relu}"],
+         ["W307"]),
+        (["{name: s, op: add, inputs: [b, b]}", "{name: n, op: layer_norm}"], ["W307"]),
+        (["{name: t, op: time_distributed, layer: {op: dense, units: 2}}"], ["W307"]),
+        # a forward layer over the sequence reads all of it before its last step
+        (["{name: f, op: lstm, units: 3, return_sequences: true}"], []),
+        (["{name: p, op: multi_head_attention, num_heads: 1, key_dim: 2, inputs: [b, b]}"], []),
+    ],
+)
+def test_last_step_of_a_bidirectional_sequence_warns(between: list, expected: list):
+    layers = [BIDIRECTIONAL, *between, "{name: last, op: last_step}"]
+    report = specc.validate(HEAD + "".join(f"  - {layer}\n" for layer in layers))
+    assert report.ok, [d.message for d in report.errors]
+    assert sorted(d.code for d in report.diagnostics) == expected
+
+
+def test_a_forward_sequence_or_final_states_do_not_warn():
+    assert codes("{name: b, op: gru, units: 3, return_sequences: true}") == []
+    assert codes("{name: b, op: gru, units: 3, bidirectional: true}") == []
