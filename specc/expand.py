@@ -193,25 +193,27 @@ class Aliases(Mapping):
         return made
 
     def __getitem__(self, name: str) -> str:
-        target = self.direct.get(name)
-        if target is not None:
+        target = self._lookup(name)
+        if target is _ABSENT:
+            raise KeyError(name)
+        return target
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._lookup(name) is not _ABSENT
+
+    def _lookup(self, name: str):
+        target = self.direct.get(name, _ABSENT)
+        if target is not _ABSENT or not self.copies:
             return target
-        cut = name.find("_") if self.copies else -1
-        while cut != -1:  # the copy is named by a prefix ending at an underscore
+        cut = name.find("_")
+        while cut != -1:  # a copy is named by a prefix ending at an underscore
             copy = self.copies.get(name[: cut + 1])
             if copy is not None:
                 relative = copy.template.aliases.get(name[cut + 1 :], _ABSENT)
                 if relative is not _ABSENT:
                     return copy.name(relative)
             cut = name.find("_", cut + 1)
-        raise KeyError(name)
-
-    def __contains__(self, name: object) -> bool:
-        try:
-            self[name]
-        except (KeyError, TypeError):
-            return False
-        return True
+        return _ABSENT
 
     def __iter__(self) -> Iterator[str]:
         yield from self.direct
