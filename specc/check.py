@@ -14,7 +14,8 @@ from .diagnostics import Diagnostics, Related, did_you_mean, escape
 from .expand import Definition, Layer, Record
 from .ir import INVALID, Node, located
 from .loader import YamlMap, YamlScalar
-from .schema import check_layer, spec_schema
+from .schema import check_layer, check_shared, spec_schema
+from .shares import SHARES
 
 
 def check_layers(records: Iterable[Record], diags: Diagnostics) -> list[Node]:
@@ -36,6 +37,9 @@ def _node(layer: Layer, checked: dict[Definition, dict | None]) -> Node:
     meta = located(layer.span, layer.item, layer.input_spans, layer.origin)
     if attrs is None:
         return Node(layer.name, INVALID, {}, layer.inputs, meta)
+    if attrs is _SHARED:  # resolved by the graph builder (`specc.shares`)
+        meta["shares"] = (definition.item.get("shares").value, _prefix(layer, definition))
+        return Node(layer.name, SHARES, {}, layer.inputs, meta)
     return Node(layer.name, definition.op_node.value, attrs, layer.inputs, meta)
 
 
@@ -44,6 +48,8 @@ def _check(definition: Definition, diags: Diagnostics) -> dict | None:
     item, op_node, origin = definition.item, definition.op_node, definition.origin
     if not definition.checkable:
         return None  # a `$param` that is not a parameter: reported
+    if item.get("shares") is not None:
+        return _SHARED if check_shared(item, diags, _related(definition)) else None
     if op_node is None:
         if not item.dropped:  # else a refused key (reported) may have been its `op`
             diags.error(
@@ -62,6 +68,21 @@ def _check(definition: Definition, diags: Diagnostics) -> dict | None:
     if attrs is not None and op == "time_distributed":
         attrs = _wrapped(item, attrs, origin, diags)
     return attrs
+
+
+# The attributes of a sharing layer: its op and attributes are its root's.
+_SHARED: dict = {}
+
+
+def _prefix(layer: Layer, definition: Definition) -> str:
+    """The block copy's prefix of an expanded layer (`b1_` of `b1_enc` or `b1_enc_2`)."""
+    if definition.block is None:
+        return ""
+    base = layer.name
+    repeat = definition.item.get("repeat")
+    if isinstance(repeat, YamlScalar) and type(repeat.value) is int and repeat.value > 1:
+        base = base.rsplit("_", 1)[0]  # copy k of a repeated layer: `LOCAL_k`
+    return base[: len(base) - len(definition.local)]
 
 
 def _related(definition: Definition) -> tuple[Related, ...]:

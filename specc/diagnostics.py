@@ -93,6 +93,7 @@ CODES: dict[str, str] = {
     "E105": "unknown op",
     "E106": "invalid name",
     "E107": "unsupported format version",
+    "E110": "shared layer with attributes",
     # E2xx: blocks and repeat
     "E201": "unknown block",
     "E202": "bad block parameter",
@@ -107,6 +108,7 @@ CODES: dict[str, str] = {
     "W305": "layer reaches no output",
     "W306": "setting has no effect",
     "W307": "last step of a bidirectional sequence",
+    "E310": "invalid shared layer",
     # E4xx: shapes
     "E401": "merge needs equal shapes",
     "E402": "wrong input rank",
@@ -119,6 +121,7 @@ CODES: dict[str, str] = {
     "E409": "integer input required",
     "E410": "sequence too short",
     "E411": "floating-point input required",
+    "E420": "input does not fit the shared weights",
     # E6xx: emitting code (`specc compile`, `specc.build`)
     "E601": "not expressible by the backend",
     # W5xx: GPU lints belong to the backends, which declare them (`codes`):

@@ -16,6 +16,7 @@ import networkx as nx
 
 from .diagnostics import Diagnostics, Related, Span, escape
 from .ir import INVALID, POISON, Node, Spec
+from .shares import resolve_shares
 
 
 @dataclass
@@ -80,6 +81,9 @@ def build_graph(spec: Spec, diags: Diagnostics) -> ModelGraph | None:
             graph.nodes[node.name]["node"] = node
         for index, source in enumerate(node.inputs):
             graph.add_edge(source, node.name, index=index)
+    for name, node in resolve_shares(nodes, spec.aliases, diags).items():
+        nodes[name] = node
+        graph.nodes[name]["node"] = node
     _check_dims(spec, diags)
     outputs = []
     for ref, span in spec.outputs:

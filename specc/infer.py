@@ -17,6 +17,7 @@ from .ir import INVALID, Node
 from .ops import RULES
 from .optable import OPS
 from .shapes import BATCH, RuleContext, ShapeProblem, input_shape, spec_dims
+from .shares import check_fit, root_of
 
 
 def infer_shapes(model: ModelGraph, diags: Diagnostics) -> None:
@@ -46,8 +47,12 @@ def infer_shapes(model: ModelGraph, diags: Diagnostics) -> None:
             _report(node, problem, diags)
             continue
         node.meta["shape"] = shape
-        node.meta["params"] = backend_counts(backends, ctx, shape)
+        if root_of(node) is None:
+            node.meta["params"] = backend_counts(backends, ctx, shape)
+        else:  # the weights are counted once, on the layer that holds them
+            node.meta["params"] = {b.name: 0 for b in backends}
         node.meta["dtype"] = _dtype(node, sources[0])
+    check_fit(model, diags)
 
 
 def _dtype(node: Node, source: Node) -> str:

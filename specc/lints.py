@@ -13,14 +13,16 @@ from __future__ import annotations
 from .backend import backends_with
 from .diagnostics import Diagnostics, Related, yaml_text
 from .optable import OPS, is_recurrent
+from .shares import held
 from .variants import VARIANTS
 
 
 def run_lints(model, diags: Diagnostics) -> None:
     """Settings without effect and backend lints, on every layer that reaches an output."""
     backends = backends_with("lints")
+    owners = {node.name for node in held(model)}  # a shared layer is linted once, at its root
     for node in model.order:
-        if node.name not in model.live:
+        if node.name not in owners and not (node.name in model.live and node.op == "last_step"):
             continue
         if is_recurrent(node.op):
             _lint_recurrent(node, node.op, node.attrs, (), backends, diags)

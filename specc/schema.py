@@ -29,6 +29,7 @@ from .schema_file import MAX_REPEAT, build_schema, layer_common, schema_json
 NAME_HELP = "names are ASCII identifiers: a letter or `_`, then letters, digits or `_`"
 LAYER_KEYS = ("name", "op", "inputs", "repeat", "description")
 INSTANCE_KEYS = ("name", "block", "inputs", "repeat", "description")
+SHARED_KEYS = ("name", "shares", "inputs", "repeat", "description")
 
 
 def schema_text() -> str:
@@ -125,6 +126,7 @@ class SpecSchema:
                 "$defs": defs,
             }
         )
+        self.shared_validator = Validator({**defs["shared_layer"], "$defs": defs})
         self.ops: dict[str, OpSchema] = {}
         common = layer_common()
         for op, declared in OPS.items():
@@ -622,6 +624,31 @@ def check_instance(node: YamlMap, diags: Diagnostics, origin: tuple[Related, ...
     what = f"block instance `{escape(name)}`" if isinstance(name, str) else "block instance"
     errors = spec_schema().instance_validator.iter_errors(data)
     return SchemaReporter(diags, node, origin, what).report(errors)
+
+
+def check_shared(node: YamlMap, diags: Diagnostics, origin: tuple[Related, ...]) -> bool:
+    """Check a layer with `shares:`: its own keys only; an op or attribute is E110."""
+    data = to_plain(node)
+    name = data.get("name")
+    target = data.get("shares")
+    what = f"layer `{escape(name)}`" if isinstance(name, str) else "layer"
+    ok = True
+    for key, (key_node, _) in node.entries.items():
+        if key in SHARED_KEYS:
+            continue
+        ok = False
+        shared = f"`{escape(target)}`" if isinstance(target, str) else "the shared layer"
+        diags.error(
+            "E110",
+            f"{what} shares {shared}, so it cannot set `{escape(key)}`",
+            key_node.span,
+            help=f"a shared layer takes its op and attributes from {shared}: remove `{escape(key)}`"
+            + ("" if key == "op" else f", or set it on {shared}"),
+            related=origin,
+        )
+        del data[key]
+    errors = spec_schema().shared_validator.iter_errors(data)
+    return SchemaReporter(diags, node, origin, what).report(errors) and ok
 
 
 def check_layer(

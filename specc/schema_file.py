@@ -174,6 +174,35 @@ BLOCK_INSTANCE = {
     "additionalProperties": {"description": "A value for one of the block's parameters."},
 }
 
+LAYER_SHARES = {
+    "description": "Name of another layer whose op, attributes and weights this layer uses, "
+    "called on its own inputs (Keras: the same layer object called again; PyTorch: the same "
+    "module). The layer then has no `op` or attributes of its own.",
+    **ref("identifier"),
+}
+
+
+def shared_layer() -> dict:
+    """A layer that shares another's weights: `shares:` instead of `op:` and attributes."""
+    return {
+        "type": "object",
+        "description": "A layer that calls another layer's weights on its own inputs.",
+        "required": ["name", "shares"],
+        "additionalProperties": False,
+        "properties": {
+            "name": LAYER_NAME,
+            "shares": LAYER_SHARES,
+            "inputs": LAYER_INPUTS,
+            "repeat": {
+                **REPEAT,
+                "description": "Chain this many copies, each calling the shared weights on "
+                "the copy before; its name then refers to the last copy.",
+            },
+            "description": LAYER_DESCRIPTION,
+        },
+    }
+
+
 PARAM_REF = {
     "type": "string",
     "pattern": "^\\$[A-Za-z_][A-Za-z0-9_]*$",
@@ -251,12 +280,17 @@ def build_schema() -> dict:
             "if": {"required": ["block"]},
             "then": ref("block_instance"),
             "else": {
-                "required": ["op"],
-                "properties": common,
-                "allOf": _by_op(),
-                "unevaluatedProperties": False,
+                "if": {"required": ["shares"]},
+                "then": ref("shared_layer"),
+                "else": {
+                    "required": ["op"],
+                    "properties": common,
+                    "allOf": _by_op(),
+                    "unevaluatedProperties": False,
+                },
             },
         },
+        "shared_layer": shared_layer(),
         "inner_layer": {
             "type": "object",
             "description": "A layer wrapped by `time_distributed`: `op` and its attributes.",
@@ -282,6 +316,7 @@ def build_schema() -> dict:
                     **ref("identifier"),
                 },
                 "inputs": LAYER_INPUTS,
+                "shares": LAYER_SHARES,
                 "repeat": {
                     "description": common["repeat"]["description"],
                     "anyOf": [REPEAT, ref("param_ref")],

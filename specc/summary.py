@@ -6,6 +6,7 @@ import json
 
 from .graph import ModelGraph
 from .shapes import dim_json, show
+from .shares import held, root_of
 
 
 def counted_by(model: ModelGraph) -> list[str]:
@@ -16,7 +17,10 @@ def counted_by(model: ModelGraph) -> list[str]:
 def summary_data(model: ModelGraph) -> dict:
     """The summary as plain data (the stable `summary --format json` document).
 
-    Lists the layers the model keeps: those whose result reaches an output.
+    Lists the layers the model keeps: those whose result reaches an output. A
+    layer that shares another's weights names it (`shares`) and counts 0: the
+    totals count each weight once, a shared root's too when only a layer
+    sharing it reaches an output.
     """
     inputs = [
         {
@@ -33,18 +37,20 @@ def summary_data(model: ModelGraph) -> dict:
         if node.op == "input" or node.name not in model.live:
             continue
         params = node.meta["params"]
-        layers.append(
-            {
-                "name": node.name,
-                "op": node.op,
-                "inputs": list(node.inputs),
-                "shape": [dim_json(d) for d in node.meta["shape"][1:]],
-                "dtype": node.meta["dtype"],
-                "params": dict(params),
-            }
-        )
+        layer = {
+            "name": node.name,
+            "op": node.op,
+            "inputs": list(node.inputs),
+            "shape": [dim_json(d) for d in node.meta["shape"][1:]],
+            "dtype": node.meta["dtype"],
+            "params": dict(params),
+        }
+        if root_of(node) is not None:
+            layer["shares"] = root_of(node)
+        layers.append(layer)
+    for node in held(model):
         for backend in backends:
-            totals[backend] += params[backend]
+            totals[backend] += node.meta["params"][backend]
     return {
         "name": model.name,
         "inputs": inputs,
@@ -70,7 +76,7 @@ def summary_text(model: ModelGraph) -> str:
         rows.append(
             (
                 node.name,
-                node.op,
+                node.op if root_of(node) is None else f"{node.op} (shares {root_of(node)})",
                 ", ".join(node.inputs),
                 show(node.meta["shape"]),
                 *(f"{params[b]:,}" for b in backends),
