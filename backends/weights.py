@@ -26,6 +26,7 @@ import numpy as np
 from specc.graph import ModelGraph
 from specc.optable import OPS
 from specc.pipeline import load
+from specc.shares import held
 
 from .keras._emit import layer_names
 from .torch._emit import module_names
@@ -204,13 +205,12 @@ def ties(graph: ModelGraph, keras_model) -> list[Tie]:
 
     Both emitters say where a spec layer's weights are: the Keras layer name
     (`layer_names`) and the PyTorch module attribute (`module_names`), which
-    differ from the spec name where a name would collide.
+    differ from the spec name where a name would collide. A layer that shares
+    another's weights (`shares:`) has none of its own: they are tied once.
     """
     keras_layer, torch_module = layer_names(graph), module_names(graph)
     found = []
-    for node in graph.order:
-        if node.name not in graph.live or node.op == "input":
-            continue
+    for node in held(graph):  # a shared layer's weights once, at its root
         layer = keras_model.get_layer(keras_layer[node.name])
         found += _ties(node.op, node.attrs, layer, f"{torch_module[node.name]}.")
     return found

@@ -46,6 +46,17 @@ def resolve_shares(
         if root is None or root.op == INVALID:
             out[name] = Node(name, INVALID, {}, node.inputs, dict(node.meta))
             continue
+        if root.op == "timestep_attention":
+            diags.error(
+                "E310",
+                f"layer `{escape(name)}` cannot share `timestep_attention` layer `{root.name}`",
+                node.span("shares"),
+                help="it lowers to several framework layers, not one to call again; write a "
+                "second `timestep_attention` layer (its own weights)",
+                related=node.origin,
+            )
+            out[name] = Node(name, INVALID, {}, node.inputs, dict(node.meta))
+            continue
         if root.attrs.get("stateful"):
             diags.error(
                 "E310",
@@ -161,9 +172,8 @@ def held(model) -> list[Node]:
     ]
 
 
-# The input axis a weighted op builds its weights on (-1: the features); ops that are
-# not listed and have weights build them on the last axis of each input.
-_WEIGHT_AXIS = {"embedding": None, "timestep_attention": 1}
+# Ops with weights build them on the last axis of each input, but `embedding`, whose
+# table fits any ids.
 _NO_WEIGHTS = frozenset(
     {
         "repeat_vector",
@@ -189,9 +199,7 @@ _NO_WEIGHTS = frozenset(
 
 def _fit_axis(node: Node) -> int | None:
     op = node.attrs["layer"]["op"] if node.op == "time_distributed" else node.op
-    if op in _NO_WEIGHTS:
-        return None
-    return _WEIGHT_AXIS.get(op, -1)
+    return None if op in _NO_WEIGHTS or op == "embedding" else -1
 
 
 def _inputs_of(node: Node, model) -> list[tuple]:
@@ -203,8 +211,8 @@ def _inputs_of(node: Node, model) -> list[tuple]:
 
 def check_fit(model, diags: Diagnostics) -> None:
     """Each shaped sharing layer's inputs fit its root's weights (E420): the same rank, and
-    the same size on the axis the weights are built on (the features; time for
-    `timestep_attention`; nothing for `embedding`, whose weights ignore the ids' shape)."""
+    the same feature (last) size, the axis weights are built on; `embedding`'s table and
+    ops without weights fit any input their rule takes."""
     for node in model.order:
         root_name = root_of(node)
         if root_name is None or node.meta.get("shape") is None:
@@ -217,7 +225,6 @@ def check_fit(model, diags: Diagnostics) -> None:
         for index, (got, want) in enumerate(zip(mine, theirs, strict=True)):
             if len(got) == len(want) and got[axis] == want[axis]:
                 continue
-            what = "time" if axis == 1 else "feature"
             at = min(index, len(node.input_spans) - 1)
             diags.error(
                 "E420",
@@ -229,7 +236,7 @@ def check_fit(model, diags: Diagnostics) -> None:
                     Related(root.span(), f"`{root.name}` reads {show(want)}"),
                     *node.origin,
                 ],
-                help=f"a shared layer's input needs the same rank and {what} size as its "
+                help="a shared layer's input needs the same rank and feature size as its "
                 f"root's ({want[axis]}); project it with a `dense` first, or give the "
                 "layer its own weights",
             )

@@ -221,12 +221,17 @@ class KerasRunner:
 
     def static_findings(self, graph, model) -> list[Finding]:
         """Every live layer's symbolic shape (None for variable dims) as predicted."""
+        from specc.backends.keras._emit import layer_calls
+
         findings = []
+        calls = layer_calls(graph)
         for node in graph.order:
             if node.name not in graph.live or node.op == "input":
                 continue
             want = tuple(d if isinstance(d, int) else None for d in node.meta["shape"])
-            got = tuple(model.get_layer(node.name).output.shape)
+            layer, call = calls[node.name]  # a shared layer object: its call's result
+            (output,) = model.get_layer(layer)._inbound_nodes[call].output_tensors
+            got = tuple(output.shape)
             if got != want:
                 findings.append(
                     Finding(

@@ -55,3 +55,27 @@ def hand_written_models() -> dict:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.MODELS
+
+
+# Shared layers (`shares:`) at the top level, inside blocks and repeated; the roots `enc`
+# and `head` reach no output themselves.
+SHARED = """\
+specc: 1
+name: shared
+inputs:
+  - {name: a, shape: [5, 6]}
+  - {name: b, shape: [7, 6]}
+blocks:
+  tied:
+    layers:
+      - {name: p, op: dense, units: 6}
+      - {name: q, shares: p, repeat: 2}
+layers:
+  - {name: enc, op: lstm, units: 4, inputs: a}
+  - {name: enc_b, shares: enc, inputs: b}
+  - {name: t, block: tied, inputs: b}
+  - {name: t2, block: tied, inputs: a}
+  - {name: head, op: dense, units: 3, inputs: t}
+  - {name: head_b, shares: head, inputs: t2}
+outputs: [enc_b, head_b, t]
+"""

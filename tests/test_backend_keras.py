@@ -33,12 +33,12 @@ np = pytest.importorskip("numpy")
 import specc  # noqa: E402
 import specc.backend  # noqa: E402
 from specc.backends.keras import layers as runtime  # noqa: E402
-from specc.backends.keras._emit import layer_names  # noqa: E402
+from specc.backends.keras._emit import layer_calls, layer_names  # noqa: E402
 from specc.summary import summary_data  # noqa: E402
 from specc.variants import VARIANTS  # noqa: E402
 
 from .op_table import CASES, Case  # noqa: E402
-from .support import feed, hand_written_models  # noqa: E402
+from .support import SHARED, feed, hand_written_models  # noqa: E402
 from .test_shapes import case_spec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +54,7 @@ GOLDEN_SPECS = [
     "conv_lstm_classifier",  # time_distributed of conv1d, dropout, flatten
     "image_caption",  # two inputs, int dtype, repeat_vector of a named dim
     "variants/lstm_peephole",  # the emitted custom cell in keras.layers.RNN
+    "siamese_lstm",  # `shares:`: one layer object per root, called at each site
 ]
 
 
@@ -86,11 +87,21 @@ def _keras_shape(shape) -> tuple:
     return tuple(d if isinstance(d, int) else None for d in shape)
 
 
+def _output(model, graph, name: str):
+    """The symbolic result of a live spec layer (or input); a shared layer object's
+    k-th call is its k-th inbound node (`layer_calls`)."""
+    layer, call = layer_calls(graph).get(name, (name, 0))
+    if call == 0:
+        return model.get_layer(layer).output
+    (tensor,) = model.get_layer(layer)._inbound_nodes[call].output_tensors
+    return tensor
+
+
 def _check_symbolic(graph, model) -> None:
     for node in graph.order:
         if node.name not in graph.live:
             continue
-        got = tuple(model.get_layer(node.name).output.shape)
+        got = tuple(_output(model, graph, node.name).shape)
         assert got == _keras_shape(node.meta["shape"]), node.name
     assert model.count_params() == summary_data(graph)["params"]["keras"]
 
@@ -100,7 +111,7 @@ def _check_forward(graph, model) -> None:
     rng = np.random.default_rng(0)
     arrays, bound = feed(graph, rng)
     names = [n.name for n in graph.order if n.name in graph.live and n.op != "input"]
-    probe = keras.Model(model.input, [model.get_layer(n).output for n in names])
+    probe = keras.Model(model.input, [_output(model, graph, n) for n in names])
     results = probe(arrays if len(arrays) > 1 else arrays[0], training=False)
     results = results if len(names) > 1 else [results]
     for name, result in zip(names, results, strict=True):
@@ -786,3 +797,19 @@ def test_standard_lstm_with_update_mode_uses_the_custom_cell():
     keras.backend.clear_session()
     model = specc.build(text, backend="keras")
     assert model.count_params() == specc.load(text).node("h").meta["params"]["keras"]
+
+
+def test_shared_layers_hold_one_set_of_weights():
+    """`shares:` calls one Keras layer object at every site: its weights once, in the
+    count and in the model, a root that reaches no output (`enc`, `head`) included."""
+    graph = specc.load(SHARED)
+    keras.backend.clear_session()
+    model = specc.build(SHARED, backend="keras")
+    assert model.count_params() == summary_data(graph)["params"]["keras"] == 281
+    assert len(model.get_layer("enc")._inbound_nodes) == 1  # enc itself reaches no output
+    assert len(model.get_layer("t_p")._inbound_nodes) == 3  # p, then q_1 and q_2 on it
+    assert len(model.weights) == 3 + 2 + 2 + 2  # enc, t_p, t2_p, head: no copies
+    names = layer_names(graph)
+    assert names["enc_b"] == names["enc"] == "enc" and names["t_q_2"] == "t_p"
+    _check_symbolic(graph, model)
+    _check_forward(graph, model)

@@ -40,6 +40,7 @@ from specc.summary import summary_data  # noqa: E402
 from specc.variants import VARIANTS  # noqa: E402
 
 from .op_table import CASES, Case  # noqa: E402
+from .support import SHARED  # noqa: E402
 from .test_shapes import case_spec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +60,7 @@ GOLDEN_SPECS = [
     "imdb_lstm_recurrent_dropout",
     "variants/lstm_cifg",
     "variants/lstm_fgr",
+    "siamese_lstm",
 ]
 # Refused with E601: they need custom recurrent cells, which the backend does not have yet.
 REFUSED: dict[str, list[str]] = {}  # spec -> the attributes its E601s point at
@@ -1094,3 +1096,18 @@ def test_user_names_build_run_and_export():
     exported = torch.export.export(model, (x,)).module()
     with torch.no_grad():
         assert torch.allclose(exported(x), model(x), atol=1e-5)
+
+
+def test_shared_layers_are_one_module():
+    """`shares:` calls one module at every site: `parameters()` yields its weights once,
+    a root that reaches no output (`enc`) included, and the counts are specc's."""
+    graph = specc.load(SHARED)
+    model = specc.build(SHARED, backend="torch")
+    assert sum(p.numel() for p in model.parameters()) == summary_data(graph)["params"]["torch"]
+    assert sorted(name for name, _ in model.named_children()) == ["enc", "head", "t2_p", "t_p"]
+    names = module_names(graph)
+    assert names["enc_b"] == "enc" and names["t_q_1"] == names["t_q_2"] == "t_p"
+    a, b = torch.randn(2, 5, 6), torch.randn(2, 7, 6)
+    enc_b, head_b, _ = model(a, b)
+    assert enc_b.shape == (2, 4) and head_b.shape == (2, 5, 3)
+    torch.testing.assert_close(enc_b, model.enc(b)[0][:, -1])

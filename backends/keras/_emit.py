@@ -27,6 +27,7 @@ from specc.graph import ModelGraph
 from specc.ir import Node
 from specc.optable import OPS
 from specc.shapes import show
+from specc.shares import held, root_of
 from specc.variants import GATE_ORDER, VARIANTS
 
 BACKEND = "keras"
@@ -126,6 +127,10 @@ class _Emitter:
         self.custom: set[str] = set()
         self.refused: list = []
         self.body = CodeWriter()
+        # `shares:`: each root of a live sharing layer is one layer object, bound to a
+        # variable where it is first called and called again at every sharing layer.
+        self.shared = {root_of(n) for n in graph.order if n.name in graph.live} - {None}
+        self.layer_var: dict[str, str] = {}
 
     def emit(self) -> str:
         graph = self.graph
@@ -193,8 +198,21 @@ class _Emitter:
         if lowered is None:  # refused: the error is raised once every layer is seen
             self.var[node.name] = self.names.name(node.name)
             return
-        named = Call(lowered.layer.func, [*lowered.layer.args, _kw("name", node.name)])
-        self.var[node.name] = self.assign(node.name, named, lowered.args)
+        root = root_of(node) or node.name
+        if root not in self.shared:
+            named = Call(lowered.layer.func, [*lowered.layer.args, _kw("name", node.name)])
+            self.var[node.name] = self.assign(node.name, named, lowered.args)
+            return
+        if root not in self.layer_var:  # the shared layer object, made at its first call
+            owner = self.graph.node(root)
+            made = lowered if owner is node else lower(Layer(owner, owner.attrs, sources, self))
+            if made is None:
+                self.var[node.name] = self.names.name(node.name)
+                return
+            named = Call(made.layer.func, [*made.layer.args, _kw("name", root)])
+            self.layer_var[root] = var = self.names.name(f"{root}_layer")
+            self.body.wrapped(f"{var} = ", named)
+        self.var[node.name] = self.assign(node.name, self.layer_var[root], lowered.args)
 
 
 def lower(layer: Layer) -> Lowered | None:
@@ -462,13 +480,38 @@ def layer_names(graph: ModelGraph) -> dict[str, str]:
 
     Keras layer names are the spec names; a `timestep_attention` layer's
     weights are in its dense part (see `attention_layer_names`).
+    A layer that shares another's weights (`shares:`) maps to its root's layer,
+    which the model holds (and calls at each site) even when only a sharing
+    layer reaches an output; such a root is a key too.
     """
     attention = attention_layer_names(graph)
+    owners = {node.name for node in held(graph)}
     return {
-        node.name: attention[node.name]["dense"] if node.name in attention else node.name
+        node.name: attention[node.name]["dense"]
+        if node.name in attention
+        else root_of(node) or node.name
         for node in graph.order
-        if node.name in graph.live
+        if node.name in graph.live or node.name in owners
     }
+
+
+def layer_calls(graph: ModelGraph) -> dict[str, tuple[str, int]]:
+    """Each live spec layer -> (the Keras layer that computes it, the index of its call).
+
+    A layer's result is `model.get_layer(name).output` when the index is 0; a
+    shared layer object is called once per site, in graph order, and the k-th
+    call's result is the k-th of its inbound nodes. `timestep_attention` ends in
+    its Multiply, named after the spec layer.
+    """
+    calls: dict[str, int] = {}
+    out = {}
+    for node in graph.order:
+        if node.name not in graph.live or node.op == "input":
+            continue
+        name = root_of(node) or node.name
+        out[node.name] = (name, calls.get(name, 0))
+        calls[name] = calls.get(name, 0) + 1
+    return out
 
 
 def attention_layer_names(graph: ModelGraph) -> dict[str, dict[str, str]]:

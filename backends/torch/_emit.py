@@ -36,6 +36,7 @@ from specc.codegen import (
 from specc.graph import ModelGraph
 from specc.ir import Node
 from specc.shapes import BATCH, show
+from specc.shares import held, root_of
 from specc.variants import VARIANTS
 
 from ._facts import stepped_settings
@@ -236,8 +237,11 @@ def module_names(graph: ModelGraph) -> dict[str, str]:
     gets a trailing underscore (`to_`), or a number when that is taken too
     (`to_1`). The keys are the live layers in graph order; the module's
     parameters are then named `ATTRIBUTE.weight`, `ATTRIBUTE.weight_ih_l0`, ...
+    A layer that shares another's weights (`shares:`) maps to its root's
+    attribute: one module, called at each site. A root that only a sharing
+    layer keeps is a key too.
     """
-    layers = [n.name for n in graph.order if n.name in graph.live and n.op != "input"]
+    layers = [n.name for n in held(graph)]
     taken = {name for name in layers if _safe_attribute(name)}
     names = {}
     for name in layers:
@@ -252,7 +256,10 @@ def module_names(graph: ModelGraph) -> dict[str, str]:
             candidate = f"{base}_{n}"
         taken.add(candidate)
         names[name] = candidate
-    return names
+    for node in graph.order:
+        if node.name in graph.live and root_of(node) is not None:
+            names[node.name] = names[root_of(node)]
+    return {n.name: names[n.name] for n in graph.order if n.name in names}
 
 
 def _safe_attribute(name: str) -> bool:
@@ -332,7 +339,8 @@ class _Emitter:
         nodes = [n for n in graph.order if n.name in graph.live]
         inputs = [n for n in nodes if n.op == "input"]
         layers = [n for n in nodes if n.op != "input"]
-        lowered = {n.name: self.lower(n) for n in layers}
+        owners = held(graph)  # the layers whose modules hold weights (`shares:` reuses them)
+        lowered = {n.name: self.lower(n) for n in dict.fromkeys([*owners, *layers])}
         if self.refused:
             raise EmitError(self.refused)
         helper_names = set(_helper_sources())
@@ -351,7 +359,7 @@ class _Emitter:
             body.line("def __init__(self):")
             with body.indent():
                 body.line("super().__init__()")
-                for node in layers:
+                for node in owners:
                     module = lowered[node.name].module
                     if module is not None:
                         attr = self.attrs[node.name]
@@ -363,7 +371,7 @@ class _Emitter:
                         body.lines(_wrap(stmt, 8, note))
                 body.line("self.reset_parameters()")
             body.line("")
-            self._reset_parameters(body, layers, lowered)
+            self._reset_parameters(body, owners, lowered)
             body.line("")
             body.lines(_signature([var[n.name] for n in inputs]))
             with body.indent():
@@ -374,7 +382,7 @@ class _Emitter:
                     self._forward(body, node, lowered[node.name], args, var[node.name])
                 outs = [var[o] for o in graph.outputs]
                 body.lines(_wrap(f"return {', '.join(outs)}", 8))
-            stateful = [self.attrs[n.name] for n in layers if n.attrs.get("stateful")]
+            stateful = [self.attrs[n.name] for n in owners if n.attrs.get("stateful")]
             if stateful:
                 body.line("")
                 body.line("def reset_states(self):")
