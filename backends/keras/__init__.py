@@ -28,7 +28,11 @@ def __getattr__(name: str):
         from ._emit import layer_names
 
         return layer_names
+    if name == "layer_calls":  # spec layer -> (Keras layer, index of its call)
+        from ._emit import layer_calls
+
+        return layer_calls
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["KerasBackend", "layer_names"]
+__all__ = ["KerasBackend", "layer_calls", "layer_names"]
