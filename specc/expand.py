@@ -15,19 +15,27 @@ The expansion knows no op: it yields each written layer once per scope as a
 generator, so a layer is checked as soon as it is defined, before its
 references are resolved: diagnostics come out in the order of the spec.
 
-A block is expanded once per place and parameter values: that copy is kept as
-a `_Template`, and every later copy (`repeat`, or another instance with the
-same values) is a renaming of it, so the cost is one step per layer however
-deep the blocks nest. A copy's origin (the chain of instances, for
-diagnostics) is renamed only when a diagnostic asks for it (`CopiedOrigin`).
+A block is expanded once per place and parameter values; its other copies
+(`repeat`, or other instances with the same values) are renamings of that one
+(`specc.copies`), so the cost is one step per layer however deep blocks nest.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from .copies import (
+    Aliases,
+    CopiedOrigin,
+    Copy,
+    InstanceOrigin,
+    Origin,
+    Template,
+    make_template,
+    related_of,
+)
 from .diagnostics import Diagnostics, Related, Span, escape, show_value
 from .ir import POISON, Node, Spec, located
 from .loader import YamlMap, YamlScalar, YamlSeq, has_refused, to_plain
@@ -36,7 +44,9 @@ from .schema import INSTANCE_KEYS, NAME_HELP, check_instance, check_name
 from .schema_file import MAX_REPEAT
 
 MAX_NODES = 20_000
-MAX_EXPANSIONS = 5_000  # block copies expanded afresh (a renamed copy costs one step per layer)
+# Copies of blocks inside blocks expanded afresh (a renamed copy costs one step
+# per layer; more than this many distinct parameter values is hostile input).
+MAX_EXPANSIONS = 5_000
 MAX_BLOCK_DEPTH = 32  # blocks inside blocks; deeper is hostile input, not architecture
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -45,51 +55,6 @@ def name_of(node: object) -> str | None:
     """The name a YAML node gives, or None when it is not an identifier (reported elsewhere)."""
     value = node.value if isinstance(node, YamlScalar) else None
     return value if is_identifier(value) else None
-
-
-@dataclass(frozen=True)
-class InstanceOrigin(Related):
-    """The related line naming a block instance; it keeps the name, so a copy can rename it."""
-
-    block: str = ""
-    instance: str = ""
-
-    @classmethod
-    def of(cls, span: Span, block: str, instance: str) -> InstanceOrigin:
-        return cls(span, f"in block `{block}`, instance `{instance}`", block, instance)
-
-    def renamed(self, old: str, new: str) -> InstanceOrigin:
-        """The same line for the copy whose names start with `new` instead of `old`."""
-        return InstanceOrigin.of(self.span, self.block, new + self.instance[len(old) :])
-
-
-@dataclass(frozen=True, slots=True)
-class CopiedOrigin:
-    """The origin of a layer in a renamed block copy, made only when a diagnostic needs it.
-
-    `first` is the origin of the same layer in the copy that was expanded; its
-    first entries are inside that copy (renamed from `old` to `new`), its last
-    `outer` entries are outside it and become `origin`, the new copy's.
-    """
-
-    first: Origin
-    outer: int
-    old: str
-    new: str
-    origin: tuple[Related, ...]
-
-    def related(self) -> tuple[Related, ...]:
-        first = related_of(self.first)
-        inner = first[: len(first) - self.outer]
-        return (*(r.renamed(self.old, self.new) for r in inner), *self.origin)
-
-
-Origin = tuple[Related, ...] | CopiedOrigin
-
-
-def related_of(origin: Origin) -> tuple[Related, ...]:
-    """The related lines of an origin, renaming a copied one."""
-    return origin if isinstance(origin, tuple) else origin.related()
 
 
 @dataclass(eq=False, slots=True)
@@ -126,155 +91,15 @@ Record = Definition | Layer
 
 
 @dataclass(slots=True)
-class _Template:
-    """One expanded block copy with its names relative to its prefix.
-
-    A layer's inputs are relative names, block input positions (int) or None
-    (a source that failed). `outer` is how many entries of each layer's
-    origin lie outside the copy.
-    """
-
-    prefix: str
-    outer: int
-    layers: list[tuple[str, tuple, Layer]] = field(default_factory=list)
-    aliases: dict[str, str | int | None] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class _Copy:
-    """A renamed block copy: its template's names under `prefix`, reading `sources`."""
-
-    prefix: str
-    template: _Template
-    sources: tuple[str, ...]
-
-    def name(self, relative: str | int | None) -> str:
-        """A template's name (relative, a block input's position or None) in this copy."""
-        if relative is None:
-            return POISON
-        return self.sources[relative] if isinstance(relative, int) else self.prefix + relative
-
-    def aliases(self) -> list[tuple[str, str]]:
-        return [(self.prefix + n, self.name(t)) for n, t in self.template.aliases.items()]
-
-
-_ABSENT = object()
-
-
-class Aliases(Mapping):
-    """Names that stand for a node: an instance's, its output; a repeated layer's, its last copy.
-
-    A renamed block copy's aliases (one per instance in it) are not written
-    out: a name is looked up in the copy's template, so a copy costs one step
-    per layer however deep its blocks nest.
-    """
-
-    def __init__(self):
-        self.direct: dict[str, str] = {}
-        self.copies: dict[str, _Copy] = {}  # prefix -> the copy
-        self.log: list[tuple[str, str] | _Copy] = []  # what was added, in order
-        self._copied = 0
-
-    def __setitem__(self, name: str, target: str) -> None:
-        self.direct[name] = target
-        self.log.append((name, target))
-
-    def add_copy(self, copy: _Copy) -> None:
-        if copy.template.aliases:
-            self.copies[copy.prefix] = copy
-            self._copied += len(copy.template.aliases)
-            self.log.append(copy)
-
-    def made(self, part: slice) -> list[tuple[str, str]]:
-        """The aliases added in `part` of the log, written out."""
-        made = []
-        for entry in self.log[part]:
-            made.extend(entry.aliases() if isinstance(entry, _Copy) else [entry])
-        return made
-
-    def __getitem__(self, name: str) -> str:
-        target = self._lookup(name)
-        if target is _ABSENT:
-            raise KeyError(name)
-        return target
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self._lookup(name) is not _ABSENT
-
-    def _lookup(self, name: str):
-        target = self.direct.get(name, _ABSENT)
-        if target is not _ABSENT or not self.copies:
-            return target
-        cut = name.find("_")
-        while cut != -1:  # a copy is named by a prefix ending at an underscore
-            copy = self.copies.get(name[: cut + 1])
-            if copy is not None:
-                relative = copy.template.aliases.get(name[cut + 1 :], _ABSENT)
-                if relative is not _ABSENT:
-                    return copy.name(relative)
-            cut = name.find("_", cut + 1)
-        return _ABSENT
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self.direct
-        for copy in self.copies.values():
-            for name in copy.template.aliases:
-                yield copy.prefix + name
-
-    def __len__(self) -> int:
-        return len(self.direct) + self._copied
-
-
-@dataclass(slots=True)
 class _Expanded:
     """A block copy expanded afresh: its scope and where its layers and aliases are logged.
 
-    It becomes a `_Template` when a second copy asks for it (most never do).
+    It becomes a `Template` when a second copy asks for it (most never do).
     """
 
     scope: _Scope
     layers: slice
     aliases: slice
-
-
-def _template(scope: _Scope, layers: list[Layer], aliases: list[tuple[str, str]]):
-    """The template of a block copy expanded in `scope`; None when it cannot be renamed.
-
-    Renaming needs each source to be a distinct, valid name; and a copy's names
-    all start with its prefix (its layers read only its inputs and its layers).
-    """
-    prefix = scope.prefix
-    sources = {name: index for index, (name, _) in enumerate(scope.sources.values())}
-    if POISON in sources or len(sources) != len(scope.sources):
-        return None
-
-    def inner(name: str) -> str:
-        if not name.startswith(prefix):
-            raise ValueError(name)
-        return name[len(prefix) :]
-
-    def relative(name: str) -> str | int | None:
-        if name in sources:
-            return sources[name]
-        return None if name == POISON else inner(name)
-
-    template = _Template(prefix, len(scope.origin))
-    try:
-        for layer in layers:
-            inputs = tuple(map(relative, layer.inputs))
-            template.layers.append((inner(layer.name), inputs, layer))
-        chains = {inner(name): relative(target) for name, target in aliases}
-    except ValueError:
-        return None
-    # An instance's alias names its output, often another instance's: point
-    # each straight at the end of its chain, so that resolving is one step.
-    for name, target in chains.items():
-        hops = 0
-        while isinstance(target, str) and target in chains and hops < len(chains):
-            target = chains[target]
-            hops += 1
-        template.aliases[name] = target
-    return template
 
 
 @dataclass
@@ -305,7 +130,7 @@ class _Expander:
         # match a later object that took a freed one's id.
         self.definitions: dict[tuple, Definition] = {}
         # (block, blocks open, parameter values) -> its first copy, for renaming
-        self.templates: dict[tuple, _Expanded | _Template | None] = {}
+        self.templates: dict[tuple, _Expanded | Template] = {}
         self.layer_log: list[Layer] = []  # the layers made, in order
         self.expansions = 0
         self.instance_checks: dict[tuple, bool] = {}
@@ -657,11 +482,11 @@ class _Expander:
                 blocks_open=(*scope.blocks_open, block),
                 block=block,
             )
-            template = self._template(key)
+            template = self._template_for(key)
             if template is not None:
                 yield from self._rename(template, child)
             else:
-                yield from self._expand(layer_items, child, key)
+                yield from self._expand(layer_items, child, key, nested=scope.params is not None)
             if self.too_big:
                 return
             if output is None or output.value not in local_names:
@@ -682,16 +507,17 @@ class _Expander:
         self.aliases[name] = last
         scope.previous = (name, item.get("name").span)
 
-    def _expand(self, items: list, child: _Scope, key: tuple) -> Iterator[Record]:
-        """A block copy expanded afresh; kept as the template of later copies."""
-        self.expansions += 1
+    def _expand(self, items: list, child: _Scope, key: tuple, nested: bool) -> Iterator[Record]:
+        """A block copy expanded afresh; the first of its key may become a template."""
+        if nested:  # copies written in the spec are paid for by its text
+            self.expansions += 1
         if self.expansions > MAX_EXPANSIONS:
             self.too_big = True
             self.diags.error(
                 "E204",
-                f"blocks are expanded more than {MAX_EXPANSIONS} times",
+                f"blocks inside blocks are expanded more than {MAX_EXPANSIONS} times",
                 child.origin[0].span,
-                help="use fewer block instances with distinct parameter values",
+                help="use fewer distinct parameter values for blocks inside blocks",
                 related=child.origin[1:4],
             )
             return
@@ -702,19 +528,32 @@ class _Expander:
                 child, slice(layers, len(self.layer_log)), slice(aliases, len(self.aliases.log))
             )
 
-    def _template(self, key: tuple) -> _Template | None:
-        """The template of a block copy, made from the first copy expanded; None if none."""
+    def _template_for(self, key: tuple) -> Template | None:
+        """The template of a key's copies, made from its first copy; None to expand afresh.
+
+        A copy that cannot be renamed is forgotten, so the next copy expanded
+        afresh gets its chance (a failed source in a first copy only).
+        """
         template = self.templates.get(key)
         if isinstance(template, _Expanded):
-            layers = self.layer_log[template.layers]
-            aliases = self.aliases.made(template.aliases)
-            template = self.templates[key] = _template(template.scope, layers, aliases)
+            scope = template.scope
+            template = make_template(
+                scope.prefix,
+                [name for name, _ in scope.sources.values()],
+                len(scope.origin),
+                self.layer_log[template.layers],
+                self.aliases.made(template.aliases),
+            )
+            if template is None:
+                del self.templates[key]
+            else:
+                self.templates[key] = template
         return template
 
-    def _rename(self, template: _Template, child: _Scope) -> Iterator[Layer]:
+    def _rename(self, template: Template, child: _Scope) -> Iterator[Layer]:
         """A block copy as a renaming of the template: one step per layer, however deep."""
-        copy = _Copy(child.prefix, template, tuple(name for name, _ in child.sources.values()))
-        origins: dict[int, CopiedOrigin] = {}  # one per origin of the template
+        copy = Copy(child.prefix, template, tuple(name for name, _ in child.sources.values()))
+        origins: dict[int, CopiedOrigin] = {}  # one per origin in the template
         for relative, inputs, layer in template.layers:
             origin = origins.get(id(layer.origin))
             if origin is None:

@@ -71,11 +71,11 @@ def build_graph(spec: Spec, diags: Diagnostics) -> ModelGraph | None:
         nodes[node.name] = node
         position[node.name] = len(position)
         graph.add_node(node.name, node=node)
-    names = (nodes, spec.aliases)  # what a misspelt reference may have meant
+    suggestion_groups = (nodes, spec.aliases)  # what a misspelt reference may have meant
     for layer in spec.layers:
         if nodes.get(layer.name) is not layer:
             continue
-        node = _resolved(layer, spec.aliases, nodes, names, diags)
+        node = _resolved(layer, spec.aliases, nodes, suggestion_groups, diags)
         if node is not layer:
             nodes[node.name] = node
             graph.nodes[node.name]["node"] = node
@@ -91,7 +91,7 @@ def build_graph(spec: Spec, diags: Diagnostics) -> ModelGraph | None:
         if target == POISON:
             continue
         if target not in nodes:
-            _unknown(ref, span, names, (), diags, "output")
+            _unknown(ref, span, suggestion_groups, (), diags, "output")
             continue
         if target not in outputs:
             outputs.append(target)

@@ -7,7 +7,9 @@ A node's location is data in its `meta`, so a pass can make a node with one:
     meta["yaml"]         the YAML mapping it was written as, for attribute spans
                          (absent on a node a pass made)
     meta["input_spans"]  where each of its inputs is named (or implied)
-    meta["origin"]       the block instances it was expanded from
+    meta["origin"]       the block instances it was expanded from (for a renamed
+                         block copy, an object whose `related()` makes them:
+                         read them through `Node.origin`)
 
 Passes write into `meta` (`shape`, `params`, `dtype`) and never change a
 node's other fields. The one stage that makes nodes from another stage's, the

@@ -331,6 +331,21 @@ def _corpus() -> list[str]:
     texts.append(broken.replace("  - {name: out", "  - {name: b, block: bad, repeat: 2}\n"
                                 "  - {name: w, block: wrap, repeat: 2, inputs: x}\n"
                                 "  - {name: out"))
+    # A name clash the spec does not refuse: the alias `a_z` (a repeated
+    # layer) is also instance `a`'s layer `z`; instance `b` must still read `b_z`.
+    head = "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [8]}\nblocks:\n"
+    texts.append(head + "  B:\n    layers:\n      - {name: z, op: dense, units: 4}\n"
+                 "      - {name: w, op: dense, units: 5, inputs: z}\n"
+                 "layers:\n  - {name: a_z, op: dense, units: 3, repeat: 2}\n"
+                 "  - {name: a, block: B}\n  - {name: b, block: B, inputs: x}\n")
+    # The alias `a_i` is written twice (the repeated layer, then the renamed
+    # copy `a`'s inner instance): the later one must win, as in a fresh expansion.
+    texts.append(head + "  Q:\n    layers:\n      - {name: i, block: R}\n"
+                 "  R:\n    layers:\n      - {name: r, op: dense, units: 4}\n"
+                 "layers:\n  - {name: z, block: Q}\n"
+                 "  - {name: a_i, op: dense, units: 5, repeat: 2, inputs: x}\n"
+                 "  - {name: a, block: Q, inputs: x}\n"
+                 "  - {name: out, op: concatenate, inputs: [a, z]}\n")
     return texts
 
 
@@ -340,7 +355,7 @@ def test_renamed_copies_are_what_expanding_every_copy_gives(monkeypatch):
 
     texts = _corpus()
     renamed = [_outcome(text) for text in texts]
-    monkeypatch.setattr(specc.expand, "_template", lambda *args: None)  # expand every copy
+    monkeypatch.setattr(specc.expand, "make_template", lambda *args: None)  # expand every copy
     for text, outcome in zip(texts, renamed, strict=True):
         assert _outcome(text) == outcome, text
 
@@ -374,9 +389,9 @@ def test_deep_nesting_expands_each_block_once(monkeypatch):
     expanded = []
     expand = specc.expand._Expander._expand
 
-    def counting(self, items, child, key):
+    def counting(self, items, child, key, nested):
         expanded.append(child.prefix)
-        return expand(self, items, child, key)
+        return expand(self, items, child, key, nested)
 
     monkeypatch.setattr(specc.expand._Expander, "_expand", counting)
     g = shaped(_deep(31, 10_000))
@@ -403,4 +418,4 @@ def test_distinct_parameter_values_cannot_multiply_expansions():
             lines.append(f"      - {{{instance}}}")
     lines += ["layers:", "  - {name: top, block: b0}"]
     (d,) = specc.validate("\n".join(lines) + "\n").errors
-    assert d.code == "E204" and "expanded more than 5000 times" in d.message
+    assert d.code == "E204" and "expanded more than 5000 times" in d.message, d.message
