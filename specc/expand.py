@@ -46,7 +46,7 @@ from .schema_file import MAX_REPEAT
 MAX_NODES = 20_000
 # Copies of blocks inside blocks expanded afresh (a renamed copy costs one step
 # per layer; more than this many distinct parameter values is hostile input).
-MAX_EXPANSIONS = 5_000
+MAX_EXPANSIONS = 2_000
 MAX_BLOCK_DEPTH = 32  # blocks inside blocks; deeper is hostile input, not architecture
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
