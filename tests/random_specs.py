@@ -6,9 +6,11 @@ several inputs, `time_distributed` of each wrappable op), recurrent layers
 with random settings (bidirectional modes, LSTM variants, stateful layers
 under a fixed batch size), blocks with parameters, nesting and `repeat`,
 variable and named dims, integer ids into `embedding`, several inputs and
-outputs. The generator tracks its own shapes and dtypes to pick only valid
-layers, independently of specc's shape rules: a spec specc refuses is a bug in
-one of the two. Every op has a maker in `MAKERS`; an op added to the table
+outputs, shared layers (`shares:` on another input that fits the root's
+weights, naming a layer above or below, in blocks, chained and repeated). The
+generator tracks its own shapes and dtypes to pick only valid layers,
+independently of specc's shape rules: a spec specc refuses is a bug in one of
+the two. Every op has a maker in `MAKERS`; an op added to the table
 without one fails `test_random_specs` loudly.
 """
 
@@ -108,6 +110,8 @@ class Scope:
         self.layers: list[dict] = []
         self.depth = depth
         self.prefix = prefix
+        # name -> the Made of the layer holding its weights: the layers a later one may share
+        self.shareable: dict[str, Made] = {}
 
     # -- adding layers --------------------------------------------------------------
 
@@ -126,6 +130,8 @@ class Scope:
         self.layers.append(layer)
         value = Value(name, made.shape, made.dtype)
         self.pool.append(value)
+        if repeat == 1 and shareable(made):
+            self.shareable[name] = made
         return value
 
     def apply(self, maker: Callable, x: Value, **kw) -> Value:
@@ -226,6 +232,7 @@ class Scope:
     def step(self) -> Value | None:
         """Add one op (and whatever it needs first); None when ten tries all failed."""
         ops = [*MAKERS, *FAVOURED] + (["block"] * 3 if self.depth < 2 else [])
+        ops += ["share"] * 6 if self.shareable else []
         for _ in range(10):
             op = self.rng.choice(ops)
             recent = self.pool[-1]
@@ -234,15 +241,84 @@ class Scope:
             try:
                 if op == "block":
                     return self.block(x)
+                if op == "share":
+                    return self.share()
                 made = MAKERS[op](self, x)
             except Invalid:
                 del self.layers[mark[0] :], self.pool[mark[1] :]
+                kept = {layer["name"] for layer in self.layers}
+                self.shareable = {k: v for k, v in self.shareable.items() if k in kept}
                 for name in set(self.model.definitions) - mark[2]:
                     del self.model.definitions[name], self.model.blocks[name]
                 continue
             repeat = self.rng.choice([2, 3]) if made.repeatable and self.rng.random() < 0.15 else 1
             return self.add(made, repeat)
         return None
+
+    # -- shared layers --------------------------------------------------------------
+
+    def share(self) -> Value:
+        """A layer sharing an earlier layer's weights (`shares:`), on an input that fits.
+
+        Sometimes the two swap roles, so that the layer holding the weights is the
+        later one (`shares:` names a layer below); a layer may share a sharing layer
+        (specc follows it to the root), and repeat when it keeps its input's shape.
+        """
+        rng = self.rng
+        # layers with weights (the point of sharing) drawn three times as often
+        names = [n for n, made in self.shareable.items() for _ in range(1 + 2 * weighted(made))]
+        target = rng.choice(names)
+        root = self.shareable[target]
+        x = self._fitting(root)
+        shape, dtype = refit(root.op, root.attrs, root.inputs[0], x)
+        repeat = 1
+        if shape == x.shape and not x.is_int and rng.random() < 0.25:
+            repeat = rng.choice([2, 3])
+        name = f"{self.prefix}{len(self.layers)}"
+        layer = {"name": name, "shares": target}
+        above = self.layers[-1]["name"]
+        if not (x.name == above and rng.random() < 0.5):
+            layer["inputs"] = x.name
+        if repeat > 1:
+            layer["repeat"] = repeat
+        held = next(i for i, entry in enumerate(self.layers) if entry["name"] == target)
+        if repeat == 1 and "op" in self.layers[held] and rng.random() < 0.3:
+            # the root is written below the layer that shares it
+            old = self.layers[held]
+            moved = {k: v for k, v in old.items() if k in ("name", "inputs")}
+            self.layers[held] = {**moved, "shares": name}
+            layer = {"name": name, **({"inputs": layer["inputs"]} if "inputs" in layer else {})}
+            layer.update({k: v for k, v in old.items() if k not in ("name", "inputs")})
+        self.layers.append(layer)
+        value = Value(name, shape, dtype)
+        self.pool.append(value)
+        if repeat == 1:
+            self.shareable[name] = root
+        return value
+
+    def _fitting(self, root: Made) -> Value:
+        """A value `root`'s weights fit: same rank and feature size (any ids for
+        `embedding`); another than the root's own input when one is at hand or can be
+        made with a projection."""
+        rng = self.rng
+        want = root.inputs[0]
+        others = [v for v in self.pool if v is not want and fits(root, v)]
+        unlike = [v for v in others if v.shape != want.shape]  # another length, say
+        if unlike and rng.random() < 0.7:
+            return rng.choice(unlike)
+        made = not want.is_int and want.rank in (1, 2) and static(want.shape[-1])
+        if made and rng.random() < 0.6:  # project another value to the root's feature size
+            source = rng.choice(self.pool)
+            source = self.vector(self.floating(source)) if want.rank == 1 else self.sequence(source)
+            width = want.shape[-1]
+            if not static(source.shape[-1]):
+                raise Invalid
+            if source.shape[-1] != width:
+                shape = (*source.shape[:-1], width)
+                source = self.add(Made("dense", {"units": width}, [source], shape))
+            if fits(root, source):
+                return source
+        return rng.choice(others) if others and rng.random() < 0.8 else want
 
     # -- blocks ---------------------------------------------------------------------
 
@@ -306,7 +382,7 @@ class Scope:
             if "block" in layer:
                 continue
             for key, value in layer.items():
-                if key in ("name", "op", "inputs", "repeat") or isinstance(value, list):
+                if key in ("name", "op", "inputs", "repeat", "shares") or isinstance(value, list):
                     continue
                 if isinstance(value, dict):
                     slots += [(value, k) for k, v in value.items() if k != "op" and _scalar(v)]
@@ -371,6 +447,102 @@ def flat_dim(shape: tuple):
 
 def sum_dim(a, b):
     return a + b if static(a) and static(b) else ("add", a, b)
+
+
+def conv_length(length, kernel: int, strides: int, dilation: int, padding: str):
+    """conv1d's output length, as specc folds it; Invalid when a static length is too short."""
+    span = dilation * (kernel - 1) + 1
+    if padding == "valid":
+        if not static(length):
+            return ("valid", length, span, strides)
+        if length < span:
+            raise Invalid
+        return (length - span) // strides + 1
+    if strides == 1:
+        return length
+    return -(-length // strides) if static(length) else ("ceil", length, strides)
+
+
+# -- shared layers: the shape of a layer's op called again, on another input ------------
+# Ops with weights need the root's rank and feature (last) size; `embedding` takes any
+# ids; the ops without weights here take what their maker takes.
+_FEATURE_OPS = {"dense", "layer_norm", "batch_norm", "lstm", "gru", "rnn", "conv1d"}
+_FREE_OPS = {"dropout", "activation", "flatten"}
+
+
+def refit(op: str, attrs: dict, root_in: Value, x: Value) -> tuple[tuple, str]:
+    """(shape, dtype) of `op` with `attrs` (built for `root_in`) called on `x`; Invalid
+    when `x` does not fit the weights or the op's rule."""
+    if op == "time_distributed":
+        inner = dict(attrs["layer"])
+        inner_op = inner.pop("op")
+        if x.rank < 2 or x.rank != root_in.rank:
+            raise Invalid
+        step = refit(
+            inner_op,
+            inner,
+            Value(root_in.name, root_in.shape[1:], root_in.dtype),
+            Value(x.name, x.shape[1:], x.dtype),
+        )
+        return (x.shape[0], *step[0]), step[1]
+    if op == "embedding":
+        if not x.is_int or x.rank > 4:
+            raise Invalid
+        return (*x.shape, attrs["output_dim"]), "float32"
+    if op in _FREE_OPS:
+        if op == "flatten":
+            return (flat_dim(x.shape),), x.dtype
+        if x.is_int:
+            raise Invalid
+        return x.shape, "float32"
+    if op not in _FEATURE_OPS:
+        raise Invalid
+    last = root_in.shape[-1]
+    if x.is_int or x.rank != root_in.rank or not static(last) or x.shape[-1] != last:
+        raise Invalid
+    if op == "dense":
+        return (*x.shape[:-1], attrs["units"]), "float32"
+    if op in ("layer_norm", "batch_norm"):
+        return x.shape, "float32"
+    if op == "conv1d":
+        length = conv_length(
+            x.shape[0],
+            attrs["kernel_size"],
+            attrs.get("strides", 1),
+            attrs.get("dilation_rate", 1),
+            attrs.get("padding", "valid"),
+        )
+        return (length, attrs["filters"]), "float32"
+    width = attrs["units"]  # a recurrent layer
+    if attrs.get("bidirectional") and attrs.get("merge_mode", "concat") == "concat":
+        width *= 2
+    return ((x.shape[0], width) if attrs.get("return_sequences") else (width,)), "float32"
+
+
+def weighted(made: Made) -> bool:
+    op = made.attrs["layer"]["op"] if made.op == "time_distributed" else made.op
+    return op not in _FREE_OPS
+
+
+def fits(root: Made, x: Value) -> bool:
+    try:
+        refit(root.op, root.attrs, root.inputs[0], x)
+    except Invalid:
+        return False
+    return True
+
+
+def shareable(made: Made) -> bool:
+    """Whether a later layer may share `made`'s layer: one input, not stateful, an op
+    `refit` knows; on its own input `refit` must give the maker's shape and dtype."""
+    if len(made.inputs) != 1 or made.attrs.get("stateful"):
+        return False
+    try:
+        again = refit(made.op, made.attrs, made.inputs[0], made.inputs[0])
+    except Invalid:
+        return False
+    assert again == (made.shape, made.dtype), (made, again)  # the generator's own rules agree
+    return True
 
 
 # -- makers: one per op --------------------------------------------------------------
@@ -705,13 +877,7 @@ def make_conv1d(scope: Scope, x: Value, inner: bool = False) -> Made:
     length = x.shape[0]
     if padding == "valid" and static(length) and length < span:
         padding = "same"
-    if padding == "valid":
-        valid = ("valid", length, span, strides)
-        out = (length - span) // strides + 1 if static(length) else valid
-    elif strides == 1:
-        out = length
-    else:
-        out = -(-length // strides) if static(length) else ("ceil", length, strides)
+    out = conv_length(length, kernel, strides, dilation, padding)
     attrs = {"filters": rng.randint(1, 5), "kernel_size": kernel}
     if strides > 1:
         attrs["strides"] = strides

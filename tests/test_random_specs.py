@@ -2,8 +2,9 @@
 
 Framework-free (core): specc must accept the generated specs, and together
 they must use every op of the op table, wrapped and unwrapped, and the
-features the differential test is meant to reach. A spec that specc refuses
-is a bug in the generator or in the validator: the failure prints the spec.
+features the differential test is meant to reach (shared layers among them).
+A spec that specc refuses is a bug in the generator or in the validator: the
+failure prints the spec.
 """
 
 from __future__ import annotations
@@ -60,6 +61,17 @@ def _features(text: str, report: specc.Report) -> collections.Counter:
             seen[f"variant {attrs['variant']}"] += 1
         if attrs.get("stateful"):
             seen["stateful"] += 1
+        root = node.meta.get("shares")
+        if root:
+            seen["shares"] += 1
+            seen[f"shares {attrs.get('op', node.op)}"] += 1
+            seen["shares time_distributed"] += node.op == "time_distributed"
+            seen["shares bidirectional"] += bool(attrs.get("bidirectional"))
+            mine, theirs = (
+                report.graph.node(n.inputs[0]).meta["shape"]
+                for n in (node, report.graph.node(root))
+            )
+            seen["shares on another shape"] += mine != theirs
     seen["blocks"] += bool(data.get("blocks"))
     for block in (data.get("blocks") or {}).values():
         seen["block params"] += bool(block.get("params"))
@@ -67,6 +79,17 @@ def _features(text: str, report: specc.Report) -> collections.Counter:
     for layer in data["layers"]:
         seen["repeated block"] += "block" in layer and "repeat" in layer
         seen["repeated layer"] += "op" in layer and "repeat" in layer
+    scopes = [data["layers"], *(b["layers"] for b in (data.get("blocks") or {}).values())]
+    for layers in scopes:
+        where = {layer["name"]: (i, layer) for i, layer in enumerate(layers)}
+        for i, layer in enumerate(layers):
+            if "shares" not in layer:
+                continue
+            seen["shares in a block"] += layers is not data["layers"]
+            seen["repeated shares"] += "repeat" in layer
+            j, target = where[layer["shares"]]
+            seen["shares a layer below"] += j > i
+            seen["shares a sharing layer"] += "shares" in target
     dims = data.get("dims") or {}
     written = [d for i in data["inputs"] for d in i["shape"]]
     seen["variable dim"] += any(dims.get(d, 0) is None for d in written if isinstance(d, str))
@@ -102,6 +125,15 @@ def test_the_specs_cover_the_table_and_the_features(generated):
         "int input into embedding",
         "several inputs",
         "several outputs",
+        "shares",
+        *(f"shares {op}" for op in ("dense", "lstm", "embedding", "layer_norm", "activation")),
+        "shares time_distributed",
+        "shares bidirectional",
+        "shares on another shape",
+        "shares in a block",
+        "repeated shares",
+        "shares a layer below",
+        "shares a sharing layer",
     ]
     missing = [w for w in wanted if not seen[w]]
     assert not missing, f"never generated in {len(SEEDS)} specs: {missing}"
