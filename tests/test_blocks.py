@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import specc
 
+from .block_specs import nested_spec, parameter_bomb_spec
+
 HEAD = "specc: 1\nname: m\ndims: {T: 12}\ninputs:\n  - {name: x, shape: [T, 8]}\n"
 BLOCK = """\
 blocks:
@@ -371,17 +373,6 @@ def test_nested_copies_reach_inner_names_and_name_their_origin():
     assert inner.span.line == 22 and outer.span.line == 24
 
 
-def _deep(depth: int, repeat: int) -> str:
-    lines = ["specc: 1", "name: deep", "inputs:", "  - {name: x, shape: [8]}", "blocks:"]
-    for level in range(depth):
-        inner = f"{{name: i, block: b{level + 1}}}"
-        if level == depth - 1:
-            inner = "{name: d, op: dense, units: 4}"
-        lines += [f"  b{level}:", "    layers:", f"      - {inner}"]
-    lines += ["layers:", f"  - {{name: top, block: b0, repeat: {repeat}}}"]
-    return "\n".join(lines) + "\n"
-
-
 def test_deep_nesting_expands_each_block_once(monkeypatch):
     """10,000 copies of 31 nested blocks: 31 expansions, then renamings (issue 9)."""
     import specc.expand
@@ -394,7 +385,7 @@ def test_deep_nesting_expands_each_block_once(monkeypatch):
         return expand(self, items, child, key, nested)
 
     monkeypatch.setattr(specc.expand._Expander, "_expand", counting)
-    g = shaped(_deep(31, 10_000))
+    g = shaped(nested_spec(31, 10_000))
     assert len(expanded) == 31
     assert len([n for n in g.order if n.op == "dense"]) == 10_000
     last = "top_10000" + "_i" * 30 + "_d"
@@ -404,18 +395,5 @@ def test_deep_nesting_expands_each_block_once(monkeypatch):
 
 def test_distinct_parameter_values_cannot_multiply_expansions():
     """Each level passes its parameters on shifted: 2^12 distinct copies per level."""
-    lines = ["specc: 1", "name: m", "inputs:", "  - {name: x, shape: [8]}", "blocks:"]
-    params = [f"p{j}" for j in range(12)]
-    for level in range(30):
-        lines += [f"  b{level}:", "    params: {" + ", ".join(f"{p}: 1" for p in params) + "}",
-                  "    layers:"]
-        if level == 29:
-            lines.append("      - {name: d, op: dense, units: $p0}")
-            continue
-        shifted = ", ".join(f"{params[j]}: ${params[j + 1]}" for j in range(11))
-        for value in (1, 2):
-            instance = f"name: i{value}, block: b{level + 1}, {shifted}, p11: {value}"
-            lines.append(f"      - {{{instance}}}")
-    lines += ["layers:", "  - {name: top, block: b0}"]
-    (d,) = specc.validate("\n".join(lines) + "\n").errors
+    (d,) = specc.validate(parameter_bomb_spec(30, 12)).errors
     assert d.code == "E204" and "expanded more than 2000 times" in d.message, d.message
