@@ -165,6 +165,10 @@ class Diagnostics:
         self._suggestion_budget -= size
         return did_you_mean(word, [name for group in groups for name in group])
 
+    def reported(self, code: str, span: Span | None, label: str = "") -> bool:
+        """Whether this problem is reported already (so a caller can skip costly help)."""
+        return (code, span, label) in self._seen
+
     def add(self, diagnostic: Diagnostic) -> None:
         assert diagnostic.code in CODES or diagnostic.code in BACKEND_CODES, diagnostic.code
         # One code at one place with one finding is one problem: a block

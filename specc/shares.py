@@ -90,6 +90,8 @@ def _target(node: Node, nodes, aliases, diags: Diagnostics) -> str | None:
         return None
     other = nodes.get(target)
     if other is None or (scope and other.origin != node.origin):
+        if diags.reported("E301", span):
+            return None  # at this block line, for another copy: the hint costs a pass
         where = f" in block `{_block(node)}`" if scope else ""
         hint = diags.suggest(ref, [n[len(scope) :] for n in nodes if n.startswith(scope)])
         diags.error(

@@ -397,3 +397,26 @@ def test_distinct_parameter_values_cannot_multiply_expansions():
     """Each level passes its parameters on shifted: 2^12 distinct copies per level."""
     (d,) = specc.validate(parameter_bomb_spec(30, 12)).errors
     assert d.code == "E204" and "expanded more than 2000 times" in d.message, d.message
+
+
+def test_a_wrong_shares_in_a_repeated_block_looks_for_a_hint_once(monkeypatch):
+    """Found by the fuzzer: each of 10,000 copies listed every layer for a hint (15 s)."""
+    from specc.diagnostics import Diagnostics
+
+    calls = []
+    suggest = Diagnostics.suggest
+    monkeypatch.setattr(
+        Diagnostics, "suggest", lambda self, *a: calls.append(a[0]) or suggest(self, *a)
+    )
+    text = HEAD + """\
+blocks:
+  blk:
+    layers:
+      - {name: twin, shares: embed}
+layers:
+  - {name: embed, op: dense, units: 8}
+  - {name: copies, block: blk, repeat: 1000}
+"""
+    (d,) = specc.validate(text).errors
+    assert (d.code, d.span.line) == ("E301", 9)
+    assert calls.count("embed") == 1
