@@ -518,7 +518,7 @@ class _Expander:
                 f"blocks inside blocks are expanded more than {MAX_EXPANSIONS} times",
                 child.origin[0].span,
                 help="use fewer distinct parameter values for blocks inside blocks",
-                related=child.origin[1:4],
+                related=child.origin[-3:],  # the outermost, as for nesting too deep
             )
             return
         layers, aliases = len(self.layer_log), len(self.aliases.log)
