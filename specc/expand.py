@@ -129,11 +129,12 @@ class _Expander:
         # the key (hashed by identity, and kept alive by it), so a key cannot
         # match a later object that took a freed one's id.
         self.definitions: dict[tuple, Definition] = {}
-        # (block, blocks open, parameter values) -> its first copy, for renaming
+        # (block, blocks open, parameter value nodes) -> its first copy expanded,
+        # made a template when a second copy comes (specc.copies)
         self.templates: dict[tuple, _Expanded | Template] = {}
         self.layer_log: list[Layer] = []  # the layers made, in order
-        self.expansions = 0
-        self.instance_checks: dict[tuple, bool] = {}
+        self.expansions = 0  # copies of blocks inside blocks expanded afresh
+        self.instance_checks: dict[tuple, bool] = {}  # an instance's own key nodes -> ok
         self.too_big = False
         self.last: tuple[str, Span] | None = None
 
