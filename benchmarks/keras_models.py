@@ -220,6 +220,24 @@ def pair_classifier() -> keras.Model:
     return keras.Model([premise, hypothesis], entailment, name="pair_classifier")
 
 
+def siamese_lstm() -> keras.Model:
+    """Mueller & Thyagarajan (2016): one embedding and one LSTM for both sentences."""
+    left = keras.Input(shape=(None,), dtype="int32", name="left")
+    right = keras.Input(shape=(None,), dtype="int32", name="right")
+    embed = layers.Embedding(1000, 32, name="embed")
+    encoder = layers.LSTM(50, name="encoder")
+    h_left, h_right = encoder(embed(left)), encoder(embed(right))
+    above = layers.Activation("relu", name="above")(
+        layers.Subtract(name="left_minus_right")([h_left, h_right])
+    )
+    below = layers.Activation("relu", name="below")(
+        layers.Subtract(name="right_minus_left")([h_right, h_left])
+    )
+    manhattan = layers.Add(name="manhattan")([above, below])
+    similarity = layers.Dense(1, activation="exponential", name="similarity")(manhattan)
+    return keras.Model([left, right], similarity, name="siamese_lstm")
+
+
 def recurrent_twin_critic() -> keras.Model:
     history = keras.Input(shape=(5, 23), name="history")
     observation = keras.Input(shape=(17,), name="observation")
@@ -430,6 +448,7 @@ MODELS: dict[str, Callable[[], keras.Model]] = {
     "pair_classifier": pair_classifier,
     "recurrent_twin_critic": recurrent_twin_critic,
     "resnet_lstm": resnet_lstm,
+    "siamese_lstm": siamese_lstm,
     "seq2seq": seq2seq,
     "skip_deep_lstm": skip_deep_lstm,
     "skip_deep_lstm_attention": skip_deep_lstm_attention,
