@@ -225,7 +225,7 @@ class Scope:
             )
         op = self.rng.choice(["activation", "dropout"])
         attrs = {"activation": "tanh"} if op == "activation" else {"rate": 0.25}
-        return self.add(Made(op, attrs, [x], x.shape, x.dtype))
+        return self.add(Made(op, attrs, [x], x.shape, "float32"))  # half computes in float32
 
     # -- one random step ------------------------------------------------------------
 
