@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from .diagnostics import Related, Span
 from .ir import POISON
+from .names import split_port
 
 if TYPE_CHECKING:
     from .expand import Layer
@@ -134,7 +135,7 @@ def make_template(
     made |= chains.keys()
 
     def inside(relative: Relative) -> bool:
-        return not isinstance(relative, str) or relative in made
+        return not isinstance(relative, str) or split_port(relative)[0] in made
 
     for layer in layers:
         inputs = tuple(_relative(name, prefix, positions) for name in layer.inputs)
@@ -157,7 +158,9 @@ def _relative(name: str, prefix: str, positions: dict[str, int]) -> Relative:
         return positions[name]
     if name == POISON:
         return None
-    return name[len(prefix) :] if name.startswith(prefix) else "\0" + name  # never inside
+    if not name.startswith(prefix) or split_port(name)[0] in positions:
+        return "\0" + name  # never inside
+    return name[len(prefix) :]
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,6 +109,8 @@ CODES: dict[str, str] = {
     "W306": "setting has no effect",
     "W307": "last step of a bidirectional sequence",
     "E310": "invalid shared layer",
+    "E311": "no such state",
+    "E312": "invalid initial state",
     # E4xx: shapes
     "E401": "merge needs equal shapes",
     "E402": "wrong input rank",
@@ -122,6 +124,7 @@ CODES: dict[str, str] = {
     "E410": "sequence too short",
     "E411": "floating-point input required",
     "E420": "input does not fit the shared weights",
+    "E421": "initial state does not fit",
     # E6xx: emitting code (`specc compile`, `specc.build`)
     "E601": "not expressible by the backend",
     # W5xx: GPU lints belong to the backends, which declare them (`codes`):

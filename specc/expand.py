@@ -39,7 +39,7 @@ from .copies import (
 from .diagnostics import Diagnostics, Related, Span, escape, show_value
 from .ir import POISON, Node, Spec, located
 from .loader import YamlMap, YamlScalar, YamlSeq, has_refused, to_plain
-from .names import is_identifier
+from .names import is_identifier, is_reference, split_port
 from .schema import INSTANCE_KEYS, NAME_HELP, check_instance, check_name
 from .schema_file import MAX_REPEAT
 
@@ -170,15 +170,16 @@ class _Expander:
     # -- references -------------------------------------------------------------
 
     def _reference(self, ref: YamlScalar, scope: _Scope) -> tuple[str, Span] | None:
-        name = name_of(ref)
-        if name is None:
+        """The global name of a reference (a port, `enc.h`, keeps its port)."""
+        if not is_reference(ref.value):
             return None  # the schema reports it
+        name, port = split_port(ref.value)
         if scope.params is None:
-            return name, ref.span
+            return ref.value, ref.span
         if name in scope.local_names:
-            return scope.prefix + name, ref.span
+            return scope.prefix + ref.value, ref.span
         if name in scope.sources:
-            return scope.sources[name][0], ref.span
+            return scope.sources[name][0] + port, ref.span
         hint = self.diags.suggest(name, scope.local_names, scope.sources)
         self.diags.error(
             "E301",
@@ -213,6 +214,10 @@ class _Expander:
                 related=scope.origin,
             )
             return None
+        return self._references(given, scope)
+
+    def _references(self, given, scope: _Scope) -> list[tuple[str, Span]] | None:
+        """The (global name, span) pairs of a reference or a list of them."""
         refs = (
             [given]
             if isinstance(given, YamlScalar)
@@ -361,8 +366,11 @@ class _Expander:
         item = definition.item
         span = definition.span
         sources = self._sources(item, scope, definition.local, "layer")
-        if sources is None:
-            sources = [(POISON, span)]
+        states = []  # `initial_state`: inputs after the sequence (specc.states)
+        if item.get("initial_state") is not None and sources is not None:
+            states = self._references(item.get("initial_state"), scope)
+        if sources is None or states is None:
+            sources, states = [(POISON, span)], []
         repeat = self._repeat(item)
         for k in range(1, repeat + 1):
             copy_name = f"{name}_{k}" if repeat > 1 else name
@@ -373,13 +381,13 @@ class _Expander:
                     copy_name,
                     span,
                     item,
-                    tuple(s[0] for s in sources),
-                    tuple(s[1] for s in sources),
+                    tuple(s[0] for s in sources + states),
+                    tuple(s[1] for s in sources + states),
                     scope.origin,
                     definition,
                 )
             )
-            sources = [(copy_name, span)]
+            sources = [(copy_name, span)]  # each copy starts from the same states
         if repeat > 1:
             self.aliases[name] = f"{name}_{repeat}"
         scope.previous = (name, span)
@@ -490,7 +498,8 @@ class _Expander:
                 yield from self._expand(layer_items, child, key, nested=scope.params is not None)
             if self.too_big:
                 return
-            if output is None or output.value not in local_names:
+            output_name, port = split_port(output.value) if output is not None else ("", "")
+            if output is None or output_name not in local_names:
                 if k == 1:
                     self.diags.error(
                         "E204",
@@ -500,8 +509,9 @@ class _Expander:
                         related=child.origin,
                     )
                 return
-            last = prefix + output.value
-            if last not in self.names and last not in self.aliases:
+            last = prefix + output.value  # a port (`enc.h`) is made by the graph builder
+            base = prefix + output_name
+            if base not in self.names and base not in self.aliases:
                 last = POISON  # the output failed to expand; that was reported
                 break
             sources = [(last, item.get("name").span)]

@@ -17,6 +17,7 @@ import networkx as nx
 from .diagnostics import Diagnostics, Related, Span, escape
 from .ir import INVALID, POISON, Node, Spec
 from .shares import resolve_shares
+from .states import resolve_reference, resolve_states
 
 
 @dataclass
@@ -79,28 +80,44 @@ def build_graph(spec: Spec, diags: Diagnostics) -> ModelGraph | None:
         if node is not layer:
             nodes[node.name] = node
             graph.nodes[node.name]["node"] = node
-        for index, source in enumerate(node.inputs):
-            graph.add_edge(source, node.name, index=index)
     for name, node in resolve_shares(nodes, spec.aliases, diags).items():
         nodes[name] = node
         graph.nodes[name]["node"] = node
+    outputs = _outputs(spec, nodes, suggestion_groups, diags)
+    for name, node in resolve_states(nodes, outputs, diags).items():
+        if name not in nodes:  # a port: next to its layer in the order
+            position[name] = position[node.inputs[0]] + 0.5
+            graph.add_node(name)
+        nodes[name] = node
+        graph.nodes[name]["node"] = node
+    for name in position:
+        node = nodes[name]
+        for index, source in enumerate(node.inputs):
+            if node.op != INVALID or source in nodes:
+                graph.add_edge(source, name, index=index)
+    outputs = [ref for ref, _ in outputs if ref in nodes]
     _check_dims(spec, diags)
-    outputs = []
-    for ref, span in spec.outputs:
-        target = resolve(ref, spec.aliases)
-        if target == POISON:
-            continue
-        if target not in nodes:
-            _unknown(ref, span, suggestion_groups, (), diags, "output")
-            continue
-        if target not in outputs:
-            outputs.append(target)
     order = _order(graph, position, diags)
     if order is None:
         return None
     model = ModelGraph(spec, graph, [graph.nodes[n]["node"] for n in order], outputs)
     _check_reachable(model, diags, warn=not diags.has_errors)
     return model
+
+
+def _outputs(spec: Spec, nodes, names, diags: Diagnostics) -> list[str]:
+    """The resolved `outputs:` with their spans, each once; unknown ones reported (a port
+    is checked by `resolve_states`)."""
+    outputs: dict[str, Span] = {}
+    for ref, span in spec.outputs:
+        target = resolve_reference(ref, spec.aliases, resolve)
+        if target.startswith(POISON):
+            continue
+        if target.partition(".")[0] not in nodes:
+            _unknown(ref, span, names, (), diags, "output")
+            continue
+        outputs.setdefault(target, span)
+    return list(outputs.items())
 
 
 def _resolved(layer: Node, aliases: Mapping[str, str], nodes, names, diags: Diagnostics) -> Node:
@@ -112,11 +129,11 @@ def _resolved(layer: Node, aliases: Mapping[str, str], nodes, names, diags: Diag
     resolved = []
     op = layer.op
     for ref, span in zip(layer.inputs, layer.input_spans, strict=True):
-        target = resolve(ref, aliases)
-        if target == POISON:
+        target = resolve_reference(ref, aliases, resolve)
+        if target.startswith(POISON):
             op = INVALID
             continue
-        if target not in nodes:
+        if target.partition(".")[0] not in nodes:
             _unknown(ref, span, names, layer.origin, diags, "layer or input")
             op = INVALID
             continue
@@ -167,7 +184,9 @@ def _check_dims(spec: Spec, diags: Diagnostics) -> None:
 def _order(graph: nx.DiGraph, position: dict[str, int], diags: Diagnostics) -> list[str] | None:
     """Topological order, ties broken by position in the spec; None (reported) on a cycle."""
     if all(position[a] < position[b] for a, b in graph.edges):
-        return list(position)  # every layer reads earlier ones: the spec's order is the order
+        # every layer reads earlier ones: the spec's order is the order (ports next to
+        # their layers)
+        return sorted(position, key=position.__getitem__)
     try:
         return list(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
     except nx.NetworkXUnfeasible:

@@ -18,6 +18,7 @@ from .ops import RULES
 from .optable import OPS
 from .shapes import BATCH, RuleContext, ShapeProblem, input_shape, spec_dims
 from .shares import check_fit, root_of
+from .states import STATE, port_shape
 
 
 def infer_shapes(model: ModelGraph, diags: Diagnostics) -> None:
@@ -38,6 +39,11 @@ def infer_shapes(model: ModelGraph, diags: Diagnostics) -> None:
         sources = [model.node(name) for name in node.inputs]
         shapes = [source.meta["shape"] for source in sources]
         if any(shape is None for shape in shapes):
+            continue
+        if node.op == STATE:  # a recurrent layer's final state: no weights of its own
+            node.meta["shape"] = port_shape(sources[0], node.attrs["port"])
+            node.meta["params"] = {b.name: 0 for b in backends}
+            node.meta["dtype"] = "float32"
             continue
         ctx = RuleContext(node, node.op, node.attrs, shapes, sources, dims, model.spec.batch_size)
         try:

@@ -16,12 +16,26 @@ import re
 # ASCII identifiers; the schema's `$defs/identifier` is this pattern, anchored.
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 IDENTIFIER_PATTERN = f"^{IDENTIFIER.pattern}$"
+# A reference to a layer's result, or to one of its ports (`enc.h`: specc.states).
+REFERENCE = re.compile(rf"{IDENTIFIER.pattern}(?:\.{IDENTIFIER.pattern})?")
+REFERENCE_PATTERN = f"^{REFERENCE.pattern}$"
 MAX_NAME_LENGTH = 64
 
 
 def is_identifier(value: object) -> bool:
     """Whether a YAML value is a string that is a whole identifier."""
     return isinstance(value, str) and IDENTIFIER.fullmatch(value) is not None
+
+
+def is_reference(value: object) -> bool:
+    """Whether a YAML value names a layer or input, or a port of one (`enc.h`)."""
+    return isinstance(value, str) and REFERENCE.fullmatch(value) is not None
+
+
+def split_port(ref: str) -> tuple[str, str]:
+    """(name, `.port`) of a reference; the port is "" when it names the layer itself."""
+    name, dot, port = ref.partition(".")
+    return name, dot + port
 
 
 def reserved_reason(name: str, kind: str = "layer") -> str | None:

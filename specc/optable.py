@@ -183,6 +183,37 @@ RECURRENT_ATTRS = AttrGroup(
     ),
 )
 
+REFERENCE_OR_LIST = {
+    "anyOf": [
+        {"$ref": "#/$defs/reference"},
+        {"type": "array", "items": {"$ref": "#/$defs/reference"}, "minItems": 1, "maxItems": 4},
+    ]
+}
+
+STATE_ATTRS = AttrGroup(
+    "state_attributes",
+    (
+        Attr(
+            "return_state",
+            BOOLEAN,
+            False,
+            "Also give the final states, as ports other layers read: `LAYER.h`, and `LAYER.c` "
+            "for `lstm`, each (batch, units); a bidirectional layer's are both directions "
+            "concatenated (forward first), and `LAYER.h_forward`, `LAYER.h_backward` (and "
+            "`c_...`) are the single directions. The layer's own output is unchanged.",
+        ),
+        Attr(
+            "initial_state",
+            REFERENCE_OR_LIST,
+            UNSET,
+            "The states to start from: a layer with `return_state: true` (its final states; "
+            "direction to direction when both are bidirectional), or a list in state order, "
+            "each (batch, units): `[h]`, `[h, c]` for `lstm`, and for a bidirectional layer "
+            "the forward direction's, then the backward's. Not with `stateful`.",
+        ),
+    ),
+)
+
 GATED_ATTRS = AttrGroup(
     "gated_attributes",
     (
@@ -225,7 +256,7 @@ OPS: dict[str, Op] = {
             "lstm",
             "recurrent",
             "Long short-term memory layer (Keras `LSTM`, PyTorch `nn.LSTM`, batch first).",
-            (RECURRENT_ATTRS, GATED_ATTRS),
+            (RECURRENT_ATTRS, GATED_ATTRS, STATE_ATTRS),
             gates=4,
             own=(
                 Attr(
@@ -254,7 +285,7 @@ OPS: dict[str, Op] = {
             "gru",
             "recurrent",
             "Gated recurrent unit layer (Keras `GRU`, PyTorch `nn.GRU`, batch first).",
-            (RECURRENT_ATTRS, GATED_ATTRS),
+            (RECURRENT_ATTRS, GATED_ATTRS, STATE_ATTRS),
             gates=3,
             own=(
                 Attr(
@@ -270,7 +301,7 @@ OPS: dict[str, Op] = {
             "rnn",
             "recurrent",
             "Fully connected recurrent layer (Keras `SimpleRNN`, PyTorch `nn.RNN`, batch first).",
-            (RECURRENT_ATTRS,),
+            (RECURRENT_ATTRS, STATE_ATTRS),
             gates=1,
         ),
         # -- dense ----------------------------------------------------------------

@@ -22,7 +22,7 @@ from jsonschema.exceptions import ValidationError
 
 from .diagnostics import Diagnostics, Related, Span, did_you_mean, escape, show_value
 from .loader import YamlMap, YamlScalar, YamlSeq, has_refused, node_at, to_plain
-from .names import is_identifier, reserved_reason
+from .names import is_identifier, is_reference, reserved_reason
 from .optable import OPS
 from .schema_file import MAX_REPEAT, build_schema, layer_common, schema_json
 
@@ -173,8 +173,8 @@ def _valid_common(key: str, value, inner: bool) -> bool:
         return isinstance(value, str) and (key == "op" or is_identifier(value))
     if key == "inputs":
         if isinstance(value, str):
-            return is_identifier(value)
-        return isinstance(value, list) and bool(value) and all(is_identifier(v) for v in value)
+            return is_reference(value)
+        return isinstance(value, list) and bool(value) and all(is_reference(v) for v in value)
     if key == "repeat":
         return type(value) is int and 1 <= value <= MAX_REPEAT
     return isinstance(value, str)  # description

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from .names import IDENTIFIER_PATTERN
+from .names import IDENTIFIER_PATTERN, REFERENCE_PATTERN
 from .optable import OPS, AttrGroup
 
 
@@ -19,8 +19,8 @@ def ref(name: str) -> dict:
     return {"$ref": f"#/$defs/{name}"}
 
 
-NAME_OR_NAMES = {
-    "anyOf": [ref("identifier"), {"type": "array", "items": ref("identifier"), "minItems": 1}]
+REFERENCES = {
+    "anyOf": [ref("reference"), {"type": "array", "items": ref("reference"), "minItems": 1}]
 }
 LAYER_NAME = {
     "description": "Name of the layer: an identifier, unique in the spec. The emitted code "
@@ -28,9 +28,10 @@ LAYER_NAME = {
     **ref("identifier"),
 }
 LAYER_INPUTS = {
-    "description": "The layer's source or sources: a name or a list of names. Left out, the "
-    "layer reads the layer above it (the first layer reads the only input).",
-    **NAME_OR_NAMES,
+    "description": "The layer's source or sources: a name or a list of names (a name may be a "
+    "recurrent layer's state port, `enc.h`). Left out, the layer reads the layer above it (the "
+    "first layer reads the only input).",
+    **REFERENCES,
 }
 LAYER_DESCRIPTION = {"type": "string", "description": "Free text about the layer."}
 MAX_REPEAT = 10_000
@@ -42,6 +43,13 @@ VALUE_TYPES = {
         "pattern": IDENTIFIER_PATTERN,
         "description": "An ASCII identifier: a letter or underscore, then letters, digits or "
         "underscores.",
+    },
+    "reference": {
+        "type": "string",
+        "pattern": REFERENCE_PATTERN,
+        "description": "The name of an input or layer, or a port of a layer with "
+        "`return_state: true`: `LAYER.h`, `LAYER.c` (`lstm`), and for a bidirectional layer "
+        "also `LAYER.h_forward`, `LAYER.h_backward`, `LAYER.c_forward`, `LAYER.c_backward`.",
     },
     "positive_int": {
         "type": "integer",
@@ -145,8 +153,8 @@ BLOCK = {
         },
         "outputs": {
             "anyOf": [
-                ref("identifier"),
-                {"type": "array", "items": ref("identifier"), "minItems": 1, "maxItems": 1},
+                ref("reference"),
+                {"type": "array", "items": ref("reference"), "minItems": 1, "maxItems": 1},
             ],
             "description": "The layer whose result the instance's name stands for; default: "
             "the last layer.",
@@ -388,8 +396,8 @@ def build_schema() -> dict:
             },
             "outputs": {
                 "anyOf": [
-                    ref("identifier"),
-                    {"type": "array", "items": ref("identifier"), "minItems": 1},
+                    ref("reference"),
+                    {"type": "array", "items": ref("reference"), "minItems": 1},
                 ],
                 "description": "The layers whose results the model returns; default: the last "
                 "layer.",

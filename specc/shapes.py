@@ -129,11 +129,14 @@ class RuleContext:
         """`from `name`` for an input, for messages that name where a shape came from."""
         return f"from `{self.sources[index].name}`"
 
-    def one_input(self) -> Shape:
-        if len(self.shapes) != 1:
+    def one_input(self, given: int | None = None) -> Shape:
+        """The one input's shape; `given` counts the inputs when some of them are not
+        sources (a recurrent layer's initial states)."""
+        given = len(self.shapes) if given is None else given
+        if given != 1:
             self.fail(
                 "E403",
-                f"{self.what} takes one input, got {len(self.shapes)}",
+                f"{self.what} takes one input, got {given}",
                 at=("inputs",),
                 help="give it a single source",
             )
