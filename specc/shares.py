@@ -170,8 +170,14 @@ def held(model) -> list[Node]:
     return [
         n
         for n in model.order
-        if n.op != "input" and root_of(n) is None and (n.name in model.live or n.name in roots)
+        if n.op not in _NO_LAYER
+        and root_of(n) is None
+        and (n.name in model.live or n.name in roots)
     ]
+
+
+# What is not a layer: the model's inputs, and recurrent layers' state ports (specc.states).
+_NO_LAYER = frozenset({"input", "state"})
 
 
 # Ops with weights build them on the last axis of each input, but `embedding`, whose

@@ -28,6 +28,7 @@ from specc.ir import Node
 from specc.optable import OPS
 from specc.shapes import show
 from specc.shares import held, root_of
+from specc.states import STATE, initial_states, state_order
 from specc.variants import GATE_ORDER, VARIANTS
 
 BACKEND = "keras"
@@ -56,6 +57,7 @@ RECURRENT_KEYWORDS = (
     "dropout",
     "recurrent_dropout",
     "return_sequences",
+    "return_state",
     "stateful",
     "unroll",
 )
@@ -138,6 +140,9 @@ class _Emitter:
             for node in graph.order:
                 if node.name not in graph.live:
                     continue
+                if node.op == STATE:
+                    self.port(node)
+                    continue
                 self.body.line(f"# line {node.span().line}: {show(node.meta['shape'])}")
                 if node.op == "input":
                     self.input(node)
@@ -175,11 +180,46 @@ class _Emitter:
         out.line("def build_model() -> keras.Model:")
         return out.text() + self.body.text()
 
-    def assign(self, spec_name: str, layer: Call, args: tuple[str | Call, ...]) -> str:
-        """`var = layer(args)`, with a fresh variable for `spec_name`."""
+    def assign(
+        self, spec_name: str, layer: Call, args: tuple[str | Call, ...], node: Node | None = None
+    ) -> str:
+        """`var = layer(args)`, with a fresh variable for `spec_name`; for a `node` with
+        `return_state`, `var, *states = layer(args)`, a variable for each state read."""
         var = self.names.name(spec_name)
-        self.body.wrapped(f"{var} = ", Call(layer, args))
+        targets = [var]
+        if node is not None and node.attrs.get("return_state"):
+            read = {p.attrs["port"] for p in self._ports(node)}
+            bidirectional = node.attrs["bidirectional"]
+            for part in state_order(node.op, bidirectional):
+                # a bidirectional layer's `h` is both directions: it reads them
+                whole = part.partition("_")[0] if bidirectional else None
+                if part in read or whole in read:
+                    self.var[f"{node.name}.{part}"] = self.names.name(f"{node.name}_{part}")
+                    targets.append(self.var[f"{node.name}.{part}"])
+                else:
+                    targets.append("_")
+        self.body.wrapped(f"{', '.join(targets)} = ", Call(layer, args))
         return var
+
+    def _ports(self, node: Node) -> list[Node]:
+        graph = self.graph
+        return [
+            graph.node(name)
+            for name in graph.graph.successors(node.name)
+            if graph.node(name).op == STATE and name in graph.live
+        ]
+
+    def port(self, node: Node) -> None:
+        """A state port: the variable its layer's call set; both directions concatenated
+        for a bidirectional layer's `h` and `c`."""
+        if node.name in self.var:
+            return
+        layer = node.inputs[0]
+        halves = [self.var[f"{layer}.{node.attrs['port']}_{d}"] for d in ("forward", "backward")]
+        self.body.line(f"# line {node.span().line}: {show(node.meta['shape'])}")
+        concat = Call(LAYERS + "Concatenate", [_kw("name", node.name)])
+        self.var[node.name] = var = self.names.name(node.name.replace(".", "_"))
+        self.body.wrapped(f"{var} = ", Call(concat, (_list(halves),)))
 
     def input(self, node: Node) -> None:
         shape = node.meta["shape"]
@@ -198,10 +238,14 @@ class _Emitter:
         if lowered is None:  # refused: the error is raised once every layer is seen
             self.var[node.name] = self.names.name(node.name)
             return
+        states = initial_states(node)
+        if states:
+            given = Call("initial_state=", sources[-states:], "[]")
+            lowered = Lowered(lowered.layer, (*lowered.args, given))
         root = root_of(node) or node.name
         if root not in self.shared:
             named = Call(lowered.layer.func, [*lowered.layer.args, _kw("name", node.name)])
-            self.var[node.name] = self.assign(node.name, named, lowered.args)
+            self.var[node.name] = self.assign(node.name, named, lowered.args, node)
             return
         if root not in self.layer_var:  # the shared layer object, made at its first call
             owner = self.graph.node(root)
@@ -212,7 +256,7 @@ class _Emitter:
             named = Call(made.layer.func, [*made.layer.args, _kw("name", root)])
             self.layer_var[root] = var = self.names.name(f"{root}_layer")
             self.body.wrapped(f"{var} = ", named)
-        self.var[node.name] = self.assign(node.name, self.layer_var[root], lowered.args)
+        self.var[node.name] = self.assign(node.name, self.layer_var[root], lowered.args, node)
 
 
 def lower(layer: Layer) -> Lowered | None:
@@ -304,7 +348,7 @@ def _update_gru(layer: Layer) -> Call:
 def _rnn(cell: Call, attrs: dict, rnn: str) -> Call:
     """A custom cell in its recurrent layer (`keras.layers.RNN` or `DropoutRNN`)."""
     args: list[str | Call] = [cell]
-    for key in ("return_sequences", "stateful", "unroll"):
+    for key in ("return_sequences", "return_state", "stateful", "unroll"):
         if attrs[key]:
             args.append(_kw(key, True))
     return _bidirectional(Call(rnn, args), attrs)
@@ -491,7 +535,7 @@ def layer_names(graph: ModelGraph) -> dict[str, str]:
         if node.name in attention
         else root_of(node) or node.name
         for node in graph.order
-        if node.name in graph.live or node.name in owners
+        if (node.name in graph.live or node.name in owners) and node.op != STATE
     }
 
 
@@ -506,7 +550,7 @@ def layer_calls(graph: ModelGraph) -> dict[str, tuple[str, int]]:
     calls: dict[str, int] = {}
     out = {}
     for node in graph.order:
-        if node.name not in graph.live or node.op == "input":
+        if node.name not in graph.live or node.op in ("input", STATE):
             continue
         name = root_of(node) or node.name
         out[node.name] = (name, calls.get(name, 0))

@@ -37,6 +37,7 @@ from specc.graph import ModelGraph
 from specc.ir import Node
 from specc.shapes import BATCH, show
 from specc.shares import held, root_of
+from specc.states import STATE, initial_states, state_parts
 from specc.variants import VARIANTS
 
 from ._facts import stepped_settings
@@ -307,6 +308,9 @@ class Layer:
     refused: list = field(default_factory=list)
     batch_size: int | None = None
     local: Callable[[str], str] = str  # a fresh local variable of `forward`, when it is emitted
+    # a recurrent layer with `return_state` -> the variables its final states are in,
+    # PyTorch's (h_n, c_n), each (directions, batch, units); set when it is emitted
+    state_vars: dict[str, list[str]] = field(default_factory=dict)
 
     def refuse(self, what: str, help: str, *path) -> None:
         full = (*self.path, *path)
@@ -333,6 +337,7 @@ class _Emitter:
         self.refused: list = []
         self.helpers: set[str] = set()
         self.attrs = module_names(graph)
+        self.state_vars: dict[str, list[str]] = {}
 
     def emit(self, standalone: bool = True) -> str:
         graph = self.graph
@@ -504,6 +509,8 @@ class _Emitter:
     # lowering --------------------------------------------------------------
 
     def lower(self, node: Node) -> Lowered:
+        if node.op == STATE:
+            return self._port(node)
         shapes = [self.graph.node(s).meta["shape"] for s in node.inputs]
         layer = Layer(
             node,
@@ -516,10 +523,46 @@ class _Emitter:
             refused=self.refused,
             batch_size=self.graph.spec.batch_size,
             local=lambda wanted: self.names.name(wanted),
+            state_vars=self.state_vars,
         )
         lowered = _lower(layer)
         self.helpers.update(lowered.helpers)
         return lowered
+
+    def _port(self, node: Node) -> Lowered:
+        """A final state of a recurrent layer: one direction of PyTorch's (directions,
+        batch, units) state, or both concatenated (forward first)."""
+        layer = self.graph.node(node.inputs[0])
+        part, _, direction = node.attrs["port"].partition("_")
+
+        def forward(x: list[str]) -> str:
+            state = self.state_vars[layer.name][state_parts(layer.op).index(part)]
+            if direction or not layer.attrs["bidirectional"]:
+                return f"{state}[{int(direction == 'backward')}]"
+            return f"torch.cat([{state}[0], {state}[1]], -1)"
+
+        return Lowered(None, forward)
+
+
+def _final_states(layer: Layer, out: str) -> str:
+    """Where a recurrent layer's call puts its final states: `(out_h_n, out_c_n)` for an
+    LSTM, `out_h_n` otherwise, PyTorch's layout; `_` without `return_state`."""
+    if not layer.attrs.get("return_state"):
+        return "_"
+    names = [layer.local(f"{out}_{part}_n") for part in state_parts(layer.op)]
+    layer.state_vars[layer.node.name] = names
+    return f"({', '.join(names)})" if len(names) > 1 else names[0]
+
+
+def _initial_state(layer: Layer, x: list[str]) -> list[str]:
+    """The state argument of a recurrent layer's call: `initial_state`'s (batch, units)
+    tensors stacked into PyTorch's (directions, batch, units), an LSTM's as (h_0, c_0)."""
+    count = initial_states(layer.node)
+    if not count:
+        return []
+    states, parts = x[-count:], state_parts(layer.op)
+    stacked = [f"torch.stack([{', '.join(states[i :: len(parts)])}])" for i in range(len(parts))]
+    return [f"({', '.join(stacked)})" if len(stacked) > 1 else stacked[0]]
 
 
 def _lower(layer: Layer) -> Lowered:
@@ -592,7 +635,18 @@ def _recurrent(layer: Layer) -> Lowered:
         args.append(f"recurrent_dropout={number(a['recurrent_dropout'])}")
         if op != "rnn" and a["recurrent_dropout_mode"] != "state":
             args.append(f'recurrent_dropout_mode="{a["recurrent_dropout_mode"]}"')
-    return Lowered(call(cls, args), lambda x: f"{layer.attr}({x[0]})", (cls,))
+    if not a.get("return_state") and not initial_states(layer.node):
+        return Lowered(call(cls, args), lambda x: f"{layer.attr}({x[0]})", (cls,))
+    if a.get("return_state"):
+        args.append("return_state=True")
+
+    def statements(x: list[str], out: str) -> list[str]:
+        value = call(layer.attr, [x[0], *_initial_state(layer, x)])
+        if not a.get("return_state"):
+            return [f"{out} = {value}"]
+        return [f"{out}, {_final_states(layer, out)} = {value}"]
+
+    return Lowered(call(cls, args), statements=statements, helpers=(cls,))
 
 
 def _fused(layer: Layer, forget: float | None, relu: bool) -> Lowered:
@@ -615,7 +669,8 @@ def _fused(layer: Layer, forget: float | None, relu: bool) -> Lowered:
             rate = number(a["dropout"])
             lines.append(f"{out} = {source} * F.dropout({ones}, {rate}, self.training)")
             source = out
-        lines.append(f"{out}, _ = {layer.attr}({source})")
+        state = _initial_state(layer, x)
+        lines.append(f"{out}, {_final_states(layer, out)} = {call(layer.attr, [source, *state])}")
         if a["bidirectional"]:
             if a["return_sequences"]:  # each step: both directions' outputs at that step
                 halves = f"{out}[..., :{units}]", f"{out}[..., {units}:]"

@@ -33,9 +33,11 @@ class KerasRecurrent:
         merge_mode="concat",
         dropout=0.0,
         stateful_batch=0,
+        return_state=False,
     ):
         """Keras's settings, the same for every recurrent layer here."""
         self.return_sequences = return_sequences
+        self.return_state = return_state
         self.merge_mode = merge_mode
         self.input_dropout = dropout
         self.stateful = stateful_batch > 0
@@ -75,11 +77,13 @@ class KerasRecurrent:
         """Whether `_run` masks the input itself (per gate); else one mask here."""
         return False
 
-    def forward(self, x):
+    def forward(self, x, state=None):
+        """The output as Keras gives it; with `return_state`, also the final state as
+        PyTorch's layers give it ((h_n, c_n) for an LSTM, h_n otherwise, each (directions,
+        batch, units)). `state` is the one to start from, in that layout."""
         if self.input_dropout and self.training and not self._masks_input():
             mask = x.new_ones(x.shape[0], 1, x.shape[2])
             x = x * F.dropout(mask, self.input_dropout, training=True)
-        state = None
         if self.stateful:
             buffers = [getattr(self, name) for name, _ in self._state_widths()]
             # copies: autograd keeps the starting state, and the buffers change below
@@ -92,6 +96,13 @@ class KerasRecurrent:
             with torch.no_grad():
                 for buffer, value in zip(buffers, values, strict=True):
                     buffer.copy_(value)
+        out = self._keras_output(out)
+        if self.return_state:
+            return out, state[:2] if isinstance(state, tuple) else state
+        return out
+
+    def _keras_output(self, out):
+        """Every step's output, (batch, T, directions * units), as Keras returns it."""
         units = self.hidden_size
         if not self.return_sequences:
             if self.bidirectional:
@@ -429,9 +440,10 @@ class LSTMVariant(KerasRecurrent, nn.Module):
         gate = self.recurrent_activation
         cell_in = self.activation if self.input_activation else (lambda v: v)
         cell_out = self.activation if self.output_activation else (lambda v: v)
-        if state is None:
-            widths = [width for _, width in self._state_widths()]
-            state = [x.new_zeros(directions, batch, width) for width in widths]
+        # from zeros, or an initial (h, c) without gate recurrence's last gates
+        state = list(state or ())
+        for _, width in self._state_widths()[len(state) :]:
+            state.append(x.new_zeros(directions, batch, width))
         h0, c0 = state[:2]
         drop = self.training and self.recurrent_dropout > 0
         outs, hs, cs, gates = [], [], [], []
