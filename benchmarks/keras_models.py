@@ -284,6 +284,44 @@ def seq2seq() -> keras.Model:
     return keras.Model([source, target_in], next_char, name="seq2seq")
 
 
+def seq2seq_states() -> keras.Model:
+    source = keras.Input(shape=(None, 71), name="source")
+    target_in = keras.Input(shape=(None, 93), name="target_in")
+    _, h, c = layers.LSTM(256, return_state=True, name="encoder")(source)
+    x = layers.LSTM(256, return_sequences=True, name="decoder")(target_in, initial_state=[h, c])
+    next_char = layers.TimeDistributed(layers.Dense(93, activation="softmax"), name="next_char")(x)
+    return keras.Model([source, target_in], next_char, name="seq2seq_states")
+
+
+def bidirectional_encoder_decoder() -> keras.Model:
+    source = keras.Input(shape=(None,), dtype="int32", name="source")
+    target_in = keras.Input(shape=(None,), dtype="int32", name="target_in")
+    x = layers.Embedding(4000, 128, name="source_embed")(source)
+    encoder = layers.Bidirectional(
+        layers.LSTM(128, return_sequences=True, return_state=True), name="encoder"
+    )
+    states, h_fw, c_fw, h_bw, c_bw = encoder(x)
+    h = layers.Concatenate(name="encoder.h")([h_fw, h_bw])
+    c = layers.Concatenate(name="encoder.c")([c_fw, c_bw])
+    y = layers.Embedding(4000, 128, name="target_embed")(target_in)
+    y = layers.LSTM(256, return_sequences=True, name="decoder")(y, initial_state=[h, c])
+    context = layers.Attention(name="context")([y, states])
+    joined = layers.Concatenate(name="joined")([y, context])
+    logits = layers.Dense(4000, name="logits")(joined)
+    return keras.Model([source, target_in], [logits, h_bw], name="bidirectional_encoder_decoder")
+
+
+def show_and_tell() -> keras.Model:
+    image = keras.Input(shape=(2048,), name="image_features")
+    caption_in = keras.Input(shape=(None,), dtype="int32", name="caption_in")
+    state = layers.Dense(256, activation="tanh", name="image_state")(image)
+    x = layers.Embedding(5000, 256, name="words")(caption_in)
+    x = layers.LSTM(256, return_sequences=True, name="caption")(x, initial_state=[state, state])
+    x = layers.Dropout(0.5, name="dropped")(x)
+    next_word = layers.Dense(5000, activation="softmax", name="next_word")(x)
+    return keras.Model([image, caption_in], next_word, name="show_and_tell")
+
+
 def _skip_deep_lstm_stack(x):
     """bi1 ... res3 of skip_deep_lstm(.yaml) and skip_deep_lstm_attention(.yaml)."""
     bi1 = layers.Bidirectional(layers.LSTM(64, return_sequences=True), name="bi1")(x)
@@ -450,6 +488,9 @@ MODELS: dict[str, Callable[[], keras.Model]] = {
     "resnet_lstm": resnet_lstm,
     "siamese_lstm": siamese_lstm,
     "seq2seq": seq2seq,
+    "seq2seq_states": seq2seq_states,
+    "bidirectional_encoder_decoder": bidirectional_encoder_decoder,
+    "show_and_tell": show_and_tell,
     "skip_deep_lstm": skip_deep_lstm,
     "skip_deep_lstm_attention": skip_deep_lstm_attention,
     "stacked_lstm_2": stacked_lstm_2,

@@ -229,8 +229,8 @@ class KerasRunner:
             if node.name not in graph.live or node.op == "input":
                 continue
             want = tuple(d if isinstance(d, int) else None for d in node.meta["shape"])
-            layer, call = calls[node.name]  # a shared layer object: its call's result
-            (output,) = model.get_layer(layer)._inbound_nodes[call].output_tensors
+            layer, call, index = calls[node.name]  # a shared layer object: its call's result
+            output = model.get_layer(layer)._inbound_nodes[call].output_tensors[index]
             got = tuple(output.shape)
             if got != want:
                 findings.append(

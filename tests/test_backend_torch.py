@@ -61,6 +61,8 @@ GOLDEN_SPECS = [
     "variants/lstm_cifg",
     "variants/lstm_fgr",
     "siamese_lstm",
+    "seq2seq_states",
+    "bidirectional_encoder_decoder",
 ]
 # Refused with E601: they need custom recurrent cells, which the backend does not have yet.
 REFUSED: dict[str, list[str]] = {}  # spec -> the attributes its E601s point at
@@ -157,9 +159,10 @@ def check_model(spec, source: str):
     for node in graph.order:
         if node.name not in graph.live or node.op == "input":
             continue
-        value = local.get(node.name)
+        name = node.name.replace(".", "_")  # a state port, `enc.h`, is `enc_h`
+        value = local.get(name)
         if not isinstance(value, torch.Tensor):  # renamed: a builtin, a keyword, `self`
-            value = local.get(f"{node.name}_1")
+            value = local.get(f"{name}_1")
         assert value is not None, f"no local for `{node.name}` in forward"
         sizes.check(node.meta["shape"], tuple(value.shape), node.name)
         dtype = str(value.dtype).removeprefix("torch.")

@@ -30,8 +30,10 @@ def errors(text: str):
 
 
 def test_instance_expands_under_its_prefix_and_names_its_output():
-    g = shaped(HEAD + BLOCK + "layers:\n  - {name: b1, block: res, units: 32}\n"
-               "  - {name: out, op: dense, units: 1}\n")
+    g = shaped(
+        HEAD + BLOCK + "layers:\n  - {name: b1, block: res, units: 32}\n"
+        "  - {name: out, op: dense, units: 1}\n"
+    )
     assert [n.name for n in g.order] == ["x", "b1_main", "b1_skip", "b1_sum", "out"]
     assert g.node("out").inputs == ("b1_sum",)
     assert g.node("b1_main").attrs["units"] == 32
@@ -49,15 +51,20 @@ def test_repeated_instance_chains_copies():
 
 
 def test_repeated_layer_chains_copies_and_its_name_is_the_last():
-    g = shaped(HEAD + "layers:\n  - {name: l, op: lstm, units: 4, return_sequences: true, "
-               "repeat: 3}\n  - {name: out, op: dense, units: 1, inputs: l}\n")
+    g = shaped(
+        HEAD + "layers:\n  - {name: l, op: lstm, units: 4, return_sequences: true, "
+        "repeat: 3}\n  - {name: out, op: dense, units: 1, inputs: l}\n"
+    )
     assert [n.name for n in g.order] == ["x", "l_1", "l_2", "l_3", "out"]
     assert g.node("l_2").inputs == ("l_1",)
     assert g.node("out").inputs == ("l_3",)
 
 
 def test_nested_blocks():
-    text = HEAD + BLOCK + """\
+    text = (
+        HEAD
+        + BLOCK
+        + """\
   pair:
     params: {units: 8}
     layers:
@@ -66,6 +73,7 @@ def test_nested_blocks():
 layers:
   - {name: p, block: pair, units: 4}
 """
+    )
     g = shaped(text)
     assert "p_a_main" in [n.name for n in g.order]
     assert g.node("p_b_main").inputs == ("p_a_sum",)
@@ -73,8 +81,10 @@ layers:
 
 
 def test_error_in_expansion_points_at_block_and_instance():
-    text = HEAD + BLOCK + "layers:\n  - {name: b1, block: res, units: 16}\n" \
+    text = (
+        HEAD + BLOCK + "layers:\n  - {name: b1, block: res, units: 16}\n"
         "  - {name: b2, block: res, units: 0}\n"
+    )
     report = specc.validate(text)
     (d,) = report.errors
     # The bad value was written at the instance: point there, name the block line.
@@ -85,8 +95,11 @@ def test_error_in_expansion_points_at_block_and_instance():
 
 
 def test_shape_error_inside_block_names_the_instance():
-    text = HEAD + BLOCK.replace("inputs: [main, skip]", "inputs: [main, src]") + \
-        "layers:\n  - {name: b1, block: res, units: 4}\n"
+    text = (
+        HEAD
+        + BLOCK.replace("inputs: [main, skip]", "inputs: [main, src]")
+        + "layers:\n  - {name: b1, block: res, units: 4}\n"
+    )
     report = specc.validate(text)
     (d,) = report.errors
     assert (d.code, d.span.line, d.span.column) == ("E401", 13, 45)
@@ -102,15 +115,21 @@ def test_unknown_parameter_suggests_the_closest():
 
 
 def test_required_parameter():
-    text = HEAD + BLOCK.replace("{units: 16, rate: 0.0}", "{units: null, rate: 0.0}") + \
-        "layers:\n  - {name: b1, block: res}\n"
+    text = (
+        HEAD
+        + BLOCK.replace("{units: 16, rate: 0.0}", "{units: null, rate: 0.0}")
+        + "layers:\n  - {name: b1, block: res}\n"
+    )
     (d,) = specc.validate(text).errors
     assert d.code == "E202" and "needs parameter `units`" in d.message
 
 
 def test_undeclared_dollar_parameter():
-    text = HEAD + BLOCK.replace("dropout: $rate", "dropout: $rat") + \
-        "layers:\n  - {name: b1, block: res}\n"
+    text = (
+        HEAD
+        + BLOCK.replace("dropout: $rate", "dropout: $rat")
+        + "layers:\n  - {name: b1, block: res}\n"
+    )
     (d,) = specc.validate(text).errors
     assert d.code == "E202" and d.help == "did you mean `$rate`?"
     assert d.span.line == 11
@@ -118,14 +137,17 @@ def test_undeclared_dollar_parameter():
 
 def test_unknown_block_and_recursion():
     assert errors(HEAD + BLOCK + "layers:\n  - {name: b1, block: rez}\n") == [("E201", 15, 23)]
-    text = HEAD + "blocks:\n  loop:\n    layers:\n      - {name: a, block: loop}\n" \
+    text = (
+        HEAD + "blocks:\n  loop:\n    layers:\n      - {name: a, block: loop}\n"
         "layers:\n  - {name: b1, block: loop}\n"
+    )
     assert [e[0] for e in errors(text)] == ["E203"]
 
 
 def test_block_layers_see_only_their_scope():
-    text = HEAD + BLOCK.replace("inputs: src}", "inputs: x}") + \
-        "layers:\n  - {name: b1, block: res}\n"
+    text = (
+        HEAD + BLOCK.replace("inputs: src}", "inputs: x}") + "layers:\n  - {name: b1, block: res}\n"
+    )
     (d,) = specc.validate(text).errors
     assert d.code == "E301" and "in block `res`" in d.message
 
@@ -136,21 +158,27 @@ def test_instance_input_count_must_match_block():
 
 
 def test_expanded_names_collide_with_user_names():
-    text = HEAD + BLOCK + "layers:\n  - {name: b1, block: res}\n" \
+    text = (
+        HEAD + BLOCK + "layers:\n  - {name: b1, block: res}\n"
         "  - {name: b1_sum, op: dense, units: 2}\n"
+    )
     assert [e[0] for e in errors(text)] == ["E302"]
 
 
 def test_expansion_budget():
-    text = HEAD + BLOCK + "layers:\n  - {name: b, block: res, repeat: 10000}\n" \
-        "  - {name: c, block: res, repeat: 10000}\n" \
-        "  - {name: d, block: res, repeat: 10000}\n" \
+    text = (
+        HEAD + BLOCK + "layers:\n  - {name: b, block: res, repeat: 10000}\n"
+        "  - {name: c, block: res, repeat: 10000}\n"
+        "  - {name: d, block: res, repeat: 10000}\n"
         "  - {name: e, block: res, repeat: 10000}\n"
+    )
     assert [e[0] for e in errors(text)] == ["E204"]
 
 
 def test_repeating_a_multi_input_block_is_an_error_not_a_crash():
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 blocks:
   pair:
     inputs: [p, q]
@@ -160,6 +188,7 @@ layers:
   - {name: a, op: dense, units: 8}
   - {name: r, block: pair, inputs: [a, x], repeat: 2}
 """
+    )
     (d,) = specc.validate(text).errors
     assert (d.code, d.span.line) == ("E403", 13) and "cannot be repeated" in d.message
 
@@ -173,7 +202,10 @@ def test_instance_keys_are_checked():
 
 
 def test_instance_repeat_from_a_parameter():
-    text = HEAD + BLOCK + """\
+    text = (
+        HEAD
+        + BLOCK
+        + """\
   many:
     params: {k: 2}
     layers:
@@ -181,6 +213,7 @@ def test_instance_repeat_from_a_parameter():
 layers:
   - {name: m, block: many, k: 3}
 """
+    )
     g = shaped(text)
     assert "m_r_3_sum" in [n.name for n in g.order]
 
@@ -195,7 +228,9 @@ def test_unused_block_is_a_warning():
 def test_expanded_names_are_the_users():
     """`state` + `dict` is a name like any other, and only written names are capped."""
     long = "b" * 60
-    text = HEAD + f"""\
+    text = (
+        HEAD
+        + f"""\
 blocks:
   b:
     layers:
@@ -204,13 +239,17 @@ blocks:
 layers:
   - {{name: state, block: b}}
 """
+    )
     g = shaped(text)
     assert [n.name for n in g.order] == ["x", "state_dict", f"state_{long}"]
 
 
 def test_dollar_reference_in_inputs_is_reported_once():
-    text = HEAD + BLOCK.replace("inputs: src}", "inputs: $src}") + \
-        "layers:\n  - {name: b1, block: res}\n"
+    text = (
+        HEAD
+        + BLOCK.replace("inputs: src}", "inputs: $src}")
+        + "layers:\n  - {name: b1, block: res}\n"
+    )
     assert [e[0] for e in errors(text)] == ["E106"]
 
 
@@ -240,7 +279,9 @@ def test_nesting_past_the_limit_stops_the_expansion():
 
 
 def test_copies_with_other_parameter_values_are_checked_apart():
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 blocks:
   inner:
     params: {units: 2}
@@ -255,12 +296,19 @@ layers:
   - {name: b, block: outer, units: 5}
   - {name: c, block: outer, units: 0}
 """
+    )
     report = specc.validate(text)
     assert [(d.code, d.span.line) for d in report.errors] == [("E104", 18)]
     report = specc.validate(text.replace("units: 0", "units: 7"))
     units = {n.name: n.attrs["units"] for n in report.graph.order if n.op == "dense"}
-    assert units == {"a_i_1_d": 3, "a_i_2_d": 3, "b_i_1_d": 5, "b_i_2_d": 5,
-                     "c_i_1_d": 7, "c_i_2_d": 7}
+    assert units == {
+        "a_i_1_d": 3,
+        "a_i_2_d": 3,
+        "b_i_1_d": 5,
+        "b_i_2_d": 5,
+        "c_i_1_d": 7,
+        "c_i_2_d": 7,
+    }
 
 
 # -- renamed copies: a block is expanded once per place and parameter values -----
@@ -303,12 +351,20 @@ def _outcome(text: str):
     """Everything a caller sees of a validation: nodes, their origins and shapes, diagnostics."""
     report = specc.validate(text)
     nodes = [
-        (n.name, n.op, n.attrs, n.inputs, [(r.span, r.message) for r in n.origin],
-         str(n.meta.get("shape")), str(n.meta.get("dtype")))
+        (
+            n.name,
+            n.op,
+            n.attrs,
+            n.inputs,
+            [(r.span, r.message) for r in n.origin],
+            str(n.meta.get("shape")),
+            str(n.meta.get("dtype")),
+        )
         for n in (report.graph.order if report.graph is not None else [])
     ]
-    return nodes, [(d.code, d.message, d.span, d.label, d.help, d.related)
-                   for d in report.diagnostics]
+    return nodes, [
+        (d.code, d.message, d.span, d.label, d.help, d.related) for d in report.diagnostics
+    ]
 
 
 def _corpus() -> list[str]:
@@ -330,24 +386,33 @@ def _corpus() -> list[str]:
         "  wrap:\n    layers:\n      - {name: g, block: grow}\n",
         last="p1_l_e, top_9_i, top_2_j",
     )
-    texts.append(broken.replace("  - {name: out", "  - {name: b, block: bad, repeat: 2}\n"
-                                "  - {name: w, block: wrap, repeat: 2, inputs: x}\n"
-                                "  - {name: out"))
+    texts.append(
+        broken.replace(
+            "  - {name: out",
+            "  - {name: b, block: bad, repeat: 2}\n"
+            "  - {name: w, block: wrap, repeat: 2, inputs: x}\n"
+            "  - {name: out",
+        )
+    )
     # A name clash the spec does not refuse: the alias `a_z` (a repeated
     # layer) is also instance `a`'s layer `z`; instance `b` must still read `b_z`.
     head = "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [8]}\nblocks:\n"
-    texts.append(head + "  B:\n    layers:\n      - {name: z, op: dense, units: 4}\n"
-                 "      - {name: w, op: dense, units: 5, inputs: z}\n"
-                 "layers:\n  - {name: a_z, op: dense, units: 3, repeat: 2}\n"
-                 "  - {name: a, block: B}\n  - {name: b, block: B, inputs: x}\n")
+    texts.append(
+        head + "  B:\n    layers:\n      - {name: z, op: dense, units: 4}\n"
+        "      - {name: w, op: dense, units: 5, inputs: z}\n"
+        "layers:\n  - {name: a_z, op: dense, units: 3, repeat: 2}\n"
+        "  - {name: a, block: B}\n  - {name: b, block: B, inputs: x}\n"
+    )
     # The alias `a_i` is written twice (the repeated layer, then the renamed
     # copy `a`'s inner instance): the later one must win, as in a fresh expansion.
-    texts.append(head + "  Q:\n    layers:\n      - {name: i, block: R}\n"
-                 "  R:\n    layers:\n      - {name: r, op: dense, units: 4}\n"
-                 "layers:\n  - {name: z, block: Q}\n"
-                 "  - {name: a_i, op: dense, units: 5, repeat: 2, inputs: x}\n"
-                 "  - {name: a, block: Q, inputs: x}\n"
-                 "  - {name: out, op: concatenate, inputs: [a, z]}\n")
+    texts.append(
+        head + "  Q:\n    layers:\n      - {name: i, block: R}\n"
+        "  R:\n    layers:\n      - {name: r, op: dense, units: 4}\n"
+        "layers:\n  - {name: z, block: Q}\n"
+        "  - {name: a_i, op: dense, units: 5, repeat: 2, inputs: x}\n"
+        "  - {name: a, block: Q, inputs: x}\n"
+        "  - {name: out, op: concatenate, inputs: [a, z]}\n"
+    )
     return texts
 
 
@@ -408,7 +473,9 @@ def test_a_wrong_shares_in_a_repeated_block_looks_for_a_hint_once(monkeypatch):
     monkeypatch.setattr(
         Diagnostics, "suggest", lambda self, *a: calls.append(a[0]) or suggest(self, *a)
     )
-    text = HEAD + """\
+    text = (
+        HEAD
+        + """\
 blocks:
   blk:
     layers:
@@ -417,6 +484,7 @@ layers:
   - {name: embed, op: dense, units: 8}
   - {name: copies, block: blk, repeat: 1000}
 """
+    )
     (d,) = specc.validate(text).errors
     assert (d.code, d.span.line) == ("E301", 9)
     assert calls.count("embed") == 1

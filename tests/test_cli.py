@@ -132,7 +132,11 @@ def test_summary_json_format(tmp_path, capsys):
     assert data["inputs"] == [{"name": "x", "shape": ["T", 8], "dtype": "float32"}]
     assert [layer["name"] for layer in data["layers"]] == ["enc", "last", "out"]
     assert data["layers"][0] == {
-        "name": "enc", "op": "lstm", "inputs": ["x"], "shape": ["T", 4], "dtype": "float32",
+        "name": "enc",
+        "op": "lstm",
+        "inputs": ["x"],
+        "shape": ["T", 4],
+        "dtype": "float32",
         "params": {"keras": 4 * (8 * 4 + 16 + 4), "torch": 4 * (8 * 4 + 16 + 8)},
     }
     assert data["outputs"] == ["out"]
@@ -144,8 +148,17 @@ def test_summary_text_table(tmp_path, capsys):
     code, out, _ = run(capsys, "summary", write(tmp_path, GOOD))
     assert code == 0
     lines = out.splitlines()
-    assert lines[1].split() == ["layer", "op", "inputs", "output", "shape", "keras", "params",
-                                "torch", "params"]
+    assert lines[1].split() == [
+        "layer",
+        "op",
+        "inputs",
+        "output",
+        "shape",
+        "keras",
+        "params",
+        "torch",
+        "params",
+    ]
     assert any(line.split()[:2] == ["enc", "lstm"] and "(batch, T, 4)" in line for line in lines)
     assert lines[-2].split()[0] == "total"
 

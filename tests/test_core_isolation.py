@@ -38,7 +38,10 @@ print("EXIT", codes, "LOADED", loaded, file=sys.stderr)
 def test_core_runs_with_frameworks_unimportable():
     spec = ROOT / "specs" / "skip_deep_lstm.yaml"
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(spec)], cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, "-c", SCRIPT, str(spec)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
     assert "EXIT [0, 0, 0] LOADED []" in result.stderr, result.stderr[-3000:]

@@ -39,7 +39,7 @@ def test_diagnostics_page_examples(tmp_path, capsys, monkeypatch):
         out = run_example(match["spec"], tmp_path, capsys, monkeypatch)
         if out != match["out"]:
             wrong.append(match["spec"].splitlines()[1] if "\n" in match["spec"] else "?")
-        pieces += [text[last:match.start("out")], out]
+        pieces += [text[last : match.start("out")], out]
         last = match.end("out")
     if os.environ.get("SPECC_UPDATE_GOLDEN") == "1":
         DOC.write_text("".join(pieces) + text[last:])

@@ -14,8 +14,10 @@ def found(text: str):
 
 
 def test_unknown_reference_suggests_a_name():
-    report = specc.validate(HEAD + "layers:\n  - {name: enc, op: lstm, units: 2}\n"
-                            "  - {name: out, op: dense, units: 1, inputs: enk}\n")
+    report = specc.validate(
+        HEAD + "layers:\n  - {name: enc, op: lstm, units: 2}\n"
+        "  - {name: out, op: dense, units: 1, inputs: enk}\n"
+    )
     (d,) = report.diagnostics
     assert (d.code, d.span.line, d.span.column) == ("E301", 7, 46)
     assert d.help == "did you mean `enc`?"
@@ -28,46 +30,58 @@ def test_duplicate_names_point_at_both():
 
 
 def test_cycle_is_reported_once_with_its_members():
-    text = HEAD + "layers:\n  - {name: a, op: add, inputs: [x, c]}\n" \
-        "  - {name: b, op: dense, units: 4, inputs: a}\n" \
+    text = (
+        HEAD + "layers:\n  - {name: a, op: add, inputs: [x, c]}\n"
+        "  - {name: b, op: dense, units: 4, inputs: a}\n"
         "  - {name: c, op: dense, units: 4, inputs: b}\n"
+    )
     report = specc.validate(text)
     (d,) = report.errors
     assert d.code == "E303" and "`a` -> `b` -> `c` -> `a`" in d.message
 
 
 def test_forward_references_are_allowed():
-    text = HEAD + "layers:\n  - {name: out, op: dense, units: 1, inputs: h}\n" \
+    text = (
+        HEAD + "layers:\n  - {name: out, op: dense, units: 1, inputs: h}\n"
         "  - {name: h, op: lstm, units: 3, inputs: x}\noutputs: out\n"
+    )
     report = specc.validate(text)
     assert report.ok
     assert [n.name for n in report.graph.order] == ["x", "h", "out"]
 
 
 def test_unknown_output_and_default_output():
-    assert found(HEAD + "layers:\n  - {name: a, op: lstm, units: 2}\noutputs: [b]\n")[0][:2] \
-        == ("E301", 7)
+    assert found(HEAD + "layers:\n  - {name: a, op: lstm, units: 2}\noutputs: [b]\n")[0][:2] == (
+        "E301",
+        7,
+    )
     report = specc.validate(HEAD + "layers:\n  - {name: a, op: lstm, units: 2}\n")
     assert report.graph.outputs == ["a"]
 
 
 def test_unreachable_layers_are_warnings():
-    text = HEAD + "layers:\n  - {name: a, op: lstm, units: 2, return_sequences: true}\n" \
+    text = (
+        HEAD + "layers:\n  - {name: a, op: lstm, units: 2, return_sequences: true}\n"
         "  - {name: dead, op: lstm, units: 2}\n  - {name: out, op: dense, units: 1, inputs: a}\n"
+    )
     assert found(text) == [("W305", 7, 12)]
 
 
 def test_undeclared_dimension():
-    text = "specc: 1\nname: m\ndims: {T: 3}\ninputs:\n  - {name: x, shape: [S, 4]}\n" \
+    text = (
+        "specc: 1\nname: m\ndims: {T: 3}\ninputs:\n  - {name: x, shape: [S, 4]}\n"
         "layers:\n  - {name: a, op: lstm, units: 2}\n"
+    )
     (d,) = specc.validate(text).errors
     assert (d.code, d.span.line, d.span.column) == ("E304", 5, 23)
     assert d.help == "did you mean `T`?" or "declare" in d.help
 
 
 def test_first_layer_with_several_inputs_needs_inputs():
-    text = "specc: 1\nname: m\ninputs:\n  - {name: a, shape: [4]}\n  - {name: b, shape: [4]}\n" \
+    text = (
+        "specc: 1\nname: m\ninputs:\n  - {name: a, shape: [4]}\n  - {name: b, shape: [4]}\n"
         "layers:\n  - {name: s, op: add}\n"
+    )
     assert [c for c, *_ in found(text)] == ["E102"]
 
 
@@ -160,8 +174,9 @@ def test_a_node_made_by_a_pass_has_a_span():
 
 
 def test_written_names_the_keys_in_the_spec():
-    g = specc.validate(HEAD + "layers:\n  - {name: t, op: time_distributed, "
-                       "layer: {op: dense, units: 2}}\n").graph
+    g = specc.validate(
+        HEAD + "layers:\n  - {name: t, op: time_distributed, layer: {op: dense, units: 2}}\n"
+    ).graph
     node = g.node("t")
     assert node.written() == {"name", "op", "layer"}
     assert node.written("layer") == {"op", "units"}
@@ -169,8 +184,10 @@ def test_written_names_the_keys_in_the_spec():
 
 
 def test_the_graph_resolves_references_without_changing_the_expansions_nodes():
-    text = HEAD + "layers:\n  - {name: l, op: dense, units: 4, repeat: 2}\n" \
+    text = (
+        HEAD + "layers:\n  - {name: l, op: dense, units: 4, repeat: 2}\n"
         "  - {name: out, op: dense, units: 1, inputs: l}\n"
+    )
     g = specc.validate(text).graph
     written = next(n for n in g.spec.layers if n.name == "out")
     assert written.inputs == ("l",) and "shape" not in written.meta

@@ -29,15 +29,16 @@ def codes(layer: str):
         ("{name: l, op: rnn, units: 3, activation: sigmoid}", ["W502"]),
         ("{name: l, op: lstm, units: 3, dropout: 0.3}", []),
         ("{name: l, op: lstm, units: 3, variant: peephole}", []),
-        ("{name: l, op: time_distributed, layer: {op: lstm, units: 2, recurrent_dropout: 0.3}}",
-         "skip"),
+        (
+            "{name: l, op: time_distributed, layer: {op: lstm, units: 2, recurrent_dropout: 0.3}}",
+            "skip",
+        ),
     ],
 )
 def test_gpu_lints(layer, expected):
     if expected == "skip":  # needs a 4-D input
         report = specc.validate(
-            "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [5, 6, 4]}\nlayers:\n"
-            f"  - {layer}\n"
+            f"specc: 1\nname: m\ninputs:\n  - {{name: x, shape: [5, 6, 4]}}\nlayers:\n  - {layer}\n"
         )
         assert sorted(d.code for d in report.diagnostics) == ["W501", "W502"]
         assert report.diagnostics[0].span.column == 84  # the wrapped layer's setting
@@ -87,8 +88,10 @@ BIDIRECTIONAL = "{name: b, op: gru, units: 3, bidirectional: true, return_sequen
     "between, expected",
     [
         ([], ["W307"]),
-        (["{name: d, op: dense, units: 5}", "{name: a, op: activation, activation: relu}"],
-         ["W307"]),
+        (
+            ["{name: d, op: dense, units: 5}", "{name: a, op: activation, activation: relu}"],
+            ["W307"],
+        ),
         (["{name: s, op: add, inputs: [b, b]}", "{name: n, op: layer_norm}"], ["W307"]),
         (["{name: t, op: time_distributed, layer: {op: dense, units: 2}}"], ["W307"]),
         # a forward layer over the sequence reads all of it before its last step

@@ -37,7 +37,7 @@ def test_locations_are_one_based_for_keys_and_values():
         ("v: ~", None),
         ("v:", None),
         ("v: '010'", "010"),
-        ("v: \"no\"", "no"),
+        ('v: "no"', "no"),
         ("v: !!str 1:20", "1:20"),
         ("v: !!float 3", 3.0),
         ("v: nope", "nope"),
@@ -101,7 +101,11 @@ def test_refused(text, code, column):
 def test_all_loader_problems_in_one_run():
     doc, problems = load("a: no\nb: 010\nc: &x 1\nd: *x\ne: 1\ne: 2\n")
     assert [p[:2] for p in problems] == [
-        ("E010", 1), ("E011", 2), ("E006", 3), ("E006", 4), ("E002", 6)
+        ("E010", 1),
+        ("E011", 2),
+        ("E006", 3),
+        ("E006", 4),
+        ("E002", 6),
     ]
 
 

@@ -17,8 +17,21 @@ from specc.backends.weights import keras_to_torch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "specs" / "python_names.yaml"
-NAMES = ["input", "self", "forward", "class", "training", "type", "to", "code", "zero_grad",
-         "state_dict", "compile", "name", "output"]
+NAMES = [
+    "input",
+    "self",
+    "forward",
+    "class",
+    "training",
+    "type",
+    "to",
+    "code",
+    "zero_grad",
+    "state_dict",
+    "compile",
+    "name",
+    "output",
+]
 
 
 def test_the_spec_uses_every_name():
@@ -66,8 +79,10 @@ def test_weights_move_and_the_model_exports():
 
 @pytest.mark.parametrize("model_name", ["torch", "nn", "F", "keras", "class", "Model"])
 def test_model_names_that_are_module_names_build(model_name):
-    text = (f"specc: 1\nname: {model_name}\ninputs:\n  - {{name: x, shape: [5, 3]}}\n"
-            "layers:\n  - {name: h, op: lstm, units: 4}\n  - {name: out, op: dense, units: 1}\n")
+    text = (
+        f"specc: 1\nname: {model_name}\ninputs:\n  - {{name: x, shape: [5, 3]}}\n"
+        "layers:\n  - {name: h, op: lstm, units: 4}\n  - {name: out, op: dense, units: 1}\n"
+    )
     out = specc.build(text, backend="torch")(torch.zeros(2, 5, 3))
     assert tuple(out.shape) == (2, 1)
     keras.backend.clear_session()

@@ -17,7 +17,10 @@ def source_copy(target: Path) -> Path:
     """A copy of the files git tracks or would (builds never write into the repo)."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.splitlines()
     for name in listed:
         if (ROOT / name).is_file():
@@ -31,9 +34,21 @@ def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     source = source_copy(tmp_path_factory.mktemp("source"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(source)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     (path,) = out.glob("specc-*.whl")
     return path
@@ -58,20 +73,30 @@ def test_non_editable_install_validates(wheel: Path, tmp_path: Path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     pip = venv / "bin" / "pip"
-    subprocess.run([str(pip), "install", "-q", str(wheel)], check=True, timeout=300,
-                   capture_output=True)
+    subprocess.run(
+        [str(pip), "install", "-q", str(wheel)], check=True, timeout=300, capture_output=True
+    )
     spec = ROOT / "specs" / "skip_deep_lstm.yaml"
     result = subprocess.run(
-        [str(venv / "bin" / "specc"), "validate", str(spec)], cwd=tmp_path,
-        capture_output=True, text=True, timeout=60,
+        [str(venv / "bin" / "specc"), "validate", str(spec)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     probe = subprocess.run(
-        [str(venv / "bin" / "python"), "-c",
-         "import importlib.util, specc, specc.schema as s; "
-         "assert importlib.util.find_spec('backends') is None; "
-         "assert 'site-packages' in specc.__file__; "
-         "import json; json.loads(s.schema_text()); print('ok')"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import importlib.util, specc, specc.schema as s; "
+            "assert importlib.util.find_spec('backends') is None; "
+            "assert 'site-packages' in specc.__file__; "
+            "import json; json.loads(s.schema_text()); print('ok')",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert probe.stdout.strip() == "ok", probe.stderr

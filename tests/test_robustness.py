@@ -22,13 +22,55 @@ from specc.render import render_github, render_json, render_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = [yaml.safe_load(p.read_text()) for p in sorted((ROOT / "specs").rglob("*.yaml"))]
-VALUES = [0, -1, 1, 7, 2.5, 0.5, True, False, None, "", "x", "T", "lstm", "add", "$units",
-          "::x", "\x1b[2J", [], [1, 2], ["x", "y"], {}, {"op": "dense"}, {"a": 1},
-          "units", "inputs", "block", 10_001]
+VALUES = [
+    0,
+    -1,
+    1,
+    7,
+    2.5,
+    0.5,
+    True,
+    False,
+    None,
+    "",
+    "x",
+    "T",
+    "lstm",
+    "add",
+    "$units",
+    "::x",
+    "\x1b[2J",
+    [],
+    [1, 2],
+    ["x", "y"],
+    {},
+    {"op": "dense"},
+    {"a": 1},
+    "units",
+    "inputs",
+    "block",
+    10_001,
+]
 # SPECC_FUZZ_SEEDS=3000 runs a longer campaign (45,000 mutants passed before release).
 SEEDS = int(os.environ.get("SPECC_FUZZ_SEEDS", "40"))
-KEYS = ["units", "inputs", "op", "name", "repeat", "block", "layer", "axis", "n", "dims",
-        "shape", "params", "outputs", "unit", "return_sequences", "variant"]
+KEYS = [
+    "units",
+    "inputs",
+    "op",
+    "name",
+    "repeat",
+    "block",
+    "layer",
+    "axis",
+    "n",
+    "dims",
+    "shape",
+    "params",
+    "outputs",
+    "unit",
+    "return_sequences",
+    "variant",
+]
 
 
 def mutate(node, rng: random.Random):
@@ -96,15 +138,27 @@ def test_cli_exit_codes_on_mutants(tmp_path, capsys):
     "text, codes",
     [
         # a block name that is a list, and layer names that are not strings
-        ("blocks: {b: {layers: [{name: a, op: dense, units: 2}]}}\n"
-         "layers:\n  - {name: i, block: [b]}\n", ["E103"]),
-        ("blocks: {b: {layers: [{name: 5, op: dense, units: 2}, {name: c, op: dense, units: 2, "
-         "inputs: h}]}}\nlayers:\n  - {name: i, block: b}\n", ["E103", "E301"]),
+        (
+            "blocks: {b: {layers: [{name: a, op: dense, units: 2}]}}\n"
+            "layers:\n  - {name: i, block: [b]}\n",
+            ["E103"],
+        ),
+        (
+            "blocks: {b: {layers: [{name: 5, op: dense, units: 2}, {name: c, op: dense, units: 2, "
+            "inputs: h}]}}\nlayers:\n  - {name: i, block: b}\n",
+            ["E103", "E301"],
+        ),
         # block inputs that clash
-        ("blocks: {b: {inputs: [p, p], layers: [{name: a, op: add, inputs: [p, p]}]}}\n"
-         "layers:\n  - {name: i, block: b, inputs: [x, x]}\n", ["E204"]),
-        ("blocks: {b: {inputs: [a], layers: [{name: a, op: dense, units: 2}]}}\n"
-         "layers:\n  - {name: i, block: b}\n", ["E204"]),
+        (
+            "blocks: {b: {inputs: [p, p], layers: [{name: a, op: add, inputs: [p, p]}]}}\n"
+            "layers:\n  - {name: i, block: b, inputs: [x, x]}\n",
+            ["E204"],
+        ),
+        (
+            "blocks: {b: {inputs: [a], layers: [{name: a, op: dense, units: 2}]}}\n"
+            "layers:\n  - {name: i, block: b}\n",
+            ["E204"],
+        ),
         # a refused key is reported once, as what it is
         ("layers:\n  - {name: a, op: dense, units: 2, yes: 1}\n", ["E010"]),
         ("layers:\n  - {name: a, op: dense, units: 2, s: !!set {a, b}}\n", ["E005"]),
@@ -125,23 +179,38 @@ def test_outputs_message_names_the_item_type():
     assert report.errors[0].message == "`outputs[0]` must be a name, got a list"
 
 
-@pytest.mark.parametrize("name, ok", [("torch", True), ("nn", True), ("class", True),
-                                      ("forward", True), ("my_model", True), ("m" * 65, False)])
+@pytest.mark.parametrize(
+    "name, ok",
+    [
+        ("torch", True),
+        ("nn", True),
+        ("class", True),
+        ("forward", True),
+        ("my_model", True),
+        ("m" * 65, False),
+    ],
+)
 def test_model_name(name, ok):
-    text = f"specc: 1\nname: {name}\ninputs:\n  - {{name: x, shape: [3]}}\nlayers:\n" \
+    text = (
+        f"specc: 1\nname: {name}\ninputs:\n  - {{name: x, shape: [3]}}\nlayers:\n"
         "  - {name: a, op: dense, units: 2}\n"
+    )
     assert specc.validate(text).ok is ok
 
 
 def test_dimension_named_batch_is_refused():
-    text = "specc: 1\nname: m\ndims: {batch: 3}\ninputs:\n  - {name: x, shape: [batch]}\n" \
+    text = (
+        "specc: 1\nname: m\ndims: {batch: 3}\ninputs:\n  - {name: x, shape: [batch]}\n"
         "layers:\n  - {name: a, op: dense, units: 2}\n"
+    )
     assert [d.code for d in specc.validate(text).errors] == ["E106"]
 
 
 def test_carriage_returns_count_as_line_ends():
-    text = "specc: 1\rname: m\rinputs:\r  - {name: x, shape: [3]}\rlayers:\r" \
+    text = (
+        "specc: 1\rname: m\rinputs:\r  - {name: x, shape: [3]}\rlayers:\r"
         "  - {name: a, op: dense, unit: 2}\r"
+    )
     (d,) = specc.validate(text + "\n").errors
     assert (d.line if hasattr(d, "line") else d.span.line) == 6
     out = render_text([d], {"<string>": specc.validate(text + "\n").text})
@@ -150,34 +219,51 @@ def test_carriage_returns_count_as_line_ends():
 
 def test_integer_ids_into_dropout_are_refused():
     """Neither framework's dropout takes ids (int32 in eval, a crash in training): E411."""
-    text = "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [5], dtype: int32}\nlayers:\n" \
-        "  - {name: d, op: dropout, rate: 0.1}\n" \
+    text = (
+        "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [5], dtype: int32}\nlayers:\n"
+        "  - {name: d, op: dropout, rate: 0.1}\n"
         "  - {name: e, op: embedding, input_dim: 10, output_dim: 4}\n"
+    )
     assert [d.code for d in specc.validate(text).errors] == ["E411"]
 
 
-@pytest.mark.parametrize("layer", [
-    "{name: h, op: lstm, units: 4}", "{name: h, op: conv1d, filters: 2, kernel_size: 2}",
-    "{name: h, op: layer_norm}", "{name: h, op: global_avg_pool}",
-    "{name: h, op: activation, activation: gelu}", "{name: h, op: add, inputs: [x, x]}",
-    "{name: h, op: time_distributed, layer: {op: dense, units: 2}}",
-    "{name: h, op: multi_head_attention, num_heads: 1, key_dim: 2}",
-])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "{name: h, op: lstm, units: 4}",
+        "{name: h, op: conv1d, filters: 2, kernel_size: 2}",
+        "{name: h, op: layer_norm}",
+        "{name: h, op: global_avg_pool}",
+        "{name: h, op: activation, activation: gelu}",
+        "{name: h, op: add, inputs: [x, x]}",
+        "{name: h, op: time_distributed, layer: {op: dense, units: 2}}",
+        "{name: h, op: multi_head_attention, num_heads: 1, key_dim: 2}",
+    ],
+)
 def test_integer_ids_into_ops_that_compute_are_refused(layer):
-    text = "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [5, 3], dtype: int32}\n" \
+    text = (
+        "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [5, 3], dtype: int32}\n"
         f"layers:\n  - {layer}\n"
+    )
     (error,) = specc.validate(text).errors
     assert error.code == "E411" and "gives int32" in error.message
 
 
-@pytest.mark.parametrize("layer", [
-    "{name: h, op: reshape, target_shape: [15]}", "{name: h, op: permute, dims: [2, 1]}",
-    "{name: h, op: flatten}", "{name: h, op: last_step}",
-    "{name: h, op: time_distributed, layer: {op: embedding, input_dim: 9, output_dim: 2}}",
-])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "{name: h, op: reshape, target_shape: [15]}",
+        "{name: h, op: permute, dims: [2, 1]}",
+        "{name: h, op: flatten}",
+        "{name: h, op: last_step}",
+        "{name: h, op: time_distributed, layer: {op: embedding, input_dim: 9, output_dim: 2}}",
+    ],
+)
 def test_integer_ids_may_be_moved_and_embedded(layer):
-    text = "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [5, 3], dtype: int32}\n" \
+    text = (
+        "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [5, 3], dtype: int32}\n"
         f"layers:\n  - {layer}\n"
+    )
     assert specc.validate(text).ok
 
 
@@ -188,8 +274,10 @@ def test_broken_pipe_is_not_an_internal_error(monkeypatch, tmp_path, capsys):
         raise BrokenPipeError
 
     path = tmp_path / "s.yaml"
-    path.write_text("specc: 1\nname: m\ninputs:\n  - {name: x, shape: [3]}\nlayers:\n"
-                    "  - {name: a, op: dense, units: 2}\n")
+    path.write_text(
+        "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [3]}\nlayers:\n"
+        "  - {name: a, op: dense, units: 2}\n"
+    )
     monkeypatch.setattr(specc.cli, "render_text", closed)
     assert main(["validate", str(path)]) == 2
     assert "internal error" not in capsys.readouterr().err

@@ -50,6 +50,8 @@ def test_every_lstm_variant_has_an_example():
     variants = set(VARIANTS)
     used = {
         node.attrs["variant"]
-        for path in SPECS for node in specc.load(path).order if node.op == "lstm"
+        for path in SPECS
+        for node in specc.load(path).order
+        if node.op == "lstm"
     }
     assert variants <= used

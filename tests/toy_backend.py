@@ -26,8 +26,11 @@ class ToyBackend:
         return []
 
     def emit(self, graph) -> str:
-        refused = [not_expressible(n, "toy", "`conv1d`", help="use `dense`")
-                   for n in graph.order if n.op == "conv1d"]
+        refused = [
+            not_expressible(n, "toy", "`conv1d`", help="use `dense`")
+            for n in graph.order
+            if n.op == "conv1d"
+        ]
         if refused:
             raise EmitError(refused)
         out = CodeWriter()

@@ -539,21 +539,35 @@ def layer_names(graph: ModelGraph) -> dict[str, str]:
     }
 
 
-def layer_calls(graph: ModelGraph) -> dict[str, tuple[str, int]]:
-    """Each live spec layer -> (the Keras layer that computes it, the index of its call).
+def layer_calls(graph: ModelGraph) -> dict[str, tuple[str, int, int]]:
+    """Each live spec layer -> (the Keras layer that computes it, the index of its call,
+    the index of the result among the call's outputs).
 
-    A layer's result is `model.get_layer(name).output` when the index is 0; a
-    shared layer object is called once per site, in graph order, and the k-th
-    call's result is the k-th of its inbound nodes. `timestep_attention` ends in
-    its Multiply, named after the spec layer.
+    A layer's result is `model.get_layer(name).output` when both indices are 0
+    and the layer returns one tensor; a shared layer object is called once per
+    site, in graph order, and the k-th call's results are the k-th of its
+    inbound nodes' output tensors. A layer with `return_state` returns
+    [output, *states] (Keras's order: `state_order`), where its unidirectional
+    ports are; a bidirectional layer's `h` and `c` are a Concatenate of their
+    own. `timestep_attention` ends in its Multiply, named after the spec layer.
     """
     calls: dict[str, int] = {}
-    out = {}
+    out: dict[str, tuple[str, int, int]] = {}
     for node in graph.order:
-        if node.name not in graph.live or node.op in ("input", STATE):
+        if node.name not in graph.live or node.op == "input":
+            continue
+        if node.op == STATE:
+            layer = graph.node(node.inputs[0])
+            port = node.attrs["port"]
+            order = state_order(layer.op, layer.attrs["bidirectional"])
+            if port in order:
+                name, call, _ = out[layer.name]  # live: its port is
+                out[node.name] = (name, call, 1 + order.index(port))
+            else:
+                out[node.name] = (node.name, 0, 0)
             continue
         name = root_of(node) or node.name
-        out[node.name] = (name, calls.get(name, 0))
+        out[node.name] = (name, calls.get(name, 0), 0)
         calls[name] = calls.get(name, 0) + 1
     return out
 
