@@ -135,4 +135,15 @@ def _wrapped(
     inner_attrs = check_layer(inner, op, diags, origin, inner=True)
     if inner_attrs is None:
         return None
+    for key in ("return_state", "initial_state"):  # states are values of the graph
+        if inner_attrs.get(key, False) is not False:
+            diags.error(
+                "E104",
+                f"`{key}` is not allowed on the layer inside `time_distributed`",
+                inner.get(key).span,
+                help="a wrapped layer runs once per time step and gives one result; use "
+                "the recurrent layer on its own to read or set its states",
+                related=origin,
+            )
+            return None
     return {**attrs, "layer": {"op": op, **inner_attrs}}

@@ -188,9 +188,8 @@ def _whole_state(node: Node, nodes, source: str, span, diags) -> list[str] | Non
     if state_parts(layer.op) != state_parts(node.op):
         diags.error(
             "E312",
-            f"`{node.op}` layer `{escape(node.name)}` needs the states "
-            f"{_listed(state_parts(node.op))}, but `{layer.op}` layer `{source}` has "
-            f"{_listed(state_parts(layer.op))}",
+            f"`{node.op}` layer `{escape(node.name)}` starts from {_listed(node.op)}, but "
+            f"`{layer.op}` layer `{source}` gives {_listed(layer.op)}",
             where,
             help="list the states to start from instead: `initial_state: [...]`",
             related=related,
@@ -211,8 +210,10 @@ def _whole_state(node: Node, nodes, source: str, span, diags) -> list[str] | Non
     return [f"{source}.{p}" for p in ports]
 
 
-def _listed(parts: tuple[str, ...]) -> str:
-    return " and ".join(f"`{p}`" for p in parts)
+def _listed(op: str) -> str:
+    """`h` and `c` (an LSTM's states), or the state `h`."""
+    parts = state_parts(op)
+    return "the state `h`" if len(parts) == 1 else " and ".join(f"`{p}`" for p in parts)
 
 
 def check_initial_states(ctx: RuleContext, count: int) -> None:
