@@ -17,7 +17,7 @@ import networkx as nx
 from .diagnostics import Diagnostics, Related, Span, escape
 from .ir import INVALID, POISON, Node, Spec
 from .shares import resolve_shares
-from .states import resolve_reference, resolve_states
+from .states import STATE, resolve_reference, resolve_states
 
 
 @dataclass
@@ -242,8 +242,8 @@ def _check_reachable(model: ModelGraph, diags: Diagnostics, warn: bool) -> None:
     if not warn:
         return
     for node in model.order:
-        if node.name in live or node.op == INVALID:
-            continue
+        if node.name in live or node.op in (INVALID, STATE):
+            continue  # a port is made only where it is read: its reader is reported
         if node.op == "input":
             what, fate = "input", "the emitted model still takes it, and ignores it"
         else:

@@ -69,7 +69,9 @@ def resolve_shares(
             out[name] = Node(name, INVALID, {}, node.inputs, dict(node.meta))
             continue
         meta = {**node.meta, "shares": root.name}
-        out[name] = Node(name, root.op, root.attrs, node.inputs, meta)
+        # the states a layer starts from are an argument of its call, not a weight
+        attrs = {k: v for k, v in root.attrs.items() if k != "initial_state"}
+        out[name] = Node(name, root.op, attrs, node.inputs, meta)
     return out
 
 
@@ -211,7 +213,10 @@ def _fit_axis(node: Node) -> int | None:
 
 
 def _inputs_of(node: Node, model) -> list[tuple]:
-    shapes = [model.node(s).meta["shape"] for s in node.inputs]
+    """The shapes of the inputs weights are built on (a recurrent layer's initial states
+    are not: specc.states checks them)."""
+    sources = node.inputs[: len(node.inputs) - node.meta.get("initial_states", 0)]
+    shapes = [model.node(s).meta["shape"] for s in sources]
     if node.op == "multi_head_attention":  # [query, value] means key = value
         shapes = [*shapes, shapes[-1]][:3]
     return shapes

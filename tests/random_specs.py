@@ -112,6 +112,8 @@ class Scope:
         self.prefix = prefix
         # name -> the Made of the layer holding its weights: the layers a later one may share
         self.shareable: dict[str, Made] = {}
+        # name -> a recurrent layer with `return_state`: what `initial_state: NAME` may name
+        self.state_sources: dict[str, Made] = {}
 
     # -- adding layers --------------------------------------------------------------
 
@@ -129,7 +131,9 @@ class Scope:
             layer["repeat"] = repeat
         self.layers.append(layer)
         value = Value(name, made.shape, made.dtype)
-        self.pool.append(value)
+        self.pool += [*_ports(name, made.op, made.attrs), value]  # the layer itself last
+        if made.attrs.get("return_state"):
+            self.state_sources[name] = made
         if repeat == 1 and shareable(made):
             self.shareable[name] = made
         return value
@@ -248,6 +252,7 @@ class Scope:
                 del self.layers[mark[0] :], self.pool[mark[1] :]
                 kept = {layer["name"] for layer in self.layers}
                 self.shareable = {k: v for k, v in self.shareable.items() if k in kept}
+                self.state_sources = {k: v for k, v in self.state_sources.items() if k in kept}
                 for name in set(self.model.definitions) - mark[2]:
                     del self.model.definitions[name], self.model.blocks[name]
                 continue
@@ -382,7 +387,8 @@ class Scope:
             if "block" in layer:
                 continue
             for key, value in layer.items():
-                if key in ("name", "op", "inputs", "repeat", "shares") or isinstance(value, list):
+                skip = ("name", "op", "inputs", "repeat", "shares", "initial_state")
+                if key in skip or isinstance(value, list):
                     continue
                 if isinstance(value, dict):
                     slots += [(value, k) for k, v in value.items() if k != "op" and _scalar(v)]
@@ -595,10 +601,63 @@ def _recurrent(op: str):
                 attrs["forget_bias"] = 0.5
         if op == "gru" and rng.random() < 0.2:
             attrs["reset_after"] = False
+        if not inner and rng.random() < 0.25:
+            attrs["return_state"] = True
+        if not inner and not attrs.get("stateful") and rng.random() < 0.25:
+            attrs["initial_state"] = _initial_state(scope, op, attrs)
+            units = attrs["units"]  # an earlier layer's states may have set it
+            doubled = attrs.get("bidirectional") and attrs.get("merge_mode", "concat") == "concat"
+            width = 2 * units if doubled else units
         shape = (x.shape[0], width) if sequences else (width,)
         return Made(op, attrs, [x], shape, repeatable=sequences)
 
     return make
+
+
+def _state_parts(op: str) -> list[str]:
+    return ["h", "c"] if op == "lstm" else ["h"]
+
+
+def _ports(name: str, op: str, attrs: dict) -> list[Value]:
+    """The state ports of a layer with `return_state` (specc.states), as values."""
+    if not attrs.get("return_state"):
+        return []
+    units = attrs["units"]
+    both = 2 * units if attrs.get("bidirectional") else units
+    ports = [Value(f"{name}.{part}", (both,), "float32") for part in _state_parts(op)]
+    if attrs.get("bidirectional"):
+        for part in _state_parts(op):
+            for direction in ("forward", "backward"):
+                ports.append(Value(f"{name}.{part}_{direction}", (units,), "float32"))
+    return ports
+
+
+def _initial_state(scope: Scope, op: str, attrs: dict) -> str | list[str]:
+    """`initial_state`: an earlier layer's final states (`NAME`) when one fits, else a list
+    of (units,) values in state order, found in the pool or projected with a `dense`."""
+    rng, units = scope.rng, attrs["units"]
+    bidirectional = attrs.get("bidirectional", False)
+    for name, made in scope.state_sources.items():
+        two = made.attrs.get("bidirectional", False)
+        if _state_parts(made.op) != _state_parts(op) or (bidirectional and not two):
+            continue
+        if rng.random() < 0.6:  # the units its states have: direction to direction, or
+            # both directions' states concatenated
+            attrs["units"] = made.attrs["units"] * (2 if two and not bidirectional else 1)
+            return name
+        units = attrs["units"]
+    count = len(_state_parts(op)) * (2 if bidirectional else 1)
+    states = []
+    for _ in range(count):
+        found = [v for v in scope.pool if v.shape == (units,) and not v.is_int]
+        if found and rng.random() < 0.7:
+            states.append(rng.choice(found).name)
+            continue
+        source = scope.vector(scope.floating(rng.choice(scope.pool)))
+        if not static(source.shape[-1]):
+            raise Invalid
+        states.append(scope.add(Made("dense", {"units": units}, [source], (units,))).name)
+    return states
 
 
 def make_dense(scope: Scope, x: Value, inner: bool = False) -> Made:
@@ -622,6 +681,9 @@ def make_time_distributed(scope: Scope, x: Value, inner: bool = False) -> Made:
     op = scope.rng.choice(WRAPPABLE)
     if op == "embedding":
         x = scope.pick(lambda v: v.is_int and 2 <= v.rank <= 5)
+        ids = scope.pick(lambda v: v.is_int and v.rank == 1)
+        if x is None and ids is not None:  # a sequence of ids made from a vector of them
+            x = scope.apply(make_repeat_vector, ids)
         if x is None:
             raise Invalid
     else:

@@ -61,6 +61,14 @@ def _features(text: str, report: specc.Report) -> collections.Counter:
             seen[f"variant {attrs['variant']}"] += 1
         if attrs.get("stateful"):
             seen["stateful"] += 1
+        if node.op == "state":
+            layer = report.graph.node(node.inputs[0])
+            seen["state port"] += 1
+            seen["state port of a bidirectional layer"] += bool(layer.attrs["bidirectional"])
+        if node.meta.get("initial_states"):
+            given = attrs["initial_state"]
+            seen["initial_state NAME" if isinstance(given, str) else "initial_state list"] += 1
+            seen["bidirectional initial_state"] += bool(attrs["bidirectional"])
         root = node.meta.get("shares")
         if root:
             seen["shares"] += 1
@@ -134,6 +142,11 @@ def test_the_specs_cover_the_table_and_the_features(generated):
         "repeated shares",
         "shares a layer below",
         "shares a sharing layer",
+        "state port",
+        "state port of a bidirectional layer",
+        "initial_state NAME",
+        "initial_state list",
+        "bidirectional initial_state",
     ]
     missing = [w for w in wanted if not seen[w]]
     assert not missing, f"never generated in {len(SEEDS)} specs: {missing}"
