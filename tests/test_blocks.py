@@ -413,7 +413,48 @@ def _corpus() -> list[str]:
         "  - {name: a, block: Q, inputs: x}\n"
         "  - {name: out, op: concatenate, inputs: [a, z]}\n"
     )
+    texts.append(STATES_IN_BLOCKS)
+    texts.append(STATES_IN_BLOCKS.replace("inputs: [enc.h, enc.c]", "inputs: [enc.h, enc.x]"))
     return texts
+
+
+# Ports inside blocks, a block whose output is a port, ports of instances, and
+# initial states of a repeated layer (each copy starts from the same states).
+STATES_IN_BLOCKS = """\
+specc: 1
+name: states
+dims: {T: null}
+inputs:
+  - {name: x, shape: [T, 8]}
+blocks:
+  encode:
+    layers:
+      - {name: enc, op: lstm, units: 4, return_state: true, return_sequences: true}
+      - {name: both, op: concatenate, inputs: [enc.h, enc.c]}
+      - {name: dec, op: lstm, units: 4, return_sequences: true, inputs: enc, initial_state: enc}
+  summary:
+    outputs: run.h
+    layers:
+      - {name: run, op: gru, units: 4, return_state: true, return_sequences: true}
+layers:
+  - {name: e1, block: encode, inputs: x}
+  - {name: e2, block: encode, inputs: e1}
+  - {name: s, block: summary, inputs: x}
+  - {name: again, op: gru, units: 4, return_sequences: true, repeat: 2, inputs: x, initial_state: [s]}
+  - {name: states, op: concatenate, inputs: [e1_both, e2_both, s, e2_enc.h]}
+outputs: [states, again, e2]
+"""
+
+
+def test_ports_resolve_inside_blocks_and_copies():
+    g = shaped(STATES_IN_BLOCKS)
+    assert g.node("e2_both").inputs == ("e2_enc.h", "e2_enc.c")
+    assert g.node("e2_dec").inputs == ("e2_enc", "e2_enc.h", "e2_enc.c")
+    assert g.node("e2_enc").inputs == ("e1_dec",)
+    assert g.node("again_2").inputs == ("again_1", "s_run.h")  # the block's output: a port
+    assert g.node("states").inputs == ("e1_both", "e2_both", "s_run.h", "e2_enc.h")
+    assert g.node("e2_enc.h").meta["shape"][1:] == (4,)
+    assert g.node("states").meta["shape"][1:] == (8 + 8 + 4 + 4,)
 
 
 def test_renamed_copies_are_what_expanding_every_copy_gives(monkeypatch):
