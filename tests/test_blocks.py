@@ -440,7 +440,13 @@ layers:
   - {name: e1, block: encode, inputs: x}
   - {name: e2, block: encode, inputs: e1}
   - {name: s, block: summary, inputs: x}
-  - {name: again, op: gru, units: 4, return_sequences: true, repeat: 2, inputs: x, initial_state: [s]}
+  - name: again
+    op: gru
+    units: 4
+    return_sequences: true
+    repeat: 2
+    inputs: x
+    initial_state: [s]
   - {name: states, op: concatenate, inputs: [e1_both, e2_both, s, e2_enc.h]}
 outputs: [states, again, e2]
 """
