@@ -103,6 +103,17 @@ def resolve_states(
                     help="a stateful layer starts from the state it carried; remove one of the two",
                 )
                 ok = False
+            elif node.attrs.get("variant") == "fgr":
+                diags.error(
+                    "E312",
+                    f"layer `{escape(node.name)}` is the `fgr` variant, so it cannot take "
+                    "`initial_state`",
+                    node.span("initial_state"),
+                    related=[Related(node.span("variant"), "`fgr` here"), *node.origin],
+                    help="its cells also carry the last step's gates, which Keras's layer "
+                    "cannot start from given values; use another variant",
+                )
+                ok = False
             elif isinstance(given, str):
                 ports = _whole_state(node, nodes, inputs[-1], spans[-1], diags)
                 if ports is None:

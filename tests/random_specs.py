@@ -603,7 +603,8 @@ def _recurrent(op: str):
             attrs["reset_after"] = False
         if not inner and rng.random() < 0.25:
             attrs["return_state"] = True
-        if not inner and not attrs.get("stateful") and rng.random() < 0.25:
+        fgr = attrs.get("variant") == "fgr"  # its carried gates cannot be given (E312)
+        if not inner and not attrs.get("stateful") and not fgr and rng.random() < 0.25:
             attrs["initial_state"] = _initial_state(scope, op, attrs)
             units = attrs["units"]  # an earlier layer's states may have set it
             doubled = attrs.get("bidirectional") and attrs.get("merge_mode", "concat") == "concat"

@@ -190,7 +190,7 @@ class _Emitter:
         if node is not None and node.attrs.get("return_state"):
             read = {p.attrs["port"] for p in self._ports(node)}
             bidirectional = node.attrs["bidirectional"]
-            for part in state_order(node.op, bidirectional):
+            for part in keras_states(node):
                 # a bidirectional layer's `h` is both directions: it reads them
                 whole = part.partition("_")[0] if bidirectional else None
                 if part in read or whole in read:
@@ -539,6 +539,18 @@ def layer_names(graph: ModelGraph) -> dict[str, str]:
     }
 
 
+def keras_states(node: Node) -> list[str]:
+    """The states a recurrent layer's call returns after its output, in Keras's order, as
+    the ports they are: each direction's h (and c), then, for the `fgr` variant, the
+    gates it carries (`gates`, no port)."""
+    parts = state_order(node.op, False)
+    if node.attrs.get("variant") == "fgr":
+        parts = [*parts, "gates"]
+    if not node.attrs["bidirectional"]:
+        return parts
+    return [f"{part}_{d}" for d in ("forward", "backward") for part in parts]
+
+
 def layer_calls(graph: ModelGraph) -> dict[str, tuple[str, int, int]]:
     """Each live spec layer -> (the Keras layer that computes it, the index of its call,
     the index of the result among the call's outputs).
@@ -547,7 +559,7 @@ def layer_calls(graph: ModelGraph) -> dict[str, tuple[str, int, int]]:
     and the layer returns one tensor; a shared layer object is called once per
     site, in graph order, and the k-th call's results are the k-th of its
     inbound nodes' output tensors. A layer with `return_state` returns
-    [output, *states] (Keras's order: `state_order`), where its unidirectional
+    [output, *states] (Keras's order: `keras_states`), where its unidirectional
     ports are; a bidirectional layer's `h` and `c` are a Concatenate of their
     own. `timestep_attention` ends in its Multiply, named after the spec layer.
     """
@@ -559,7 +571,7 @@ def layer_calls(graph: ModelGraph) -> dict[str, tuple[str, int, int]]:
         if node.op == STATE:
             layer = graph.node(node.inputs[0])
             port = node.attrs["port"]
-            order = state_order(layer.op, layer.attrs["bidirectional"])
+            order = keras_states(layer)
             if port in order:
                 name, call, _ = out[layer.name]  # live: its port is
                 out[node.name] = (name, call, 1 + order.index(port))
