@@ -17,7 +17,7 @@ import networkx as nx
 from .diagnostics import Diagnostics, Related, Span, escape
 from .ir import INVALID, POISON, Node, Spec
 from .shares import resolve_shares
-from .states import STATE, resolve_reference, resolve_states
+from .states import STATE, ports_of, resolve_reference, resolve_states
 
 
 @dataclass
@@ -85,8 +85,10 @@ def build_graph(spec: Spec, diags: Diagnostics) -> ModelGraph | None:
         graph.nodes[name]["node"] = node
     outputs = _outputs(spec, nodes, suggestion_groups, diags)
     for name, node in resolve_states(nodes, outputs, diags).items():
-        if name not in nodes:  # a port: next to its layer in the order
-            position[name] = position[node.inputs[0]] + 0.5
+        if name not in nodes:  # a port: after its layer, in the layer's order of ports
+            layer = nodes[node.inputs[0]]
+            rank = ports_of(layer).index(node.attrs["port"])
+            position[name] = position[layer.name] + (1 + rank) / 16
             graph.add_node(name)
         nodes[name] = node
         graph.nodes[name]["node"] = node

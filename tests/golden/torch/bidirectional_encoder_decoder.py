@@ -41,11 +41,11 @@ class BidirectionalEncoderDecoder(nn.Module):
         source_embed = self.source_embed(source)  # line 19: (batch, S, 128)
         # line 20: (batch, S, 256)
         encoder, (encoder_h_n, encoder_c_n) = self.encoder(source_embed)
-        encoder_h_backward = encoder_h_n[1]  # line 20: (batch, 128)
         # line 20: (batch, 256)
         encoder_h = torch.cat([encoder_h_n[0], encoder_h_n[1]], -1)
         # line 20: (batch, 256)
         encoder_c = torch.cat([encoder_c_n[0], encoder_c_n[1]], -1)
+        encoder_h_backward = encoder_h_n[1]  # line 20: (batch, 128)
         target_embed = self.target_embed(target_in)  # line 26: (batch, T, 128)
         # line 27: (batch, T, 256)
         decoder, _ = self.decoder(
