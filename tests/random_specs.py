@@ -32,6 +32,7 @@ WRAPPABLE = [name for name, op in OPS.items() if op.wrappable]
 FAVOURED = ["time_distributed"] * 3 + ["lstm"] * 2
 # Wrapped ops whose step must be a sequence (batch, T, F): the input is 4-D.
 STEP_RANK_2 = {"lstm", "gru", "rnn", "conv1d", "global_avg_pool", "global_max_pool", "last_step"}
+STEP_RANK_2 |= {"gated_feedback"}
 YAML_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "y", "n"}
 MAX_LAYERS = 14  # per scope: keeps a graph small enough to build and train in well under 1 s
 
@@ -601,6 +602,29 @@ def _recurrent(op: str):
     return make
 
 
+def make_gated_feedback(scope: Scope, x: Value, inner: bool = False) -> Made:
+    """A gated-feedback stack: 2 or 3 layers of one cell kind, random gate settings."""
+    rng = scope.rng
+    if not inner:
+        x = scope.sequence(x)
+    elif x.rank != 2 or x.is_int or not static(x.shape[-1]):
+        raise Invalid
+    units = rng.randint(1, 4)
+    attrs: dict = {"cell": rng.choice(enum("gated_feedback", "cell")), "layers": rng.randint(2, 3)}
+    attrs["units"] = units
+    sequences = rng.random() < 0.6
+    if sequences or rng.random() < 0.3:
+        attrs["return_sequences"] = sequences
+    if rng.random() < 0.15:
+        attrs["activation"] = rng.choice(ACTIVATIONS)
+    if rng.random() < 0.15:
+        attrs["recurrent_activation"] = rng.choice(ACTIVATIONS)
+    if rng.random() < 0.15:
+        attrs["use_bias"] = False
+    shape = (x.shape[0], units) if sequences else (units,)
+    return Made("gated_feedback", attrs, [x], shape, repeatable=sequences)
+
+
 def make_dense(scope: Scope, x: Value, inner: bool = False) -> Made:
     if not inner:
         x = scope.features(x)
@@ -620,10 +644,15 @@ def make_time_distributed(scope: Scope, x: Value, inner: bool = False) -> Made:
     if inner:
         raise Invalid
     op = scope.rng.choice(WRAPPABLE)
+    if any(v.is_int and v.rank <= 5 for v in scope.pool) and scope.rng.random() < 0.3:
+        op = "embedding"  # ids at hand are rare: wrap an embedding of them more often
     if op == "embedding":
         x = scope.pick(lambda v: v.is_int and 2 <= v.rank <= 5)
-        if x is None:
-            raise Invalid
+        if x is None:  # plain ids (batch, T): repeated into (batch, n, T), still ids
+            ids = scope.pick(lambda v: v.is_int and v.rank == 1)
+            if ids is None:
+                raise Invalid
+            x = scope.rank2(ids)
     else:
         if OPS[op].input_dtype == "float":
             x = scope.floating(x)
@@ -896,6 +925,7 @@ MAKERS: dict[str, Callable[..., Made]] = {
     "lstm": _recurrent("lstm"),
     "gru": _recurrent("gru"),
     "rnn": _recurrent("rnn"),
+    "gated_feedback": make_gated_feedback,
     "dense": make_dense,
     "time_distributed": make_time_distributed,
     "embedding": make_embedding,
