@@ -60,6 +60,7 @@ GOLDEN_SPECS = [
     "imdb_lstm_recurrent_dropout",
     "variants/lstm_cifg",
     "variants/lstm_fgr",
+    "gated_feedback_lstm",
     "siamese_lstm",
 ]
 # Refused with E601: they need custom recurrent cells, which the backend does not have yet.

@@ -338,7 +338,6 @@ class GatedFeedbackCell(keras.layers.Layer):
     then (lstm) every layer's c.
     """
 
-    GATES = {"lstm": 4, "gru": 3, "rnn": 1}
     # each layer's weights, `NAME_j` for layer j
     WEIGHTS = (
         "kernel",
@@ -360,7 +359,8 @@ class GatedFeedbackCell(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if cell not in self.GATES:
+        self.gates = {"lstm": 4, "gru": 3, "rnn": 1}.get(cell)  # weight blocks per cell
+        if self.gates is None:
             raise ValueError(f"cell: one of lstm, gru, rnn; got {cell!r}")
         if layers < 2:
             raise ValueError(f"layers: at least 2; got {layers!r}")
@@ -374,7 +374,7 @@ class GatedFeedbackCell(keras.layers.Layer):
         self.output_size = units
 
     def build(self, input_shape):
-        units, depth, gates = self.units, self.depth, self.GATES[self.kind]
+        units, depth, gates = self.units, self.depth, self.gates
         for j in range(depth):
             width = input_shape[-1] if j == 0 else units
             shapes = {
@@ -389,9 +389,10 @@ class GatedFeedbackCell(keras.layers.Layer):
             if self.use_bias:
                 bias = ForgetBias(1.0) if self.kind == "lstm" else "zeros"
                 shapes["bias"] = ((gates * units,), bias)
-            for name, (shape, initializer) in shapes.items():
-                weight = self.add_weight(shape=shape, initializer=initializer, name=f"{name}_{j}")
-                setattr(self, f"{name}_{j}", weight)
+            for name, (shape, init) in shapes.items():
+                key = f"{name}_{j}"
+                weight = self.add_weight(shape=shape, initializer=init, name=key)
+                setattr(self, key, weight)
 
     def call(self, inputs, states, training=False):
         ops, units, depth = keras.ops, self.units, self.depth
@@ -401,25 +402,27 @@ class GatedFeedbackCell(keras.layers.Layer):
         below, new_h, new_c = inputs, [], []
         for j in range(depth):
             w = {name: getattr(self, f"{name}_{j}", None) for name in self.WEIGHTS}
-            g = gate(
-                ops.matmul(below, w["gate_kernel"]) + ops.matmul(every, w["gate_recurrent_kernel"])
-            )
-            gated = ops.repeat(g, units, axis=-1) * every  # g[i->j] * h[i], side by side
+            g = ops.matmul(below, w["gate_kernel"])
+            g = gate(g + ops.matmul(every, w["gate_recurrent_kernel"]))
+            # g[i->j] * h[i], side by side
+            gated = ops.repeat(g, units, axis=-1) * every
             feedback = ops.matmul(gated, w["feedback_kernel"])
             z = ops.matmul(below, w["kernel"])
             if self.use_bias:
                 z = z + w["bias"]
+            if self.kind != "rnn":  # the gates but the candidate, from its own h
+                own = ops.matmul(hs[j], w["recurrent_kernel"])
             if self.kind == "rnn":
                 h = act(z + feedback)
             elif self.kind == "lstm":
                 z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
-                r_i, r_f, r_o = ops.split(ops.matmul(hs[j], w["recurrent_kernel"]), 3, axis=-1)
+                r_i, r_f, r_o = ops.split(own, 3, axis=-1)
                 c = gate(z_f + r_f) * cs[j] + gate(z_i + r_i) * act(z_c + feedback)
                 h = gate(z_o + r_o) * act(c)
                 new_c.append(c)
             else:
                 z_z, z_r, z_h = ops.split(z, 3, axis=-1)
-                r_z, r_r = ops.split(ops.matmul(hs[j], w["recurrent_kernel"]), 2, axis=-1)
+                r_z, r_r = ops.split(own, 2, axis=-1)
                 update, reset = gate(z_z + r_z), gate(z_r + r_r)
                 h = update * hs[j] + (1 - update) * act(z_h + reset * feedback)
             new_h.append(h)
@@ -427,13 +430,14 @@ class GatedFeedbackCell(keras.layers.Layer):
         return below, new_h + new_c
 
     def get_config(self):
+        serialize = keras.activations.serialize
         return {
             **super().get_config(),
             "units": self.units,
             "layers": self.depth,
             "cell": self.kind,
-            "activation": keras.activations.serialize(self.activation),
-            "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
+            "activation": serialize(self.activation),
+            "recurrent_activation": serialize(self.recurrent_activation),
             "use_bias": self.use_bias,
         }
 
@@ -473,10 +477,10 @@ class GatedFeedback(keras.layers.RNN):
 
     def get_config(self):
         config = self.cell.get_config()
-        own = ("units", "layers", "cell", "activation", "recurrent_activation", "use_bias")
+        keys = ("units", "layers", "cell", "activation", "recurrent_activation")
         return {
             **keras.layers.Layer.get_config(self),
-            **{key: config[key] for key in own},
+            **{key: config[key] for key in (*keys, "use_bias")},
             "return_sequences": self.return_sequences,
         }
 

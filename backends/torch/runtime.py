@@ -518,7 +518,6 @@ class GatedFeedback(nn.Module):
     zeros. The first layer's input projections run for all steps at once.
     """
 
-    GATES = {"lstm": 4, "gru": 3, "rnn": 1}
     WEIGHTS = ("weight_ih", "weight_hh", "weight_fb", "gate_ih", "gate_hh", "bias")
 
     def __init__(
@@ -534,14 +533,15 @@ class GatedFeedback(nn.Module):
         recurrent_activation=torch.sigmoid,
     ):
         super().__init__()
-        if cell not in self.GATES:
+        gates = {"lstm": 4, "gru": 3, "rnn": 1}.get(cell)  # weight blocks per cell
+        if gates is None:
             raise ValueError(f"cell: one of lstm, gru, rnn; got {cell!r}")
         if layers < 2:
             raise ValueError(f"layers: at least 2; got {layers!r}")
-        self.input_size, self.units, self.layers, self.cell = input_size, units, layers, cell
+        self.input_size, self.units = input_size, units
+        self.layers, self.cell = layers, cell
         self.return_sequences = return_sequences
         self.activation, self.recurrent_activation = activation, recurrent_activation
-        gates = self.GATES[cell]
         for j in range(layers):
             width = input_size if j == 0 else units
             shapes = {
@@ -557,7 +557,8 @@ class GatedFeedback(nn.Module):
             if not bias:
                 del shapes["bias"]
             for name, shape in shapes.items():
-                self.register_parameter(f"{name}_l{j}", nn.Parameter(torch.empty(shape)))
+                weight = nn.Parameter(torch.empty(shape))
+                self.register_parameter(f"{name}_l{j}", weight)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -576,7 +577,10 @@ class GatedFeedback(nn.Module):
         batch, steps = x.shape[:2]
         units, depth = self.units, self.layers
         act, gate = self.activation, self.recurrent_activation
-        w = [{n: getattr(self, f"{n}_l{j}", None) for n in self.WEIGHTS} for j in range(depth)]
+        w = [
+            {name: getattr(self, f"{name}_l{j}", None) for name in self.WEIGHTS}
+            for j in range(depth)
+        ]
         first = F.linear(x, w[0]["weight_ih"], w[0]["bias"])
         first_gates = F.linear(x, w[0]["gate_ih"])
         h = [x.new_zeros(batch, units) for _ in range(depth)]
@@ -592,26 +596,31 @@ class GatedFeedback(nn.Module):
                     z = F.linear(below, w[j]["weight_ih"], w[j]["bias"])
                     g = F.linear(below, w[j]["gate_ih"])
                 g = gate(g + F.linear(every, w[j]["gate_hh"]))
-                gated = g.repeat_interleave(units, -1) * every  # g[i->j] h[i], side by side
+                # g[i->j] h[i], side by side
+                gated = g.repeat_interleave(units, -1) * every
                 feedback = F.linear(gated, w[j]["weight_fb"])
+                if self.cell != "rnn":  # the gates but the candidate, from its own h
+                    own = F.linear(h[j], w[j]["weight_hh"])
                 if self.cell == "rnn":
                     below = act(z + feedback)
                 elif self.cell == "lstm":
                     z_i, z_f, z_c, z_o = z.chunk(4, -1)
-                    r_i, r_f, r_o = F.linear(h[j], w[j]["weight_hh"]).chunk(3, -1)
-                    new_c.append(gate(z_f + r_f) * c[j] + gate(z_i + r_i) * act(z_c + feedback))
+                    r_i, r_f, r_o = own.chunk(3, -1)
+                    candidate = act(z_c + feedback)
+                    new_c.append(gate(z_f + r_f) * c[j] + gate(z_i + r_i) * candidate)
                     below = gate(z_o + r_o) * act(new_c[-1])
                 else:
                     z_z, z_r, z_h = z.chunk(3, -1)
-                    r_z, r_r = F.linear(h[j], w[j]["weight_hh"]).chunk(2, -1)
+                    r_z, r_r = own.chunk(2, -1)
                     update, reset = gate(z_z + r_z), gate(z_r + r_r)
                     below = update * h[j] + (1 - update) * act(z_h + reset * feedback)
                 new_h.append(below)
             if mask is not None:  # a masked step keeps every state and outputs zeros
                 keep = mask[:, t, None]
-                new_h = [torch.where(keep, new, old) for new, old in zip(new_h, h, strict=True)]
+                new_h = [torch.where(keep, a, b) for a, b in zip(new_h, h, strict=True)]
                 if new_c:
-                    new_c = [torch.where(keep, new, old) for new, old in zip(new_c, c, strict=True)]
+                    pairs = zip(new_c, c, strict=True)
+                    new_c = [torch.where(keep, a, b) for a, b in pairs]
                 below = below.masked_fill(~keep, 0.0)
             h, c = new_h, new_c or c
             if self.return_sequences:
