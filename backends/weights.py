@@ -143,6 +143,27 @@ def _recurrent(op: str, attrs: dict, layer, prefix: str) -> list[Tie]:
     return ties
 
 
+# gated_feedback: Keras's `GatedFeedbackCell` weight NAME_j -> the runtime's NAME_lj, transposed
+# (the gates in the same order in both; the bias as it is)
+FEEDBACK_NAMES = {
+    "kernel": "weight_ih",
+    "recurrent_kernel": "weight_hh",
+    "feedback_kernel": "weight_fb",
+    "gate_kernel": "gate_ih",
+    "gate_recurrent_kernel": "gate_hh",
+}
+
+
+def _gated_feedback(op: str, attrs: dict, layer, prefix: str) -> list[Tie]:
+    w = _by_name(layer.cell)
+    ties = []
+    for j in range(attrs["layers"]):
+        matrices = {f"{k}_{j}": f"{t}_l{j}" for k, t in FEEDBACK_NAMES.items()}
+        ties += _pairs(w, prefix, matrices, TRANSPOSED)
+        ties += _pairs(w, prefix, {f"bias_{j}": f"bias_l{j}"})
+    return ties
+
+
 def _time_distributed(op: str, attrs: dict, layer, prefix: str) -> list[Tie]:
     inner = dict(attrs["layer"])
     return _ties(inner.pop("op"), inner, layer.layer, prefix)
@@ -172,6 +193,7 @@ def _multi_head_attention(op: str, attrs: dict, layer, prefix: str) -> list[Tie]
 
 TIES: dict[str, Callable[[str, dict, object, str], list[Tie]]] = {
     **{name: _recurrent for name, op in OPS.items() if op.recurrent},
+    "gated_feedback": _gated_feedback,
     "dense": _kernel_and_bias(TRANSPOSED),
     "timestep_attention": _kernel_and_bias(TRANSPOSED),  # Keras's Dense(T), nn.Linear(T, T)
     "time_distributed": _time_distributed,

@@ -115,6 +115,17 @@ def fused_two_branch_lstm() -> keras.Model:
     return keras.Model(series, forecast, name="fused_two_branch_lstm")
 
 
+def gated_feedback_lstm() -> keras.Model:
+    # Keras has no gated-feedback RNN: by hand one would import specc's layer
+    from specc.backends.keras.layers import GatedFeedback
+
+    chars = keras.Input(shape=(100,), dtype="int32", name="chars")
+    x = layers.Embedding(205, 64, name="embed")(chars)
+    x = GatedFeedback(128, 3, cell="lstm", return_sequences=True, name="gf_lstm")(x)
+    next_char = layers.TimeDistributed(layers.Dense(205, activation="softmax"), name="next_char")(x)
+    return keras.Model(chars, next_char, name="gated_feedback_lstm")
+
+
 def gru_stack() -> keras.Model:
     frames = keras.Input(shape=(None, 26), name="frames")
     x = layers.GRU(128, return_sequences=True, name="gru1")(frames)
@@ -476,6 +487,7 @@ MODELS: dict[str, Callable[[], keras.Model]] = {
     "crnn_keyword_spotting": crnn_keyword_spotting,
     "ensemble_average": ensemble_average,
     "fused_two_branch_lstm": fused_two_branch_lstm,
+    "gated_feedback_lstm": gated_feedback_lstm,
     "gru_stack": gru_stack,
     "hierarchical_rnn_mnist": hierarchical_rnn_mnist,
     "image_caption": image_caption,

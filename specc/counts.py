@@ -96,6 +96,27 @@ def multi_head_attention(ctx: RuleContext, shape: Shape) -> int:
     )
 
 
+# Weight blocks per cell of a gated-feedback layer (LSTM i, f, c, o; GRU z, r, h; tanh RNN).
+FEEDBACK_GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+
+
+def gated_feedback(ctx: RuleContext, shape: Shape) -> int:
+    """A gated-feedback stack (Chung et al., 2015), one layout in every backend.
+
+    Layer j reads F_j features (F for the first, u above): its cell's k gates
+    from below (F_j x ku), its k - 1 gates but the candidate from its own last
+    state (u x (k-1)u), the candidate's feedback from every layer (Lu x u),
+    its L global reset gates from below (F_j x L) and from all last states
+    (Lu x L), and k biases (ku) with `use_bias`.
+    """
+    a = ctx.attrs
+    f, u, layers = ctx.shapes[0][-1], a["units"], a["layers"]
+    k = FEEDBACK_GATES[a["cell"]]
+    bias = k * u if a["use_bias"] else 0
+    per_layer = (k - 1 + layers) * u * u + layers * layers * u + bias
+    return (f + (layers - 1) * u) * (k * u + layers) + layers * per_layer
+
+
 SHARED: dict[str, CountRule] = {
     "dense": dense,
     "conv1d": conv1d,
@@ -105,6 +126,7 @@ SHARED: dict[str, CountRule] = {
     "timestep_attention": timestep_attention,
     "attention": attention,
     "multi_head_attention": multi_head_attention,
+    "gated_feedback": gated_feedback,
 }
 
 

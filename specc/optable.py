@@ -248,6 +248,52 @@ def _merge(name: str, description: str) -> Op:
     return Op(name, "merge", description, wrappable=False)
 
 
+# Its own family, not "recurrent": code keyed on `Op.recurrent` (the recurrent shape rule,
+# bidirectional and stateful handling, cuDNN lints, the fused lowerings) does not apply.
+GATED_FEEDBACK = Op(
+    "gated_feedback",
+    "feedback",
+    "Gated-feedback RNN (Chung et al., 2015): a stack of `layers` recurrent layers in which "
+    "every layer reads every layer's previous state through a learnt global reset gate. Own "
+    "family, not `recurrent`: no bidirectional, stateful or fused (cuDNN) form.",
+    own=(
+        Attr(
+            "cell",
+            one_of("lstm", "gru", "rnn"),
+            REQUIRED,
+            "The recurrent unit of every layer: GF-LSTM, GF-GRU or GF-RNN (tanh).",
+        ),
+        Attr(
+            "layers",
+            {"type": "integer", "minimum": 2},
+            REQUIRED,
+            "Number of stacked layers, at least 2 (feedback needs a layer above another).",
+        ),
+        Attr("units", POSITIVE_INT, REQUIRED, "Width of every layer's hidden state."),
+        Attr(
+            "return_sequences",
+            BOOLEAN,
+            False,
+            "Return the top layer's state at every time step (batch, time, units) rather than "
+            "only the last (batch, units).",
+        ),
+        Attr(
+            "activation",
+            ACTIVATION,
+            "tanh",
+            "Activation of the candidate state (and, with `cell: lstm`, of the cell output).",
+        ),
+        Attr(
+            "recurrent_activation",
+            ACTIVATION,
+            "sigmoid",
+            "Activation of the gates: the cell's and the global reset gates.",
+        ),
+        Attr("use_bias", BOOLEAN, True, "Add a bias vector to each layer's cell gates."),
+    ),
+)
+
+
 OPS: dict[str, Op] = {
     op.name: op
     for op in (
@@ -304,6 +350,8 @@ OPS: dict[str, Op] = {
             (RECURRENT_ATTRS, STATE_ATTRS),
             gates=1,
         ),
+        # -- feedback -------------------------------------------------------------
+        GATED_FEEDBACK,
         # -- dense ----------------------------------------------------------------
         Op(
             "dense",

@@ -27,6 +27,7 @@ FRAMEWORK_MODULES = {
     "test_cross_backend",
     "test_differential",
     "test_fuzz",
+    "test_gated_feedback",
     "test_names",
     "test_packaging",
 }

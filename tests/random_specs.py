@@ -32,6 +32,7 @@ WRAPPABLE = [name for name, op in OPS.items() if op.wrappable]
 FAVOURED = ["time_distributed"] * 3 + ["lstm"] * 2
 # Wrapped ops whose step must be a sequence (batch, T, F): the input is 4-D.
 STEP_RANK_2 = {"lstm", "gru", "rnn", "conv1d", "global_avg_pool", "global_max_pool", "last_step"}
+STEP_RANK_2 |= {"gated_feedback"}
 YAML_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "y", "n"}
 MAX_LAYERS = 14  # per scope: keeps a graph small enough to build and train in well under 1 s
 
@@ -237,6 +238,7 @@ class Scope:
         """Add one op (and whatever it needs first); None when ten tries all failed."""
         ops = [*MAKERS, *FAVOURED] + (["block"] * 3 if self.depth < 2 else [])
         ops += ["share"] * 6 if self.shareable else []
+        ops += ["decoder"] * 3 if self.state_sources else []
         for _ in range(10):
             op = self.rng.choice(ops)
             recent = self.pool[-1]
@@ -247,7 +249,12 @@ class Scope:
                     return self.block(x)
                 if op == "share":
                     return self.share()
-                made = MAKERS[op](self, x)
+                if op == "decoder":  # a layer of the same kind, from a layer's final states
+                    source = self.rng.choice(list(self.state_sources))
+                    kind = self.state_sources[source].op
+                    made = MAKERS[kind](self, x, states_from=source)
+                else:
+                    made = MAKERS[op](self, x)
             except Invalid:
                 del self.layers[mark[0] :], self.pool[mark[1] :]
                 kept = {layer["name"] for layer in self.layers}
@@ -558,7 +565,7 @@ def shareable(made: Made) -> bool:
 
 
 def _recurrent(op: str):
-    def make(scope: Scope, x: Value, inner: bool = False) -> Made:
+    def make(scope: Scope, x: Value, inner: bool = False, states_from: str = "") -> Made:
         rng = scope.rng
         if not inner:
             x = scope.sequence(x)
@@ -604,11 +611,22 @@ def _recurrent(op: str):
         if not inner and rng.random() < 0.25:
             attrs["return_state"] = True
         fgr = attrs.get("variant") == "fgr"  # its carried gates cannot be given (E312)
-        if not inner and not attrs.get("stateful") and not fgr and rng.random() < 0.25:
+        if states_from:  # `initial_state: NAME`, as wide as NAME's states
+            if fgr or attrs.get("stateful"):
+                raise Invalid
+            source = scope.state_sources[states_from].attrs
+            two = source.get("bidirectional", False)
+            if not two:
+                attrs.pop("bidirectional", None)
+                attrs.pop("merge_mode", None)
+            both = attrs.get("bidirectional", False)
+            attrs["units"] = source["units"] * (2 if two and not both else 1)
+            attrs["initial_state"] = states_from
+        elif not inner and not attrs.get("stateful") and not fgr and rng.random() < 0.2:
             attrs["initial_state"] = _initial_state(scope, op, attrs)
-            units = attrs["units"]  # an earlier layer's states may have set it
-            doubled = attrs.get("bidirectional") and attrs.get("merge_mode", "concat") == "concat"
-            width = 2 * units if doubled else units
+        units = attrs["units"]  # an earlier layer's states may have set it
+        doubled = attrs.get("bidirectional") and attrs.get("merge_mode", "concat") == "concat"
+        width = 2 * units if doubled else units
         shape = (x.shape[0], width) if sequences else (width,)
         return Made(op, attrs, [x], shape, repeatable=sequences)
 
@@ -661,6 +679,29 @@ def _initial_state(scope: Scope, op: str, attrs: dict) -> str | list[str]:
     return states
 
 
+def make_gated_feedback(scope: Scope, x: Value, inner: bool = False) -> Made:
+    """A gated-feedback stack: 2 or 3 layers of one cell kind, random gate settings."""
+    rng = scope.rng
+    if not inner:
+        x = scope.sequence(x)
+    elif x.rank != 2 or x.is_int or not static(x.shape[-1]):
+        raise Invalid
+    units = rng.randint(1, 4)
+    attrs: dict = {"cell": rng.choice(enum("gated_feedback", "cell")), "layers": rng.randint(2, 3)}
+    attrs["units"] = units
+    sequences = rng.random() < 0.6
+    if sequences or rng.random() < 0.3:
+        attrs["return_sequences"] = sequences
+    if rng.random() < 0.15:
+        attrs["activation"] = rng.choice(ACTIVATIONS)
+    if rng.random() < 0.15:
+        attrs["recurrent_activation"] = rng.choice(ACTIVATIONS)
+    if rng.random() < 0.15:
+        attrs["use_bias"] = False
+    shape = (x.shape[0], units) if sequences else (units,)
+    return Made("gated_feedback", attrs, [x], shape, repeatable=sequences)
+
+
 def make_dense(scope: Scope, x: Value, inner: bool = False) -> Made:
     if not inner:
         x = scope.features(x)
@@ -680,13 +721,15 @@ def make_time_distributed(scope: Scope, x: Value, inner: bool = False) -> Made:
     if inner:
         raise Invalid
     op = scope.rng.choice(WRAPPABLE)
+    if any(v.is_int and v.rank <= 5 for v in scope.pool) and scope.rng.random() < 0.15:
+        op = "embedding"  # ids at hand are rare: wrap an embedding of them more often
     if op == "embedding":
         x = scope.pick(lambda v: v.is_int and 2 <= v.rank <= 5)
-        ids = scope.pick(lambda v: v.is_int and v.rank == 1)
-        if x is None and ids is not None:  # a sequence of ids made from a vector of them
-            x = scope.apply(make_repeat_vector, ids)
-        if x is None:
-            raise Invalid
+        if x is None:  # plain ids (batch, T): repeated into (batch, n, T), still ids
+            ids = scope.pick(lambda v: v.is_int and v.rank == 1)
+            if ids is None:
+                raise Invalid
+            x = scope.rank2(ids)
     else:
         if OPS[op].input_dtype == "float":
             x = scope.floating(x)
@@ -959,6 +1002,7 @@ MAKERS: dict[str, Callable[..., Made]] = {
     "lstm": _recurrent("lstm"),
     "gru": _recurrent("gru"),
     "rnn": _recurrent("rnn"),
+    "gated_feedback": make_gated_feedback,
     "dense": make_dense,
     "time_distributed": make_time_distributed,
     "embedding": make_embedding,

@@ -54,6 +54,7 @@ GOLDEN_SPECS = [
     "conv_lstm_classifier",  # time_distributed of conv1d, dropout, flatten
     "image_caption",  # two inputs, int dtype, repeat_vector of a named dim
     "variants/lstm_peephole",  # the emitted custom cell in keras.layers.RNN
+    "gated_feedback_lstm",  # specc's GatedFeedback layer
     "siamese_lstm",  # `shares:`: one layer object per root, called at each site
     "bidirectional_encoder_decoder",  # return_state unpacked, ports, initial_state
 ]
@@ -219,6 +220,8 @@ def test_every_custom_object_is_emitted_ruff_clean(tmp_path):
         "{name: a, op: gru, units: 3, recurrent_dropout: 0.2, recurrent_dropout_mode: update, "
         "return_sequences: true}\n"
         "  - {name: b, op: lstm, variant: peephole, units: 3, dropout: 0.1, forget_bias: 2.0, "
+        "return_sequences: true}\n"
+        "  - {name: f, op: gated_feedback, cell: lstm, layers: 2, units: 3, "
         "return_sequences: true}\n"
         "  - {name: c, op: last_step}"
     )
@@ -523,6 +526,7 @@ SAVED = textwrap.dedent("""\
       - {name: upd, op: gru, units: 4, recurrent_dropout: 0.2, recurrent_dropout_mode: update,
          return_sequences: true}
       - {name: att, op: timestep_attention}
+      - {name: gf, op: gated_feedback, cell: gru, layers: 2, units: 3, return_sequences: true}
       - {name: last, op: last_step}
       - {name: out, op: dense, units: 2}
     """)

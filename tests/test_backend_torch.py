@@ -60,6 +60,7 @@ GOLDEN_SPECS = [
     "imdb_lstm_recurrent_dropout",
     "variants/lstm_cifg",
     "variants/lstm_fgr",
+    "gated_feedback_lstm",
     "siamese_lstm",
     "seq2seq_states",
     "bidirectional_encoder_decoder",

@@ -20,7 +20,7 @@ from specc.variants import VARIANTS
 
 from .random_specs import MAKERS, WRAPPABLE, enum, random_spec
 
-SEEDS = range(300)
+SEEDS = range(500)
 
 
 @pytest.fixture(scope="module")

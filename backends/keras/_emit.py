@@ -364,6 +364,21 @@ def _bidirectional(rnn: Call, attrs: dict) -> Call:
     return Call(LAYERS + "Bidirectional", args)
 
 
+def _gated_feedback(layer: Layer) -> Lowered:
+    """specc's `GatedFeedback` layer (Keras has none), its settings where not the defaults."""
+    attrs = layer.attrs
+    args: list[str | Call] = [str(attrs["units"]), str(attrs["layers"]), _kw("cell", attrs["cell"])]
+    for key, default in (
+        ("activation", "tanh"),
+        ("recurrent_activation", "sigmoid"),
+        ("use_bias", True),
+        ("return_sequences", False),
+    ):
+        if attrs[key] != default:
+            args.append(_kw(key, attrs[key]))
+    return layer.one(Call(layer.use("GatedFeedback"), args))
+
+
 def _dense(layer: Layer) -> Lowered:
     attrs = layer.attrs
     args = [str(attrs["units"]), *_activation(attrs), *_no_bias(attrs)]
@@ -493,6 +508,7 @@ def _conv1d(layer: Layer) -> Lowered:
 
 LOWERINGS: dict[str, Lowering] = {
     **{name: _recurrent for name, op in OPS.items() if op.recurrent},
+    "gated_feedback": _gated_feedback,
     "dense": _dense,
     "time_distributed": _time_distributed,
     "embedding": _embedding,

@@ -2,8 +2,9 @@
 
 An emitted model uses plain Keras layers where they do the job and these
 where none does: `LastStep`, the `ForgetBias` initialiser, the LSTM variant
-cell and its `DropoutRNN` layer, and a GRU cell with recurrent dropout that
-keeps its memory. `specc.build` imports them from here; `specc compile` copies
+cell and its `DropoutRNN` layer, a GRU cell with recurrent dropout that
+keeps its memory, and the gated-feedback RNN (`GatedFeedback` and its cell).
+`specc.build` imports them from here; `specc compile` copies
 the ones a model uses into its file (the same source, registered under the
 same names). Either way a saved `.keras` file loads in a fresh process, with
 `safe_mode` on, once this module (or the compiled file) has been imported:
@@ -24,6 +25,8 @@ import keras
 __all__ = [
     "DropoutRNN",
     "ForgetBias",
+    "GatedFeedback",
+    "GatedFeedbackCell",
     "LastStep",
     "UpdateDropoutGRUCell",
     "VariantLSTMCell",
@@ -315,3 +318,172 @@ class UpdateDropoutGRUCell(keras.layers.GRUCell):
             candidate = candidate * self.get_recurrent_dropout_mask(h_tm1)
         h = z * h_tm1 + (1 - z) * candidate
         return h, [h] if isinstance(states, (list, tuple)) else h
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class GatedFeedbackCell(keras.layers.Layer):
+    """One time step of a gated-feedback stack (Chung et al., 2015, "Gated Feedback RNNs").
+
+    `layers` cells of one kind (`cell`: "lstm", "gru" or "rnn"), each `units` wide.
+    Layer j reads h[j-1] of this step from below (the input for the first) and,
+    through its global reset gates g[i->j] = recurrent_activation(h[j-1] w + h* u),
+    h* being all layers' last states, every layer's last state: the feedback
+    sum_i g[i->j] h[i] U[i->j] enters the candidate only (the tanh RNN's whole
+    update; a GRU's under its reset gate r). The other gates are the cell's own,
+    from below and from the layer's own last state. Gates in Keras's order: LSTM
+    i, f, c, o; GRU z, r, h (h = z * h_last + (1 - z) * candidate). Weights of
+    layer j: `kernel_j` (F_j, k*u), `recurrent_kernel_j` (u, (k-1)*u; none for
+    rnn), `feedback_kernel_j` (L*u, u), `gate_kernel_j` (F_j, L),
+    `gate_recurrent_kernel_j` (L*u, L), `bias_j` (k*u). States: every layer's h,
+    then (lstm) every layer's c.
+    """
+
+    # each layer's weights, `NAME_j` for layer j
+    WEIGHTS = (
+        "kernel",
+        "recurrent_kernel",
+        "feedback_kernel",
+        "gate_kernel",
+        "gate_recurrent_kernel",
+        "bias",
+    )
+
+    def __init__(
+        self,
+        units,
+        layers,
+        cell="lstm",
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.gates = {"lstm": 4, "gru": 3, "rnn": 1}.get(cell)  # weight blocks per cell
+        if self.gates is None:
+            raise ValueError(f"cell: one of lstm, gru, rnn; got {cell!r}")
+        if layers < 2:
+            raise ValueError(f"layers: at least 2; got {layers!r}")
+        self.units = units
+        self.depth = layers  # `layers` would read as a list of sub-layers
+        self.kind = cell
+        self.activation = keras.activations.get(activation)
+        self.recurrent_activation = keras.activations.get(recurrent_activation)
+        self.use_bias = use_bias
+        self.state_size = [units] * layers * (2 if cell == "lstm" else 1)
+        self.output_size = units
+
+    def build(self, input_shape):
+        units, depth, gates = self.units, self.depth, self.gates
+        for j in range(depth):
+            width = input_shape[-1] if j == 0 else units
+            shapes = {
+                "kernel": ((width, gates * units), "glorot_uniform"),
+                "recurrent_kernel": ((units, (gates - 1) * units), "orthogonal"),
+                "feedback_kernel": ((depth * units, units), "orthogonal"),
+                "gate_kernel": ((width, depth), "glorot_uniform"),
+                "gate_recurrent_kernel": ((depth * units, depth), "glorot_uniform"),
+            }
+            if gates == 1:
+                del shapes["recurrent_kernel"]
+            if self.use_bias:
+                bias = ForgetBias(1.0) if self.kind == "lstm" else "zeros"
+                shapes["bias"] = ((gates * units,), bias)
+            for name, (shape, init) in shapes.items():
+                key = f"{name}_{j}"
+                weight = self.add_weight(shape=shape, initializer=init, name=key)
+                setattr(self, key, weight)
+
+    def call(self, inputs, states, training=False):
+        ops, units, depth = keras.ops, self.units, self.depth
+        act, gate = self.activation, self.recurrent_activation
+        hs, cs = list(states[:depth]), list(states[depth:])
+        every = ops.concatenate(hs, axis=-1)  # h*: all layers' last states
+        below, new_h, new_c = inputs, [], []
+        for j in range(depth):
+            w = {name: getattr(self, f"{name}_{j}", None) for name in self.WEIGHTS}
+            g = ops.matmul(below, w["gate_kernel"])
+            g = gate(g + ops.matmul(every, w["gate_recurrent_kernel"]))
+            # g[i->j] * h[i], side by side
+            gated = ops.repeat(g, units, axis=-1) * every
+            feedback = ops.matmul(gated, w["feedback_kernel"])
+            z = ops.matmul(below, w["kernel"])
+            if self.use_bias:
+                z = z + w["bias"]
+            if self.kind != "rnn":  # the gates but the candidate, from its own h
+                own = ops.matmul(hs[j], w["recurrent_kernel"])
+            if self.kind == "rnn":
+                h = act(z + feedback)
+            elif self.kind == "lstm":
+                z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
+                r_i, r_f, r_o = ops.split(own, 3, axis=-1)
+                c = gate(z_f + r_f) * cs[j] + gate(z_i + r_i) * act(z_c + feedback)
+                h = gate(z_o + r_o) * act(c)
+                new_c.append(c)
+            else:
+                z_z, z_r, z_h = ops.split(z, 3, axis=-1)
+                r_z, r_r = ops.split(own, 2, axis=-1)
+                update, reset = gate(z_z + r_z), gate(z_r + r_r)
+                h = update * hs[j] + (1 - update) * act(z_h + reset * feedback)
+            new_h.append(h)
+            below = h
+        return below, new_h + new_c
+
+    def get_config(self):
+        serialize = keras.activations.serialize
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "layers": self.depth,
+            "cell": self.kind,
+            "activation": serialize(self.activation),
+            "recurrent_activation": serialize(self.recurrent_activation),
+            "use_bias": self.use_bias,
+        }
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class GatedFeedback(keras.layers.RNN):
+    """A gated-feedback RNN (Chung et al., 2015): `GatedFeedbackCell` over time.
+
+    Returns the top layer's state, at every step with `return_sequences`. It is
+    `keras.layers.RNN`'s loop, so `call(sequences, mask=None)` takes a mask
+    (batch, time), True for a real step: a masked step carries every layer's
+    state unchanged, and its output (with `return_sequences`) is zeros.
+    """
+
+    def __init__(
+        self,
+        units,
+        layers,
+        cell="lstm",
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        return_sequences=False,
+        **kwargs,
+    ):
+        step = GatedFeedbackCell(
+            units,
+            layers,
+            cell,
+            activation,
+            recurrent_activation,
+            use_bias,
+            name="gated_feedback_cell",
+        )
+        kwargs["zero_output_for_mask"] = return_sequences
+        super().__init__(step, return_sequences=return_sequences, **kwargs)
+
+    def get_config(self):
+        config = self.cell.get_config()
+        keys = ("units", "layers", "cell", "activation", "recurrent_activation")
+        return {
+            **keras.layers.Layer.get_config(self),
+            **{key: config[key] for key in (*keys, "use_bias")},
+            "return_sequences": self.return_sequences,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -687,6 +687,22 @@ def _fused(layer: Layer, forget: float | None, relu: bool) -> Lowered:
     return Lowered(call(f"nn.{mode}", args), statements=statements, init=init)
 
 
+def _gated_feedback(layer: Layer) -> Lowered:
+    """The runtime's `GatedFeedback` (PyTorch has none), its settings where not the defaults."""
+    a = layer.attrs
+    args = [str(layer.in_shapes[0][-1]), str(a["units"]), str(a["layers"]), f'cell="{a["cell"]}"']
+    if not a["use_bias"]:
+        args.append("bias=False")
+    if a["return_sequences"]:
+        args.append("return_sequences=True")
+    if a["activation"] != "tanh":
+        args.append(f"activation={function(a['activation'])}")
+    if a["recurrent_activation"] != "sigmoid":
+        args.append(f"recurrent_activation={function(a['recurrent_activation'])}")
+    cls = "GatedFeedback"
+    return Lowered(call(cls, args), lambda x: f"{layer.attr}({x[0]})", (cls,))
+
+
 def _dense(layer: Layer) -> Lowered:
     a = layer.attrs
     args = [str(layer.in_shapes[0][-1]), str(a["units"])]
@@ -899,6 +915,7 @@ LOWERINGS: dict[str, Callable[[Layer], Lowered]] = {
     "lstm": _recurrent,
     "gru": _recurrent,
     "rnn": _recurrent,
+    "gated_feedback": _gated_feedback,
     "dense": _dense,
     "time_distributed": _time_distributed,
     "embedding": _embedding,

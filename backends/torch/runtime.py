@@ -510,6 +510,136 @@ class LSTMVariant(KerasRecurrent, nn.Module):
         return torch.cat(outs, -1), state
 
 
+class GatedFeedback(nn.Module):
+    """A gated-feedback RNN (Chung et al., 2015): `layers` cells of one kind, fed back.
+
+    `cell` is "lstm", "gru" or "rnn" (tanh). Layer j reads h[j-1] of this step
+    from below (x for the first) and, through its global reset gates
+    g[i->j] = recurrent_activation(gate_ih h[j-1] + gate_hh h*), h* being all
+    layers' last states, every layer's last state: the feedback
+    weight_fb (g[i->j] h[i], side by side) enters the candidate only (the tanh
+    RNN's whole update; a GRU's under its reset gate). The other gates are the
+    cell's own, from below and from the layer's own last state. The layout is
+    Keras's `GatedFeedbackCell` transposed, gates in the same order (LSTM i, f,
+    c, o; GRU z, r, h, with h = z h_last + (1 - z) candidate), one bias per
+    gate: per layer j, `weight_ih_lj` (k*u, F_j), `weight_hh_lj` ((k-1)*u, u;
+    none for rnn), `weight_fb_lj` (u, L*u), `gate_ih_lj` (L, F_j), `gate_hh_lj`
+    (L, L*u), `bias_lj` (k*u). `forward(x, mask=None)` returns the top layer's
+    state, every step with `return_sequences`; `mask` (batch, time), True for a
+    real step, carries every layer's state over a masked step, whose output is
+    zeros. The first layer's input projections run for all steps at once.
+    """
+
+    WEIGHTS = ("weight_ih", "weight_hh", "weight_fb", "gate_ih", "gate_hh", "bias")
+
+    def __init__(
+        self,
+        input_size,
+        units,
+        layers,
+        *,
+        cell="lstm",
+        bias=True,
+        return_sequences=False,
+        activation=torch.tanh,
+        recurrent_activation=torch.sigmoid,
+    ):
+        super().__init__()
+        gates = {"lstm": 4, "gru": 3, "rnn": 1}.get(cell)  # weight blocks per cell
+        if gates is None:
+            raise ValueError(f"cell: one of lstm, gru, rnn; got {cell!r}")
+        if layers < 2:
+            raise ValueError(f"layers: at least 2; got {layers!r}")
+        self.input_size, self.units = input_size, units
+        self.layers, self.cell = layers, cell
+        self.return_sequences = return_sequences
+        self.activation, self.recurrent_activation = activation, recurrent_activation
+        for j in range(layers):
+            width = input_size if j == 0 else units
+            shapes = {
+                "weight_ih": (gates * units, width),
+                "weight_hh": ((gates - 1) * units, units),
+                "weight_fb": (units, layers * units),
+                "gate_ih": (layers, width),
+                "gate_hh": (layers, layers * units),
+                "bias": (gates * units,),
+            }
+            if gates == 1:
+                del shapes["weight_hh"]
+            if not bias:
+                del shapes["bias"]
+            for name, shape in shapes.items():
+                weight = nn.Parameter(torch.empty(shape))
+                self.register_parameter(f"{name}_l{j}", weight)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """PyTorch's recurrent uniform weights; Keras's biases (an LSTM's forget gate at 1)."""
+        bound = self.units**-0.5
+        with torch.no_grad():
+            for name, value in self.named_parameters(recurse=False):
+                if name.startswith("bias"):
+                    value.zero_()
+                    if self.cell == "lstm":
+                        value.chunk(4)[1].fill_(1.0)  # gates i, f, c, o
+                else:
+                    value.uniform_(-bound, bound)
+
+    def forward(self, x, mask=None):
+        batch, steps = x.shape[:2]
+        units, depth = self.units, self.layers
+        act, gate = self.activation, self.recurrent_activation
+        w = [
+            {name: getattr(self, f"{name}_l{j}", None) for name in self.WEIGHTS}
+            for j in range(depth)
+        ]
+        first = F.linear(x, w[0]["weight_ih"], w[0]["bias"])
+        first_gates = F.linear(x, w[0]["gate_ih"])
+        h = [x.new_zeros(batch, units) for _ in range(depth)]
+        c = list(h)
+        outs = []
+        for t in range(steps):
+            every = torch.cat(h, -1)  # h*: all layers' last states
+            below, new_h, new_c = None, [], []
+            for j in range(depth):
+                if j == 0:
+                    z, g = first[:, t], first_gates[:, t]
+                else:
+                    z = F.linear(below, w[j]["weight_ih"], w[j]["bias"])
+                    g = F.linear(below, w[j]["gate_ih"])
+                g = gate(g + F.linear(every, w[j]["gate_hh"]))
+                # g[i->j] h[i], side by side
+                gated = g.repeat_interleave(units, -1) * every
+                feedback = F.linear(gated, w[j]["weight_fb"])
+                if self.cell != "rnn":  # the gates but the candidate, from its own h
+                    own = F.linear(h[j], w[j]["weight_hh"])
+                if self.cell == "rnn":
+                    below = act(z + feedback)
+                elif self.cell == "lstm":
+                    z_i, z_f, z_c, z_o = z.chunk(4, -1)
+                    r_i, r_f, r_o = own.chunk(3, -1)
+                    candidate = act(z_c + feedback)
+                    new_c.append(gate(z_f + r_f) * c[j] + gate(z_i + r_i) * candidate)
+                    below = gate(z_o + r_o) * act(new_c[-1])
+                else:
+                    z_z, z_r, z_h = z.chunk(3, -1)
+                    r_z, r_r = own.chunk(2, -1)
+                    update, reset = gate(z_z + r_z), gate(z_r + r_r)
+                    below = update * h[j] + (1 - update) * act(z_h + reset * feedback)
+                new_h.append(below)
+            if mask is not None:  # a masked step keeps every state and outputs zeros
+                keep = mask[:, t, None]
+                new_h = [torch.where(keep, a, b) for a, b in zip(new_h, h, strict=True)]
+                if new_c:
+                    pairs = zip(new_c, c, strict=True)
+                    new_c = [torch.where(keep, a, b) for a, b in pairs]
+                below = below.masked_fill(~keep, 0.0)
+            h, c = new_h, new_c or c
+            if self.return_sequences:
+                outs.append(below)
+        return torch.stack(outs, 1) if self.return_sequences else h[-1]
+
+
 class Conv1d(nn.Conv1d):
     """`nn.Conv1d` on (batch, time, channels), with Keras's `valid`, `same`, `causal`.
 

@@ -30,4 +30,4 @@ def register(*ops: str):
 
 
 # Importing the family modules fills RULES.
-from . import attention, conv, dense, merge, recurrent, regularise, reshape  # noqa: E402,F401
+from . import attention, conv, dense, feedback, merge, recurrent, regularise, reshape  # noqa: E402,F401
