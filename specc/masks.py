@@ -150,4 +150,4 @@ def mask_sources(node) -> tuple[str, ...]:
     return () if mask is None else mask.sources
 
 
-assert PASSING | ENDING | ATTENTION | ELEMENTWISE <= set(OPS)
+assert set(OPS) >= PASSING | ENDING | ATTENTION | ELEMENTWISE

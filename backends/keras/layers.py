@@ -25,6 +25,8 @@ __all__ = [
     "DropoutRNN",
     "ForgetBias",
     "LastStep",
+    "MaskedGlobalMaxPooling1D",
+    "MaskedLastStep",
     "UpdateDropoutGRUCell",
     "VariantLSTMCell",
 ]
@@ -39,6 +41,51 @@ class LastStep(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], *input_shape[2:])
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class MaskedLastStep(keras.layers.Layer):
+    """The last unmasked step of a right-padded masked sequence: (batch, T, F) -> (batch, F).
+
+    Step `length - 1` of each row, `length` the number of unmasked steps; a row
+    without any takes step 0. Without a mask, the last step.
+    """
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return inputs[:, -1]
+        length = keras.ops.sum(keras.ops.cast(mask, "int32"), axis=1)
+        index = keras.ops.maximum(length - 1, 0)[:, None, None]
+        return keras.ops.take_along_axis(inputs, index, axis=1)[:, 0]
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *input_shape[2:])
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class MaskedGlobalMaxPooling1D(keras.layers.Layer):
+    """The maximum over the unmasked steps: (batch, T, F) -> (batch, F).
+
+    Keras's `GlobalMaxPooling1D` ignores a mask. A row without unmasked steps
+    gives zeros.
+    """
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return keras.ops.max(inputs, axis=1)
+        keep = keras.ops.cast(mask, "bool")[:, :, None]
+        lowest = keras.ops.full_like(inputs, float("-inf"))
+        pooled = keras.ops.max(keras.ops.where(keep, inputs, lowest), axis=1)
+        return keras.ops.where(keras.ops.any(keep, axis=1), pooled, 0.0)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
 
 
 @keras.saving.register_keras_serializable(package="specc")

@@ -35,6 +35,8 @@ from specc.codegen import (
 )
 from specc.graph import ModelGraph
 from specc.ir import Node
+from specc.masks import combined_here, makes_mask
+from specc.optable import is_recurrent
 from specc.shapes import BATCH, show
 from specc.shares import held, root_of
 from specc.variants import VARIANTS
@@ -333,6 +335,7 @@ class _Emitter:
         self.refused: list = []
         self.helpers: set[str] = set()
         self.attrs = module_names(graph)
+        self.mask_vars: dict[str, str] = {}  # a mask's owner (specc.masks) -> its variable
 
     def emit(self, standalone: bool = True) -> str:
         graph = self.graph
@@ -517,7 +520,7 @@ class _Emitter:
             batch_size=self.graph.spec.batch_size,
             local=lambda wanted: self.names.name(wanted),
         )
-        lowered = _lower(layer)
+        lowered = _with_masks(self, layer, _lower(layer))
         self.helpers.update(lowered.helpers)
         return lowered
 
@@ -840,6 +843,13 @@ def _conv1d(layer: Layer) -> Lowered:
     )
 
 
+def _masking(layer: Layer) -> Lowered:
+    """Without its mask (see `_with_masks`): the steps equal to `mask_value` zeroed."""
+    value = number(float(layer.attrs["mask_value"]))
+    keep = f"({{}} != {value}).any(-1, keepdim=True)"
+    return Lowered(None, lambda x: f"{x[0]} * {keep.format(x[0])}")
+
+
 LOWERINGS: dict[str, Callable[[Layer], Lowered]] = {
     "lstm": _recurrent,
     "gru": _recurrent,
@@ -869,7 +879,128 @@ LOWERINGS: dict[str, Callable[[Layer], Lowered]] = {
     "attention": _attention,
     "multi_head_attention": _multi_head_attention,
     "conv1d": _conv1d,
+    "masking": _masking,
 }
+
+
+# masks (specc.masks) -----------------------------------------------------------
+# A mask is a boolean (batch, time) variable of `forward`, True at the steps that count,
+# made where the mask is made (`tokens_mask = tokens != 0`) and named after that layer.
+EXTREMA = {"maximum": "torch.maximum", "minimum": "torch.minimum"}
+MASKED_POOLS = {
+    "global_avg_pool": "masked_mean",
+    "global_max_pool": "masked_max",
+    "last_step": "last_unmasked",
+}
+
+
+def _mask_var(emitter: _Emitter, mask) -> str:
+    """The variable that holds a mask, named after the layer that makes it."""
+    if mask.owner not in emitter.mask_vars:
+        emitter.mask_vars[mask.owner] = emitter.names.name(f"{mask.owner}_mask")
+    return emitter.mask_vars[mask.owner]
+
+
+def _with_masks(emitter: _Emitter, layer: Layer, lowered: Lowered) -> Lowered:
+    """The lowering, changed where the layer makes a mask or reads a masked sequence."""
+    node, graph = layer.node, emitter.graph
+    masks = [graph.node(name).meta.get("mask") for name in node.inputs]
+    out_mask = node.meta.get("mask")
+
+    def var(mask) -> str:
+        return _mask_var(emitter, mask)
+
+    if node.op == "embedding" and makes_mask(node):
+        return replace(
+            lowered,
+            statements=lambda x, out: [f"{var(out_mask)} = {x[0]} != 0", *lowered.code(x, out)],
+            steps=None,
+        )
+    if node.op == "masking":
+        value = number(float(layer.attrs["mask_value"]))
+
+        def masking(x: list[str], out: str) -> list[str]:
+            made = f"{var(out_mask)} = ({x[0]} != {value}).any(-1)"
+            return [made, f"{out} = {x[0]} * {var(out_mask)}.unsqueeze(-1)"]
+
+        return replace(lowered, statements=masking)
+    if not any(masks):
+        return lowered
+    first = masks[0]
+    if is_recurrent(node.op) and first is not None:
+        if lowered.statements is None:  # a runtime layer: it masks in its loop
+            return replace(lowered, forward=lambda x: f"{layer.attr}({x[0]}, mask={var(first)})")
+        return replace(lowered, statements=_packed(layer, lambda: var(first)), helpers=("packed",))
+    if node.op in MASKED_POOLS and first is not None:
+        helper = MASKED_POOLS[node.op]
+        return Lowered(None, lambda x: f"{helper}({x[0]}, {var(first)})", (helper,))
+    if node.op in EXTREMA:
+        func = EXTREMA[node.op]
+
+        def extremum(x: list[str]) -> str:
+            given = ", ".join("None" if m is None else var(m) for m in masks)
+            return f"masked_merge({func}, [{', '.join(x)}], [{given}])"
+
+        lowered = Lowered(None, extremum, ("masked_merge",))
+    if combined_here(node):
+        return replace(lowered, statements=_combine(node, lowered, masks, var), steps=None)
+    return lowered
+
+
+def _combine(node: Node, lowered: Lowered, masks: list, var) -> Callable:
+    """A merge's statements, then the mask it makes from its inputs' (as Keras 3 does)."""
+
+    def statements(x: list[str], out: str) -> list[str]:
+        made = var(node.meta["mask"])
+        owners = [var(m) for m in dict.fromkeys(m for m in masks if m is not None)]
+        rank = len(node.meta["shape"])
+        if node.op != "concatenate":  # a step counts where any input counts
+            mask = " | ".join(owners)
+        elif node.attrs.get("axis", -1) % rank == 1:  # joined along time
+            parts = [
+                f"{v}.new_ones({v}.shape[:2], dtype=torch.bool)" if m is None else var(m)
+                for v, m in zip(x, masks, strict=True)
+            ]
+            mask = f"torch.cat([{', '.join(parts)}], 1)"
+        else:  # joined along features: a step counts where every masked input counts
+            mask = " & ".join(owners)
+        return [*lowered.code(x, out), f"{made} = {mask}"]
+
+    return statements
+
+
+def _packed(layer: Layer, mask: Callable[[], str]) -> Callable:
+    """A fused layer on a masked sequence: packed by the mask's lengths (cuDNN kept).
+
+    `packed` (runtime.py) gives the padded outputs (zeros at masked steps) and
+    each direction's final state, at each row's last unmasked step (the
+    backward direction's at t = 0), as Keras's masked layers return them.
+    """
+    a, units = layer.attrs, layer.attrs["units"]
+
+    def statements(x: list[str], out: str) -> list[str]:
+        lines, source = [], x[0]
+        if a["dropout"]:  # Keras's input dropout: one mask for all time steps
+            ones = f"torch.ones_like({source}[:, :1])"
+            rate = number(a["dropout"])
+            lines.append(f"{out} = {source} * F.dropout({ones}, {rate}, self.training)")
+            source = out
+        run = f"packed({layer.attr}, {source}, {mask()})"
+        if a["return_sequences"]:
+            lines.append(f"{out}, _ = {run}")
+            halves = f"{out}[..., :{units}]", f"{out}[..., {units}:]"
+            if a["bidirectional"] and a["merge_mode"] != "concat":
+                lines.append(f"{out} = {MERGES[a['merge_mode']].format(*halves)}")
+            return lines
+        final = f"({out}, _)" if layer.op == "lstm" else out  # h: (directions, batch, units)
+        lines.append(f"_, {final} = {run}")
+        if a["bidirectional"]:
+            lines.append(f"{out} = {MERGES[a['merge_mode']].format(f'{out}[0]', f'{out}[1]')}")
+        else:
+            lines.append(f"{out} = {out}[0]")
+        return lines
+
+    return statements
 
 
 # source layout ----------------------------------------------------------------

@@ -75,10 +75,10 @@ class KerasRecurrent:
         """Whether `_run` masks the input itself (per gate); else one mask here."""
         return False
 
-    def forward(self, x):
+    def forward(self, x, mask=None):
         if self.input_dropout and self.training and not self._masks_input():
-            mask = x.new_ones(x.shape[0], 1, x.shape[2])
-            x = x * F.dropout(mask, self.input_dropout, training=True)
+            ones = x.new_ones(x.shape[0], 1, x.shape[2])
+            x = x * F.dropout(ones, self.input_dropout, training=True)
         state = None
         if self.stateful:
             buffers = [getattr(self, name) for name, _ in self._state_widths()]
@@ -86,7 +86,9 @@ class KerasRecurrent:
             state = tuple(b.clone() for b in buffers)
             if len(state) == 1:
                 state = state[0]
-        out, state = self._run(x, state)
+        out, state = self._run(x, state) if mask is None else self._run(x, state, mask)
+        if mask is not None:  # masked: zeros at masked steps, or the final state's h
+            out = masked_outputs(out, state, mask, self.return_sequences)
         if self.stateful:
             values = state if len(buffers) > 1 else [state]
             with torch.no_grad():
@@ -111,7 +113,9 @@ class KerasRecurrent:
 class Fused(KerasRecurrent):
     """Keras's view of a fused `nn.LSTM`, `nn.GRU` or `nn.RNN`: a stateful one."""
 
-    def _run(self, x, state):
+    def _run(self, x, state, seq_mask=None):
+        if seq_mask is not None:  # packed by the mask's lengths (cuDNN kept)
+            return packed(super(KerasRecurrent, self).forward, x, seq_mask, state)
         # the fused layer's own forward: the next after KerasRecurrent
         return super(KerasRecurrent, self).forward(x, state)
 
@@ -248,7 +252,7 @@ class StepByStep(KerasRecurrent, nn.Module):
     def _masks_input(self):
         return self._per_gate()
 
-    def _run(self, x, state):
+    def _run(self, x, state, seq_mask=None):
         gates = self.gates
         units, batch = self.hidden_size, x.shape[0]
         directions = 2 if self.bidirectional else 1
@@ -266,7 +270,7 @@ class StepByStep(KerasRecurrent, nn.Module):
             w_hh = getattr(self, names["recurrent_kernel"])
             b_ih = getattr(self, names["input_bias"], None)
             b_hh = getattr(self, names["recurrent_bias"], None)
-            seq = x.flip(1) if d else x
+            seq = reverse_padded(x, seq_mask) if d else x
             if per_gate and self.input_dropout:
                 ones = x.new_ones(gates, batch, x.shape[2])
                 masks = F.dropout(ones, self.input_dropout, training=True)
@@ -281,6 +285,7 @@ class StepByStep(KerasRecurrent, nn.Module):
                 mask = F.dropout(x.new_ones(shape), self.recurrent_dropout)
             h, c, steps = h0[d], c0[d], []
             for t in range(seq.shape[1]):
+                carried = (h, c)  # what a masked step keeps
                 # reset_after=False: the reset gate scales h before its matmul
                 if not self.reset_after:
                     x_r, x_z, x_n = xs[:, t].chunk(3, -1)
@@ -295,6 +300,8 @@ class StepByStep(KerasRecurrent, nn.Module):
                     n = act(x_n + F.linear(r * h_in, w_hh[2 * units :]))
                     n = n if mask is None or per_gate else n * mask
                     h = (1 - z) * n + z * h
+                    if seq_mask is not None:
+                        h, c = carry(seq_mask[:, t], (h, c), carried)
                     steps.append(h)
                     continue
                 if per_gate:
@@ -317,9 +324,11 @@ class StepByStep(KerasRecurrent, nn.Module):
                     h = (1 - z) * n + z * h
                 else:
                     h = act(xs[:, t] + hh)
+                if seq_mask is not None:
+                    h, c = carry(seq_mask[:, t], (h, c), carried)
                 steps.append(h)
             out = torch.stack(steps, 1)
-            outs.append(out.flip(1) if d else out)
+            outs.append(reverse_padded(out, seq_mask) if d else out)
             hs.append(h)
             cs.append(c)
         h_n = torch.stack(hs)
@@ -422,7 +431,7 @@ class LSTMVariant(KerasRecurrent, nn.Module):
         widths = [("h", units), ("c", units)]
         return widths + ([("last_gates", 3 * units)] if self.gate_recurrence else [])
 
-    def _run(self, x, state):
+    def _run(self, x, state, seq_mask=None):
         """Greff et al.'s equations, step by step; the input projection all at once."""
         units, batch = self.hidden_size, x.shape[0]
         directions = 2 if self.bidirectional else 1
@@ -441,7 +450,7 @@ class LSTMVariant(KerasRecurrent, nn.Module):
             bias = getattr(self, names["bias"], None)
             peep = getattr(self, names["peephole"], None)
             peep = {} if peep is None else dict(zip(self.peepholes, peep, strict=True))
-            seq = x.flip(1) if d else x
+            seq = reverse_padded(x, seq_mask) if d else x
             xs = F.linear(seq, getattr(self, names["input_kernel"]), bias)
             norm_hidden = getattr(self, names["recurrent_norm"], None)
             if norm_hidden is not None:  # layer_norm: the input part, all steps at once
@@ -455,6 +464,7 @@ class LSTMVariant(KerasRecurrent, nn.Module):
             # gate recurrence: the last step's i, f, o
             previous = state[2][d] if self.gate_recurrence else None
             for t in range(seq.shape[1]):
+                carried = (h, c, previous)  # what a masked step keeps
                 recurrent = F.linear(h if state_mask is None else h * state_mask, w_hh)
                 if norm_hidden is not None:
                     recurrent = norm_hidden(recurrent)
@@ -486,9 +496,11 @@ class LSTMVariant(KerasRecurrent, nn.Module):
                     h = o * cell_out(c)
                 if self.gate_recurrence:
                     previous = torch.cat([i, f, o], -1)
+                if seq_mask is not None:
+                    h, c, previous = carry(seq_mask[:, t], (h, c, previous), carried)
                 steps.append(h)
             out = torch.stack(steps, 1)
-            outs.append(out.flip(1) if d else out)
+            outs.append(reverse_padded(out, seq_mask) if d else out)
             hs.append(h)
             cs.append(c)
             gates.append(previous)
@@ -496,6 +508,97 @@ class LSTMVariant(KerasRecurrent, nn.Module):
         if self.gate_recurrence:
             state = (*state, torch.stack(gates))
         return torch.cat(outs, -1), state
+
+
+def carry(mask, new, old):
+    """Each state in `new` where the step is unmasked, else the one in `old` (kept)."""
+    keep = mask.unsqueeze(-1)
+    return tuple(n if n is None else torch.where(keep, n, o) for n, o in zip(new, old, strict=True))
+
+
+def reverse_padded(x, mask):
+    """Each row's unmasked steps in reverse order, its padding where it was (right-padded).
+
+    The backward direction of a masked bidirectional layer reads this. Without
+    a mask, the whole sequence reversed. Its own inverse.
+    """
+    if mask is None:
+        return x.flip(1)
+    lengths = mask.sum(1, keepdim=True)
+    steps = torch.arange(x.shape[1], device=x.device).expand_as(mask)
+    index = torch.where(steps < lengths, lengths - 1 - steps, steps)
+    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+
+
+def masked_outputs(out, state, mask, return_sequences):
+    """What Keras's masked recurrent layers return: zeros at masked steps, or each
+    direction's final h (the last unmasked step's) as a one-step sequence."""
+    if return_sequences:
+        return out * mask.unsqueeze(-1)
+    h = state[0] if isinstance(state, tuple) else state  # (directions, batch, units)
+    return torch.cat(tuple(h), -1).unsqueeze(1)
+
+
+def packed(rnn, x, mask, state=None):
+    """A fused `nn.LSTM`/`nn.GRU`/`nn.RNN` (batch first) on a right-padded masked sequence.
+
+    Packed by the lengths the mask gives (cuDNN kept): the padded outputs
+    (zeros at masked steps) and the final state, each row's at its last
+    unmasked step. A row without an unmasked step runs one step (packing
+    refuses length 0), then gets zeros and keeps its starting state, as Keras
+    skips every step of it.
+    """
+    lengths = mask.sum(1)
+    sequence = nn.utils.rnn.pack_padded_sequence(
+        x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
+    )
+    out, final = rnn(sequence, state)
+    out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+    empty = lengths == 0
+    if not bool(empty.any()):
+        return out, final
+    out = out * ~empty[:, None, None]
+    finals = final if isinstance(final, tuple) else (final,)
+    starts = state if isinstance(state, tuple) else (state,) * len(finals)
+    finals = tuple(
+        torch.where(empty[:, None], torch.zeros_like(f) if s is None else s, f)
+        for f, s in zip(finals, starts, strict=True)
+    )
+    return out, finals if isinstance(final, tuple) else finals[0]
+
+
+def masked_mean(x, mask):
+    """Keras's `GlobalAveragePooling1D` with a mask: the mean of the unmasked steps."""
+    keep = mask.unsqueeze(-1)
+    return torch.where(keep, x, 0.0).sum(1) / keep.sum(1)
+
+
+def masked_max(x, mask):
+    """The maximum of the unmasked steps; zeros for a row without any."""
+    keep = mask.unsqueeze(-1)
+    pooled = torch.where(keep, x, float("-inf")).amax(1)
+    return torch.where(keep.any(1), pooled, 0.0)
+
+
+def last_unmasked(x, mask):
+    """Each row's last unmasked step (step 0 for a row without any; right padding)."""
+    index = (mask.sum(1) - 1).clamp(min=0)
+    return x[torch.arange(x.shape[0], device=x.device), index]
+
+
+def masked_merge(op, inputs, masks):
+    """Keras's `Maximum`/`Minimum` of masked inputs: a masked step of an input
+    takes no part (it takes the other side's value), as Keras 3 computes it."""
+    output, output_mask = inputs[0], masks[0]
+    for x, mask in zip(inputs[1:], masks[1:], strict=True):
+        if mask is not None:
+            x = torch.where(mask.unsqueeze(-1), x, output)
+        if output_mask is not None:
+            output = torch.where(output_mask.unsqueeze(-1), output, x)
+        both = mask is not None and output_mask is not None
+        output_mask = output_mask | mask if both else None
+        output = op(output, x)
+    return output
 
 
 class Conv1d(nn.Conv1d):
