@@ -45,7 +45,7 @@ class LastStep(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="specc")
 class MaskedLastStep(keras.layers.Layer):
-    """The last unmasked step of a right-padded masked sequence: (batch, T, F) -> (batch, F).
+    """The last unmasked step of a right-padded sequence: (batch, T, F) -> (batch, F).
 
     Step `length - 1` of each row, `length` the number of unmasked steps; a row
     without any takes step 0. Without a mask, the last step.

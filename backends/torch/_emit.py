@@ -934,6 +934,8 @@ def _with_masks(emitter: _Emitter, layer: Layer, lowered: Lowered) -> Lowered:
     if node.op in MASKED_POOLS and first is not None:
         helper = MASKED_POOLS[node.op]
         return Lowered(None, lambda x: f"{helper}({x[0]}, {var(first)})", (helper,))
+    if node.op in ("attention", "multi_head_attention"):
+        return replace(lowered, forward=_attention_masks(layer, masks, var))
     if node.op in EXTREMA:
         func = EXTREMA[node.op]
 
@@ -945,6 +947,22 @@ def _with_masks(emitter: _Emitter, layer: Layer, lowered: Lowered) -> Lowered:
     if combined_here(node):
         return replace(lowered, statements=_combine(node, lowered, masks, var), steps=None)
     return lowered
+
+
+def _attention_masks(layer: Layer, masks: list, var) -> Callable:
+    """Keras's attention layers read the query's and the value's masks (and, for
+    `multi_head_attention`, a separate key's); a self-attention's value is its query."""
+    roles = ["query_mask", "value_mask", "key_mask"]
+    if layer.op == "attention":
+        roles = roles[:2]  # Keras's `Attention` uses no key mask
+    if len(masks) == 1:  # self-attention: the value is the query
+        masks = masks * 2
+
+    def forward(x: list[str]) -> str:
+        given = [f"{role}={var(m)}" for role, m in zip(roles, masks, strict=False) if m is not None]
+        return call(layer.attr, [*x, *given])
+
+    return forward
 
 
 def _combine(node: Node, lowered: Lowered, masks: list, var) -> Callable:

@@ -513,11 +513,12 @@ class LSTMVariant(KerasRecurrent, nn.Module):
 def carry(mask, new, old):
     """Each state in `new` where the step is unmasked, else the one in `old` (kept)."""
     keep = mask.unsqueeze(-1)
-    return tuple(n if n is None else torch.where(keep, n, o) for n, o in zip(new, old, strict=True))
+    pairs = zip(new, old, strict=True)
+    return tuple(n if n is None else torch.where(keep, n, o) for n, o in pairs)
 
 
 def reverse_padded(x, mask):
-    """Each row's unmasked steps in reverse order, its padding where it was (right-padded).
+    """Each row's unmasked steps reversed, its padding kept where it is (right padding).
 
     The backward direction of a masked bidirectional layer reads this. Without
     a mask, the whole sequence reversed. Its own inverse.
@@ -540,7 +541,7 @@ def masked_outputs(out, state, mask, return_sequences):
 
 
 def packed(rnn, x, mask, state=None):
-    """A fused `nn.LSTM`/`nn.GRU`/`nn.RNN` (batch first) on a right-padded masked sequence.
+    """A fused `nn.LSTM`/`nn.GRU`/`nn.RNN` (batch first) on a right-padded sequence.
 
     Packed by the lengths the mask gives (cuDNN kept): the padded outputs
     (zeros at masked steps) and the final state, each row's at its last
@@ -553,7 +554,8 @@ def packed(rnn, x, mask, state=None):
         x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
     )
     out, final = rnn(sequence, state)
-    out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+    steps = x.shape[1]
+    out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=steps)
     empty = lengths == 0
     if not bool(empty.any()):
         return out, final
@@ -705,7 +707,7 @@ class Attention(nn.Module):
             for value in self.parameters():
                 value.fill_(1.0)
 
-    def forward(self, query, value, key=None):
+    def forward(self, query, value, key=None, *, query_mask=None, value_mask=None):
         key = value if key is None else key
         if self.concat_score_weight is None:
             scores = query @ key.transpose(1, 2)
@@ -716,7 +718,11 @@ class Attention(nn.Module):
             if self.scale is not None:
                 summed = summed * self.scale
             scores = self.concat_score_weight * torch.tanh(summed).sum(-1)
+        if value_mask is not None:  # masked value steps get (almost) no weight
+            scores = torch.where(value_mask.unsqueeze(-2), scores, scores - 1e9)
         weights = F.dropout(scores.softmax(-1), self.dropout, training=self.training)
+        if query_mask is not None:  # masked query steps give zeros
+            return (weights @ value) * query_mask.unsqueeze(-1)
         return weights @ value
 
 
@@ -754,7 +760,7 @@ class MultiHeadAttention(nn.Module):
     def _heads(self, x):
         return x.unflatten(-1, (self.num_heads, -1)).transpose(1, 2)
 
-    def forward(self, query, value=None, key=None):
+    def forward(self, query, value=None, key=None, **masks):
         value = query if value is None else value
         key = value if key is None else key
         q, k, v = (
@@ -763,5 +769,25 @@ class MultiHeadAttention(nn.Module):
             self._heads(self.value(value)),
         )
         dropout = self.dropout if self.training else 0.0
-        attended = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
+        if any(m is not None for m in masks.values()):
+            attended = self._masked(q, k, v, dropout, **masks)
+        else:
+            attended = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
         return self.output(attended.transpose(1, 2).flatten(2))
+
+    def _masked(self, q, k, v, p, query_mask=None, value_mask=None, key_mask=None):
+        """Keras's masked attention: query step t may attend to value step s where
+        both are unmasked (and the key step). A query step that may attend to none
+        attends to all alike, or (Keras with dropout) to none."""
+        allowed = None
+        if query_mask is not None:
+            allowed = query_mask[:, None, :, None]  # (batch, heads, T, S) broadcast
+        for mask in (value_mask, key_mask):
+            if mask is not None:
+                mask = mask[:, None, None, :]
+                allowed = mask if allowed is None else allowed & mask
+        scores = (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5
+        weights = torch.where(allowed, scores, -1e9).softmax(-1)
+        if self.dropout:  # Keras's masked softmax, which runs with dropout, zeroes them
+            weights = torch.where(allowed, weights, 0.0)
+        return F.dropout(weights, p, training=p > 0) @ v
