@@ -55,6 +55,7 @@ GOLDEN_SPECS = [
     "image_caption",  # two inputs, int dtype, repeat_vector of a named dim
     "variants/lstm_peephole",  # the emitted custom cell in keras.layers.RNN
     "siamese_lstm",  # `shares:`: one layer object per root, called at each site
+    "imdb_masked",  # mask_zero: zero_output_for_mask only where sequences are returned
 ]
 
 

@@ -58,6 +58,7 @@ GOLDEN_SPECS = [
     "bidirectional_rnn",
     "hierarchical_rnn_mnist",
     "imdb_lstm_recurrent_dropout",
+    "imdb_masked",
     "variants/lstm_cifg",
     "variants/lstm_fgr",
     "siamese_lstm",
