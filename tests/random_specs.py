@@ -525,6 +525,8 @@ def weighted(made: Made) -> bool:
 
 
 def fits(root: Made, x: Value) -> bool:
+    if root.attrs.get("mask_zero") and x.rank != 1:
+        return False  # a mask marks time steps: (batch, time) ids only
     try:
         refit(root.op, root.attrs, root.inputs[0], x)
     except Invalid:
@@ -622,8 +624,11 @@ def make_time_distributed(scope: Scope, x: Value, inner: bool = False) -> Made:
     op = scope.rng.choice(WRAPPABLE)
     if op == "embedding":
         x = scope.pick(lambda v: v.is_int and 2 <= v.rank <= 5)
-        if x is None:
-            raise Invalid
+        if x is None:  # (batch, n, T) ids from (batch, T) ones
+            ids = scope.pick(lambda v: v.is_int and v.rank == 1)
+            if ids is None:
+                raise Invalid
+            x = scope.apply(make_repeat_vector, ids)
     else:
         if OPS[op].input_dtype == "float":
             x = scope.floating(x)
@@ -660,7 +665,19 @@ def make_embedding(scope: Scope, x: Value, inner: bool = False) -> Made:
         raise Invalid
     width = scope.rng.randint(1, 5)
     attrs = {"input_dim": scope.rng.randint(3, 12), "output_dim": width}
+    # id 0 is padding: a (batch, time) mask downstream (chosen without a draw of its own,
+    # which would move every later draw of the generator)
+    if x.rank == 1 and not inner and attrs["input_dim"] % 3 == 0:
+        attrs["mask_zero"] = True
     return Made("embedding", attrs, [x], (*x.shape, width))
+
+
+def make_masking(scope: Scope, x: Value, inner: bool = False) -> Made:
+    if inner:
+        raise Invalid  # not wrappable: it masks whole sequences
+    x = scope.sequence(x, static_features=False)
+    attrs = {"mask_value": scope.rng.choice([0.0, 0.5])} if scope.rng.random() < 0.5 else {}
+    return Made("masking", attrs, [x], x.shape)
 
 
 def make_repeat_vector(scope: Scope, x: Value, inner: bool = False) -> Made:
@@ -921,6 +938,7 @@ MAKERS: dict[str, Callable[..., Made]] = {
     "attention": make_attention,
     "multi_head_attention": make_multi_head_attention,
     "conv1d": make_conv1d,
+    "masking": make_masking,
 }
 
 
