@@ -77,6 +77,11 @@ CASES = [
       (800, 800), dtypes=("int32",)),
     C("embedding_needs_int", "embedding", {"input_dim": 100, "output_dim": 8}, [(12,)],
       error="E409"),
+    C("embedding_mask_zero", "embedding", {"input_dim": 100, "output_dim": 8, "mask_zero": True},
+      [(12,)], (12, 8), (800, 800), dtypes=("int32",)),
+    C("embedding_mask_zero_needs_time_ids", "embedding",
+      {"input_dim": 100, "output_dim": 8, "mask_zero": True}, [(3, 12)], error="E402",
+      dtypes=("int32",)),
     # shape ops
     C("repeat_vector", "repeat_vector", {"n": 6}, [(8,)], (6, 8)),
     C("repeat_vector_variable_dim", "repeat_vector", {"n": "T"}, [(8,)], error="E405",
@@ -123,6 +128,9 @@ CASES = [
     # regularise
     C("dropout", "dropout", {"rate": 0.5}, [(10, 8)], (10, 8)),
     C("activation", "activation", {"activation": "relu"}, [(10, 8)], (10, 8)),
+    C("masking", "masking", {}, [(10, 8)], (10, 8)),
+    C("masking_value", "masking", {"mask_value": -1.0}, [("T", 8)], ("T", 8), dims={"T": None}),
+    C("masking_needs_sequence", "masking", {}, [(8,)], error="E402"),
     C("layer_norm", "layer_norm", {}, [(10, 8)], (10, 8), (16, 16)),
     C("layer_norm_no_center", "layer_norm", {"center": False}, [(10, 8)], (10, 8), (8, 8)),
     C("batch_norm", "batch_norm", {}, [(10, 8)], (10, 8), (32, 16)),
