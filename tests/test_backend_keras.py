@@ -218,7 +218,12 @@ def test_every_custom_object_is_emitted_ruff_clean(tmp_path):
         "return_sequences: true}\n"
         "  - {name: b, op: lstm, variant: peephole, units: 3, dropout: 0.1, forget_bias: 2.0, "
         "return_sequences: true}\n"
-        "  - {name: c, op: last_step}"
+        "  - {name: c, op: last_step}\n"
+        # masks: specc's masked last step and max pool
+        "  - {name: m, op: masking, inputs: x}\n"
+        "  - {name: d, op: last_step, inputs: m}\n"
+        "  - {name: e, op: global_max_pool, inputs: m}\n"
+        "  - {name: f, op: concatenate, inputs: [c, d, e]}"
     )
     source = specc.emit(text, backend="keras")
     assert all(f"class {name}(" in source for name in runtime.__all__)
