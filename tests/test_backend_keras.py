@@ -526,6 +526,10 @@ SAVED = textwrap.dedent("""\
          return_sequences: true}
       - {name: att, op: timestep_attention}
       - {name: last, op: last_step}
+      - {name: pad, op: masking, inputs: x}
+      - {name: top, op: global_max_pool, inputs: pad}
+      - {name: tail, op: last_step, inputs: pad}
+      - {name: both, op: concatenate, inputs: [last, top, tail]}
       - {name: out, op: dense, units: 2}
     """)
 
