@@ -163,6 +163,16 @@ def image_caption() -> keras.Model:
     return keras.Model([image, caption], next_word, name="image_caption")
 
 
+def imdb_masked() -> keras.Model:
+    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+    x = layers.Embedding(20000, 128, mask_zero=True, name="embed")(tokens)
+    words = layers.LSTM(64, return_sequences=True, zero_output_for_mask=True)
+    x = layers.Bidirectional(words, name="words")(x)
+    x = layers.Bidirectional(layers.LSTM(64), name="review")(x)
+    positive = layers.Dense(1, activation="sigmoid", name="positive")(x)
+    return keras.Model(tokens, positive, name="imdb_masked")
+
+
 def imdb_lstm_recurrent_dropout() -> keras.Model:
     tokens = keras.Input(shape=(80,), dtype="int32", name="tokens")
     x = layers.Embedding(20000, 128, name="embed")(tokens)
@@ -492,6 +502,7 @@ MODELS: dict[str, Callable[[], keras.Model]] = {
     "hierarchical_rnn_mnist": hierarchical_rnn_mnist,
     "image_caption": image_caption,
     "imdb_lstm_recurrent_dropout": imdb_lstm_recurrent_dropout,
+    "imdb_masked": imdb_masked,
     "joint_intent_slot": joint_intent_slot,
     "lstm_autoencoder_unet": lstm_autoencoder_unet,
     "luong_attention": luong_attention,

@@ -144,7 +144,8 @@ def wrap(prefix: str, expr: Expr, indent: int = 0, suffix: str = "") -> list[str
     if isinstance(expr, Tuple):
         if not optional:
             return [flat]
-        return [f"{prefix}(", *(f"{INDENT}{item}," for item in expr.items), f"){suffix}"]
+        items = [wrap("", item, indent + len(INDENT), ",") for item in expr.items]
+        return [f"{prefix}(", *(INDENT + line for lines in items for line in lines), f"){suffix}"]
     if isinstance(expr, Paren):
         return [f"{prefix}(", *_chain_lines(expr.expr, indent + len(INDENT)), f"){suffix}"]
     if isinstance(expr, BinOp):
@@ -315,8 +316,9 @@ def parse_call(expr: str) -> str | Call:
     func, inner = expr[:i], expr[i + 1 : -1]
     if func and func[-1] in " ([{,=*":  # brackets after an operator: not a call
         return expr
-    if closing == ")" and not func:  # parentheses, not a call
-        return expr
+    if closing == ")" and not func:  # parentheses, not a call: a tuple of two or more splits
+        items = split_args(expr[1:-1])  # as a call's arguments do
+        return Call("", [parse_call(item) for item in items]) if len(items) > 1 else expr
     if " for " in inner:  # a comprehension: kept whole
         return expr
     args = [parse_call(arg) for arg in split_args(inner)]

@@ -108,6 +108,7 @@ CODES: dict[str, str] = {
     "W305": "layer reaches no output",
     "W306": "setting has no effect",
     "W307": "last step of a bidirectional sequence",
+    "W308": "layer drops a sequence mask",
     "E310": "invalid shared layer",
     "E311": "no such state",
     "E312": "invalid initial state",

@@ -390,6 +390,14 @@ OPS: dict[str, Op] = {
                     "Vocabulary size: ids run from 0 to input_dim - 1.",
                 ),
                 Attr("output_dim", POSITIVE_INT, REQUIRED, "Width of each embedding vector."),
+                Attr(
+                    "mask_zero",
+                    BOOLEAN,
+                    False,
+                    "Id 0 is padding: mask the steps that hold it (Keras's `mask_zero`), so "
+                    "recurrent layers, pools and attention skip them. Needs (batch, time) ids, "
+                    "right-padded.",
+                ),
             ),
         ),
         # -- shape ----------------------------------------------------------------
@@ -539,6 +547,21 @@ OPS: dict[str, Op] = {
             "regularise",
             "Applies an activation function.",
             own=(Attr("activation", ACTIVATION, REQUIRED, "The activation function."),),
+        ),
+        Op(
+            "masking",
+            "regularise",
+            "Masks the time steps whose features all equal `mask_value` (Keras `Masking`): "
+            "they are zeroed, and recurrent layers, pools and attention downstream skip them.",
+            own=(
+                Attr(
+                    "mask_value",
+                    NUMBER,
+                    0.0,
+                    "A step whose features all equal this value is padding.",
+                ),
+            ),
+            wrappable=False,  # it makes a (batch, time) mask: whole sequences only
         ),
         # -- attention ------------------------------------------------------------
         Op(

@@ -20,6 +20,7 @@ from .graph import ModelGraph, build_graph
 from .infer import infer_shapes
 from .lints import run_lints
 from .loader import Document, load_text, read_source
+from .masks import propagate_masks
 from .schema import check_top
 
 
@@ -101,6 +102,7 @@ def _check_document(doc: Document, diags: Diagnostics) -> ModelGraph | None:
     if graph is None:
         return None
     infer_shapes(graph, diags)
+    propagate_masks(graph, diags)
     run_lints(graph, diags)
     if not diags.has_errors:
         # An accepted spec is shaped throughout: a layer left unshaped without an

@@ -22,11 +22,15 @@ from jsonschema.exceptions import ValidationError
 
 from .diagnostics import Diagnostics, Related, Span, did_you_mean, escape, show_value
 from .loader import YamlMap, YamlScalar, YamlSeq, has_refused, node_at, to_plain
-from .names import is_identifier, is_reference, reserved_reason
+from .names import REFERENCE_PATTERN, is_identifier, is_reference, reserved_reason
 from .optable import OPS
 from .schema_file import MAX_REPEAT, build_schema, layer_common, schema_json
 
 NAME_HELP = "names are ASCII identifiers: a letter or `_`, then letters, digits or `_`"
+REFERENCE_HELP = (
+    "name an input or layer (an ASCII identifier), or a state port of a recurrent layer: "
+    "`LAYER.h`, `LAYER.c`, `LAYER.h_forward`, ..."
+)
 LAYER_KEYS = ("name", "op", "inputs", "repeat", "description")
 INSTANCE_KEYS = ("name", "block", "inputs", "repeat", "description")
 SHARED_KEYS = ("name", "shares", "inputs", "repeat", "description")
@@ -343,11 +347,12 @@ class SchemaReporter:
         if kind == "pattern" and "propertyNames" in error.schema_path:
             kind = "propertyNames"  # a key of `dims`, `blocks` or `params`
         elif kind == "pattern" and schema.get("pattern", "").startswith("^[A-Za-z_]"):
+            port = schema["pattern"] == REFERENCE_PATTERN  # `LAYER` or `LAYER.PORT`
             self._error(
                 "E106",
-                f"{where}: {show_value(value)} is not a valid name",
+                f"{where}: {show_value(value)} is not a valid {'reference' if port else 'name'}",
                 node,
-                help=NAME_HELP,
+                help=REFERENCE_HELP if port else NAME_HELP,
             )
             return
         if kind == "propertyNames":

@@ -68,9 +68,14 @@ def state_order(op: str, bidirectional: bool) -> list[str]:
 
 
 def resolve_reference(ref: str, aliases: Mapping[str, str], resolve) -> str:
-    """A reference with its layer name followed through the aliases, the port kept."""
+    """A reference with its layer name followed through the aliases, the port kept (an
+    instance whose output is a port resolves to that port of the layer it names)."""
     name, port = split_port(ref)
-    return resolve(name, aliases) + port
+    target = resolve(name, aliases)
+    layer, inner = split_port(target)
+    if inner:
+        target = resolve(layer, aliases) + inner
+    return target + port
 
 
 def resolve_states(
@@ -86,6 +91,16 @@ def resolve_states(
     for ref, span in outputs:
         if "." in ref:
             _port(ref, nodes, out, span, diags)
+    for node in nodes.values():
+        if _stateful_bidirectional(node):
+            diags.error(
+                "E311",
+                f"stateful bidirectional layer `{escape(node.name)}` cannot return its states",
+                node.span("return_state"),
+                related=[Related(node.span("stateful"), "stateful here"), *node.origin],
+                help="Keras 3's `Bidirectional` fails to build a stateful layer with "
+                "`return_state`; drop one of `stateful`, `bidirectional`, `return_state`",
+            )
     for node in list(nodes.values()):
         if node.op in (INVALID, "input", STATE):
             continue
@@ -131,6 +146,14 @@ def resolve_states(
             meta = {**node.meta, "input_spans": tuple(spans), "initial_states": count}
             out[node.name] = Node(node.name, node.op, node.attrs, tuple(inputs), meta)
     return out
+
+
+def _stateful_bidirectional(node: Node) -> bool:
+    """A layer Keras cannot build: stateful, bidirectional and returning its states."""
+    attrs = node.attrs
+    if not is_recurrent(node.op) or node.meta.get("shares"):
+        return False
+    return bool(attrs.get("return_state") and attrs["stateful"] and attrs["bidirectional"])
 
 
 def _port(ref: str, nodes: dict[str, Node], out: dict, span: Span, diags: Diagnostics) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from .graph import ModelGraph
+from .masks import mask_sources
 from .shapes import dim_json, show
 from .shares import held, root_of
 
@@ -47,6 +48,8 @@ def summary_data(model: ModelGraph) -> dict:
         }
         if root_of(node) is not None:
             layer["shares"] = root_of(node)
+        if mask_sources(node):  # the layers whose mask the output carries
+            layer["mask"] = list(mask_sources(node))
         layers.append(layer)
     for node in held(model):
         for backend in backends:
@@ -84,8 +87,9 @@ def summary_text(model: ModelGraph) -> str:
         )
     data = summary_data(model)
     total = ("total", "", "", "", *(f"{data['params'][b]:,}" for b in backends))
+    header, rows, total = _mask_column(model, header, rows, total)
     widths = [max(len(r[i]) for r in [header, *rows, total]) for i in range(len(header))]
-    numeric = range(4, len(header))
+    numeric = range(4, 4 + len(backends))
 
     def line(row) -> str:
         cells = [
@@ -98,3 +102,15 @@ def summary_text(model: ModelGraph) -> str:
     out = [f"model `{model.name}`", line(header), rule, *map(line, rows), rule, line(total)]
     out.append(f"outputs: {', '.join(model.outputs)}")
     return "\n".join(out) + "\n"
+
+
+def _mask_column(model: ModelGraph, header, rows, total):
+    """A last column `mask` naming the layers whose mask each layer's output carries.
+
+    Only when some layer carries one: an unmasked model's table is unchanged.
+    """
+    live = [node for node in model.order if node.name in model.live]
+    if not any(mask_sources(node) for node in live):
+        return header, rows, total
+    rows = [(*row, ", ".join(mask_sources(node))) for row, node in zip(rows, live, strict=True)]
+    return (*header, "mask"), rows, (*total, "")

@@ -28,6 +28,7 @@ FRAMEWORK_MODULES = {
     "test_differential",
     "test_fuzz",
     "test_gated_feedback",
+    "test_masked_models",
     "test_names",
     "test_packaging",
 }

@@ -538,6 +538,8 @@ def weighted(made: Made) -> bool:
 
 
 def fits(root: Made, x: Value) -> bool:
+    if root.attrs.get("mask_zero") and x.rank != 1:
+        return False  # a mask marks time steps: (batch, time) ids only
     try:
         refit(root.op, root.attrs, root.inputs[0], x)
     except Invalid:
@@ -608,7 +610,8 @@ def _recurrent(op: str):
                 attrs["forget_bias"] = 0.5
         if op == "gru" and rng.random() < 0.2:
             attrs["reset_after"] = False
-        if not inner and rng.random() < 0.25:
+        keras_fails = attrs.get("stateful") and attrs.get("bidirectional")  # E311
+        if not inner and not keras_fails and rng.random() < 0.25:
             attrs["return_state"] = True
         fgr = attrs.get("variant") == "fgr"  # its carried gates cannot be given (E312)
         if states_from:  # `initial_state: NAME`, as wide as NAME's states
@@ -766,7 +769,19 @@ def make_embedding(scope: Scope, x: Value, inner: bool = False) -> Made:
         raise Invalid
     width = scope.rng.randint(1, 5)
     attrs = {"input_dim": scope.rng.randint(3, 12), "output_dim": width}
+    # id 0 is padding: a (batch, time) mask downstream (chosen without a draw of its own,
+    # which would move every later draw of the generator)
+    if x.rank == 1 and not inner and attrs["input_dim"] % 3 == 0:
+        attrs["mask_zero"] = True
     return Made("embedding", attrs, [x], (*x.shape, width))
+
+
+def make_masking(scope: Scope, x: Value, inner: bool = False) -> Made:
+    if inner:
+        raise Invalid  # not wrappable: it masks whole sequences
+    x = scope.sequence(x, static_features=False)
+    attrs = {"mask_value": scope.rng.choice([0.0, 0.5])} if scope.rng.random() < 0.5 else {}
+    return Made("masking", attrs, [x], x.shape)
 
 
 def make_repeat_vector(scope: Scope, x: Value, inner: bool = False) -> Made:
@@ -1028,6 +1043,7 @@ MAKERS: dict[str, Callable[..., Made]] = {
     "attention": make_attention,
     "multi_head_attention": make_multi_head_attention,
     "conv1d": make_conv1d,
+    "masking": make_masking,
 }
 
 

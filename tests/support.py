@@ -43,7 +43,35 @@ def feed(graph, rng: np.random.Generator) -> tuple[list, dict]:
             arrays.append(rng.integers(0, limit, size=shape).astype(dtype))
         else:
             arrays.append(rng.standard_normal(shape).astype(dtype))
+    right_pad(graph, arrays)
     return arrays, bound
+
+
+def pad_lengths(batch: int, steps: int) -> list[int]:
+    """Unpadded lengths of the rows: the first row full, the others shorter, each its own."""
+    return [max(1, steps - 3 * b) if b < steps else 1 + b % steps for b in range(batch)]
+
+
+def right_pad(graph, arrays: list) -> None:
+    """Right-pad, in place, each input a mask-making layer reads (`embedding` with
+    `mask_zero`: id 0 after each row's length, ids from 1 before; `masking`: steps
+    of `mask_value`), so that masked models see padding of another length in each row."""
+    inputs = [node.name for node in graph.spec.inputs]
+    for node in graph.order:
+        masking = node.op == "masking"
+        if not (masking or (node.op == "embedding" and node.attrs.get("mask_zero"))):
+            continue
+        if node.inputs[0] not in inputs:
+            continue
+        array = arrays[inputs.index(node.inputs[0])]
+        if array.ndim < 2:
+            continue
+        for row, length in enumerate(pad_lengths(array.shape[0], array.shape[1])):
+            if masking:
+                array[row, length:] = node.attrs["mask_value"]
+            else:
+                array[row, :length] = np.maximum(array[row, :length], 1)
+                array[row, length:] = 0
 
 
 @functools.cache

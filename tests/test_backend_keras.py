@@ -57,6 +57,7 @@ GOLDEN_SPECS = [
     "gated_feedback_lstm",  # specc's GatedFeedback layer
     "siamese_lstm",  # `shares:`: one layer object per root, called at each site
     "bidirectional_encoder_decoder",  # return_state unpacked, ports, initial_state
+    "imdb_masked",  # mask_zero: zero_output_for_mask only where sequences are returned
 ]
 
 
@@ -221,9 +222,19 @@ def test_every_custom_object_is_emitted_ruff_clean(tmp_path):
         "return_sequences: true}\n"
         "  - {name: b, op: lstm, variant: peephole, units: 3, dropout: 0.1, forget_bias: 2.0, "
         "return_sequences: true}\n"
-        "  - {name: f, op: gated_feedback, cell: lstm, layers: 2, units: 3, "
+        "  - {name: g, op: gated_feedback, cell: lstm, layers: 2, units: 3, "
         "return_sequences: true}\n"
-        "  - {name: c, op: last_step}"
+        "  - {name: c, op: last_step}\n"
+        # masks: specc's masked last step and max pool
+        "  - {name: m, op: masking, inputs: x}\n"
+        "  - {name: d, op: last_step, inputs: m}\n"
+        "  - {name: e, op: global_max_pool, inputs: m}\n"
+        "  - {name: f, op: concatenate, inputs: [c, d, e]}\n"
+        # a masked sequence of sequences into a wrapped recurrent layer
+        "  - {name: r, op: time_distributed, layer: {op: repeat_vector, n: 2}, inputs: m}\n"
+        "  - {name: s, op: time_distributed, layer: {op: gru, units: 2}}\n"
+        "  - {name: t, op: global_avg_pool}\n"
+        "  - {name: u, op: concatenate, inputs: [f, t]}"
     )
     source = specc.emit(text, backend="keras")
     assert all(f"class {name}(" in source for name in runtime.__all__)
@@ -528,6 +539,13 @@ SAVED = textwrap.dedent("""\
       - {name: att, op: timestep_attention}
       - {name: gf, op: gated_feedback, cell: gru, layers: 2, units: 3, return_sequences: true}
       - {name: last, op: last_step}
+      - {name: pad, op: masking, inputs: x}
+      - {name: top, op: global_max_pool, inputs: pad}
+      - {name: tail, op: last_step, inputs: pad}
+      - {name: rep, op: time_distributed, layer: {op: repeat_vector, n: 2}, inputs: pad}
+      - {name: inner, op: time_distributed, layer: {op: rnn, units: 2}}
+      - {name: pooled, op: global_avg_pool}
+      - {name: both, op: concatenate, inputs: [last, top, tail, pooled]}
       - {name: out, op: dense, units: 2}
     """)
 

@@ -187,6 +187,8 @@ LONG_SPECS = [
     "image_caption",
     "crnn_keyword_spotting",
     "variants/lstm_peephole",
+    "bidirectional_encoder_decoder",  # state ports and initial states
+    "seq2seq_states",
 ]
 FILL = "_of_a_layer_renamed_to_a_long_identifier_for_the_wrapping_tests_"
 
@@ -198,16 +200,22 @@ def _renamed(spec: str, lengths: list[int]) -> str:
     names = [item["name"] for item in data["inputs"] + data["layers"]]
     new = {name: (name + FILL)[: lengths[k % len(lengths)]] for k, name in enumerate(names)}
     assert len(set(new.values())) == len(new)
+
+    def renamed(ref: str) -> str:  # a state port keeps its port: `enc.h`
+        name, dot, port = ref.partition(".")
+        return new[name] + dot + port
+
     for item in data["inputs"] + data["layers"]:
         item["name"] = new[item["name"]]
-        if isinstance(item.get("inputs"), str):
-            item["inputs"] = new[item["inputs"]]
-        elif "inputs" in item:
-            item["inputs"] = [new[name] for name in item["inputs"]]
+        for key in ("inputs", "initial_state", "outputs"):
+            if isinstance(item.get(key), str):
+                item[key] = renamed(item[key])
+            elif key in item:
+                item[key] = [renamed(name) for name in item[key]]
     if isinstance(data.get("outputs"), str):
-        data["outputs"] = new[data["outputs"]]
+        data["outputs"] = renamed(data["outputs"])
     elif "outputs" in data:
-        data["outputs"] = [new[name] for name in data["outputs"]]
+        data["outputs"] = [renamed(name) for name in data["outputs"]]
     return yaml.safe_dump(data, sort_keys=False)
 
 

@@ -188,6 +188,8 @@ class _Emitter:
         var = self.names.name(spec_name)
         targets = [var]
         if node is not None and node.attrs.get("return_state"):
+            if not self._output_read(node):
+                targets = ["_"]
             read = {p.attrs["port"] for p in self._ports(node)}
             bidirectional = node.attrs["bidirectional"]
             for part in keras_states(node):
@@ -198,8 +200,24 @@ class _Emitter:
                     targets.append(self.var[f"{node.name}.{part}"])
                 else:
                     targets.append("_")
-        self.body.wrapped(f"{', '.join(targets)} = ", Call(layer, args))
+        unpack = f"{', '.join(targets)} = "
+        if len(targets) == 1 or 4 + len(unpack) + 1 <= LINE_LENGTH:
+            self.body.wrapped(unpack, Call(layer, args))
+            return var
+        # too many names for one line: the call's list of results, then each by index
+        results = self.names.name(f"{spec_name}_results")
+        self.body.wrapped(f"{results} = ", Call(layer, args))
+        for index, target in enumerate(targets):
+            if target != "_":
+                self.body.wrapped(f"{target} = ", f"{results}[{index}]")
         return var
+
+    def _output_read(self, node: Node) -> bool:
+        """Whether a layer's own output is used (not only its states)."""
+        graph = self.graph
+        readers = [graph.node(name) for name in graph.graph.successors(node.name)]
+        live = [r for r in readers if r.name in graph.live and r.op != STATE]
+        return bool(live) or node.name in graph.outputs
 
     def _ports(self, node: Node) -> list[Node]:
         graph = self.graph
@@ -386,13 +404,28 @@ def _dense(layer: Layer) -> Lowered:
 
 
 def _time_distributed(layer: Layer) -> Lowered | None:
+    """`TimeDistributed`; on a masked sequence, the wrapped layer runs unmasked where
+    Keras would hand it a mask it cannot read (`UnmaskedTimeDistributed`)."""
     inner = Layer(layer.node, layer.attrs["layer"], layer.sources, layer.emitter, ("layer",))
     wrapped = lower(inner)
-    return None if wrapped is None else layer.one(Call(LAYERS + "TimeDistributed", [wrapped.layer]))
+    if wrapped is None:
+        return None
+    wrapper = LAYERS + "TimeDistributed"
+    if _input_mask(layer) is not None and inner.op in MASK_READERS:
+        wrapper = layer.use("UnmaskedTimeDistributed")
+    return layer.one(Call(wrapper, [wrapped.layer]))
+
+
+# Wrappable ops whose Keras layer reads a mask it is handed (the recurrent layers and
+# the poolings over time): inside `TimeDistributed` they would get the sequence's.
+MASK_READERS = frozenset(
+    {*(name for name, op in OPS.items() if op.recurrent), "gated_feedback", "global_avg_pool"}
+)
 
 
 def _embedding(layer: Layer) -> Lowered:
     args = [str(layer.attrs["input_dim"]), str(layer.attrs["output_dim"])]
+    args += ["mask_zero=True"] if layer.attrs.get("mask_zero") else []
     return layer.one(Call(LAYERS + "Embedding", args))
 
 
@@ -506,8 +539,57 @@ def _conv1d(layer: Layer) -> Lowered:
     return layer.one(Call(LAYERS + "Conv1D", args))
 
 
+# -- masks (specc.masks): what changes where a layer reads a masked sequence ------------
+
+
+def _input_mask(layer: Layer):
+    """The mask of the layer's first input (specc.masks), or None; none inside time_distributed."""
+    if layer.path:
+        return None
+    return layer.emitter.graph.node(layer.node.inputs[0]).meta.get("mask")
+
+
+def _masked_recurrent(layer: Layer) -> Lowered | None:
+    """A recurrent layer; on a masked sequence returning every step, masked steps give zeros.
+
+    Keras's generic loop repeats the last output at a masked step, its cuDNN
+    kernel gives zeros: `zero_output_for_mask=True` makes both (and PyTorch)
+    agree. Not with `return_sequences: false`, where it would zero the final
+    output of a row that ends in padding (keras-team/keras#17596).
+    """
+    lowered = _recurrent(layer)
+    if lowered is None or _input_mask(layer) is None or not layer.attrs["return_sequences"]:
+        return lowered
+    outer = lowered.layer
+    inner = outer.args[0] if outer.func == LAYERS + "Bidirectional" else outer
+    zeroed = Call(inner.func, [*inner.args, "zero_output_for_mask=True"])
+    if inner is not outer:
+        zeroed = Call(outer.func, [zeroed, *outer.args[1:]])
+    return Lowered(zeroed, lowered.args)
+
+
+def _masked_last_step(layer: Layer) -> Lowered:
+    """On a masked sequence, the last unmasked step (right padding assumed)."""
+    if _input_mask(layer) is None:
+        return _last_step(layer)
+    return layer.one(Call(layer.use("MaskedLastStep")))
+
+
+def _masked_global_max_pool(layer: Layer) -> Lowered:
+    """On a masked sequence, the maximum over the unmasked steps (Keras's own ignores masks)."""
+    if _input_mask(layer) is None:
+        return layer.one(Call(LAYERS + "GlobalMaxPooling1D"))
+    return layer.one(Call(layer.use("MaskedGlobalMaxPooling1D")))
+
+
+def _masking(layer: Layer) -> Lowered:
+    value = layer.attrs["mask_value"]
+    args = [] if value == 0.0 else [_kw("mask_value", value)]
+    return layer.one(Call(LAYERS + "Masking", args))
+
+
 LOWERINGS: dict[str, Lowering] = {
-    **{name: _recurrent for name, op in OPS.items() if op.recurrent},
+    **{name: _masked_recurrent for name, op in OPS.items() if op.recurrent},
     "gated_feedback": _gated_feedback,
     "dense": _dense,
     "time_distributed": _time_distributed,
@@ -517,8 +599,8 @@ LOWERINGS: dict[str, Lowering] = {
     "reshape": _reshape,
     "flatten": _plain("Flatten"),
     "global_avg_pool": _plain("GlobalAveragePooling1D"),
-    "global_max_pool": _plain("GlobalMaxPooling1D"),
-    "last_step": _last_step,
+    "global_max_pool": _masked_global_max_pool,
+    "last_step": _masked_last_step,
     **{op: _merge(keras_layer) for op, keras_layer in MERGES.items()},
     "concatenate": _concatenate,
     "dropout": _dropout,
@@ -529,6 +611,7 @@ LOWERINGS: dict[str, Lowering] = {
     "attention": _attention,
     "multi_head_attention": _multi_head_attention,
     "conv1d": _conv1d,
+    "masking": _masking,
 }
 
 

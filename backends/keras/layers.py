@@ -28,6 +28,9 @@ __all__ = [
     "GatedFeedback",
     "GatedFeedbackCell",
     "LastStep",
+    "MaskedGlobalMaxPooling1D",
+    "MaskedLastStep",
+    "UnmaskedTimeDistributed",
     "UpdateDropoutGRUCell",
     "VariantLSTMCell",
 ]
@@ -42,6 +45,69 @@ class LastStep(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], *input_shape[2:])
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class MaskedLastStep(keras.layers.Layer):
+    """The last unmasked step of a right-padded sequence: (batch, T, F) -> (batch, F).
+
+    Step `length - 1` of each row, `length` the number of unmasked steps; a row
+    without any takes step 0. Without a mask, the last step.
+    """
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return inputs[:, -1]
+        length = keras.ops.sum(keras.ops.cast(mask, "int32"), axis=1)
+        index = keras.ops.maximum(length - 1, 0)[:, None, None]
+        return keras.ops.take_along_axis(inputs, index, axis=1)[:, 0]
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], *input_shape[2:])
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class MaskedGlobalMaxPooling1D(keras.layers.Layer):
+    """The maximum over the unmasked steps: (batch, T, F) -> (batch, F).
+
+    Keras's `GlobalMaxPooling1D` ignores a mask. A row without unmasked steps
+    gives zeros.
+    """
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return keras.ops.max(inputs, axis=1)
+        keep = keras.ops.cast(mask, "bool")[:, :, None]
+        lowest = keras.ops.full_like(inputs, float("-inf"))
+        pooled = keras.ops.max(keras.ops.where(keep, inputs, lowest), axis=1)
+        return keras.ops.where(keras.ops.any(keep, axis=1), pooled, 0.0)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class UnmaskedTimeDistributed(keras.layers.TimeDistributed):
+    """`TimeDistributed` whose wrapped layer runs on each step unmasked; the sequence's
+    (batch, time) mask passes by it to the layers after.
+
+    Keras's own hands the wrapped layer the mask flattened to (batch * time,),
+    which a recurrent layer or a pooling over the step's own axis cannot take
+    (IndexError, ValueError). Used only where a masked sequence meets such a
+    wrapped layer.
+    """
+
+    def call(self, inputs, training=None, mask=None):
+        return super().call(inputs, training=training, mask=None)
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
 
 
 @keras.saving.register_keras_serializable(package="specc")

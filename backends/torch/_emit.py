@@ -35,6 +35,8 @@ from specc.codegen import (
 )
 from specc.graph import ModelGraph
 from specc.ir import Node
+from specc.masks import combined_here, makes_mask
+from specc.optable import is_recurrent
 from specc.shapes import BATCH, show
 from specc.shares import held, root_of
 from specc.states import STATE, initial_states, state_parts
@@ -311,6 +313,8 @@ class Layer:
     # a recurrent layer with `return_state` -> the variables its final states are in,
     # PyTorch's (h_n, c_n), each (directions, batch, units); set when it is emitted
     state_vars: dict[str, list[str]] = field(default_factory=dict)
+    ports_read: frozenset[str] = frozenset()  # its state ports that live layers read
+    output_read: bool = True  # False when only its ports are read
 
     def refuse(self, what: str, help: str, *path) -> None:
         full = (*self.path, *path)
@@ -338,6 +342,8 @@ class _Emitter:
         self.helpers: set[str] = set()
         self.attrs = module_names(graph)
         self.state_vars: dict[str, list[str]] = {}
+
+        self.mask_vars: dict[str, str] = {}  # a mask's owner (specc.masks) -> its variable
 
     def emit(self, standalone: bool = True) -> str:
         graph = self.graph
@@ -524,10 +530,21 @@ class _Emitter:
             batch_size=self.graph.spec.batch_size,
             local=lambda wanted: self.names.name(wanted),
             state_vars=self.state_vars,
+            **self._reads(node),
         )
-        lowered = _lower(layer)
+        lowered = _with_masks(self, layer, _lower(layer))
         self.helpers.update(lowered.helpers)
         return lowered
+
+    def _reads(self, node: Node) -> dict:
+        """Which of a recurrent layer's results live layers read: its ports, its output."""
+        graph = self.graph
+        if not node.attrs.get("return_state"):
+            return {}
+        readers = [graph.node(r) for r in graph.graph.successors(node.name) if r in graph.live]
+        ports = frozenset(r.attrs["port"] for r in readers if r.op == STATE)
+        output = node.name in graph.outputs or any(r.op != STATE for r in readers)
+        return {"ports_read": ports, "output_read": output}
 
     def _port(self, node: Node) -> Lowered:
         """A final state of a recurrent layer: one direction of PyTorch's (directions,
@@ -544,25 +561,43 @@ class _Emitter:
         return Lowered(None, forward)
 
 
-def _final_states(layer: Layer, out: str) -> str:
-    """Where a recurrent layer's call puts its final states: `(out_h_n, out_c_n)` for an
-    LSTM, `out_h_n` otherwise, PyTorch's layout; `_` without `return_state`."""
+def _unpack(layer: Layer, out: str, value: str, *, pair: bool, need: str = "") -> list[str]:
+    """`out, (out_h_n, out_c_n) = value`: a recurrent layer's call, its final states (with
+    `return_state`) unpacked in PyTorch's layout, (directions, batch, units), and `_`
+    for what nothing reads (`need` names a state the caller reads itself); by index when
+    the names do not fit on one line. `pair`: the call returns (output, state) even
+    without `return_state`, as a fused layer does."""
+    first = out if layer.output_read else "_"
     if not layer.attrs.get("return_state"):
-        return "_"
-    names = [layer.local(f"{out}_{part}_n") for part in state_parts(layer.op)]
+        return [f"{first}, _ = {value}"] if pair else [f"{first} = {value}"]
+    read = {port.partition("_")[0] for port in layer.ports_read} | {need}
+    parts = state_parts(layer.op)
+    names = [layer.local(f"{out}_{part}_n") if part in read else "_" for part in parts]
     layer.state_vars[layer.node.name] = names
-    return f"({', '.join(names)})" if len(names) > 1 else names[0]
+    states = f"({', '.join(names)})" if len(names) > 1 else names[0]
+    if 8 + len(f"{first}, {states} = (") <= LINE_LENGTH:
+        return [f"{first}, {states} = {value}"]
+    results = layer.local(f"{out}_results")
+    lines = [f"{results} = {value}"]
+    if first != "_":
+        lines.append(f"{out} = {results}[0]")
+    for index, name in enumerate(names):
+        if name != "_":
+            lines.append(f"{name} = {results}[1]" + (f"[{index}]" if len(names) > 1 else ""))
+    return lines
 
 
-def _initial_state(layer: Layer, x: list[str]) -> list[str]:
-    """The state argument of a recurrent layer's call: `initial_state`'s (batch, units)
-    tensors stacked into PyTorch's (directions, batch, units), an LSTM's as (h_0, c_0)."""
+def _initial_state(layer: Layer, x: list[str], out: str) -> tuple[list[str], list[str]]:
+    """(statements, call arguments) for the state a recurrent layer starts from:
+    `initial_state`'s (batch, units) tensors stacked into PyTorch's (directions, batch,
+    units), in `out_state` (an LSTM's a pair, (h_0, c_0))."""
     count = initial_states(layer.node)
     if not count:
-        return []
+        return [], []
     states, parts = x[-count:], state_parts(layer.op)
     stacked = [f"torch.stack([{', '.join(states[i :: len(parts)])}])" for i in range(len(parts))]
-    return [f"({', '.join(stacked)})" if len(stacked) > 1 else stacked[0]]
+    name = layer.local(f"{out}_state")
+    return [f"{name} = {', '.join(stacked)}"], [name]
 
 
 def _lower(layer: Layer) -> Lowered:
@@ -639,14 +674,19 @@ def _recurrent(layer: Layer) -> Lowered:
         return Lowered(call(cls, args), lambda x: f"{layer.attr}({x[0]})", (cls,))
     if a.get("return_state"):
         args.append("return_state=True")
+    return Lowered(
+        call(cls, args),
+        statements=lambda x, out: _runtime_call(layer, x, out),
+        helpers=(cls,),
+    )
 
-    def statements(x: list[str], out: str) -> list[str]:
-        value = call(layer.attr, [x[0], *_initial_state(layer, x)])
-        if not a.get("return_state"):
-            return [f"{out} = {value}"]
-        return [f"{out}, {_final_states(layer, out)} = {value}"]
 
-    return Lowered(call(cls, args), statements=statements, helpers=(cls,))
+def _runtime_call(layer: Layer, x: list[str], out: str, mask: str = "") -> list[str]:
+    """A runtime recurrent layer's call, from its initial states, on a masked sequence
+    when `mask` names one; with `return_state`, its final states unpacked too."""
+    lines, state = _initial_state(layer, x, out)
+    value = call(layer.attr, [x[0], *state, *([f"mask={mask}"] * bool(mask))])
+    return [*lines, *_unpack(layer, out, value, pair=False)]
 
 
 def _fused(layer: Layer, forget: float | None, relu: bool) -> Lowered:
@@ -669,8 +709,10 @@ def _fused(layer: Layer, forget: float | None, relu: bool) -> Lowered:
             rate = number(a["dropout"])
             lines.append(f"{out} = {source} * F.dropout({ones}, {rate}, self.training)")
             source = out
-        state = _initial_state(layer, x)
-        lines.append(f"{out}, {_final_states(layer, out)} = {call(layer.attr, [source, *state])}")
+        starts, state = _initial_state(layer, x, out)
+        lines += [*starts, *_unpack(layer, out, call(layer.attr, [source, *state]), pair=True)]
+        if not layer.output_read:  # only its states are read
+            return lines
         if a["bidirectional"]:
             if a["return_sequences"]:  # each step: both directions' outputs at that step
                 halves = f"{out}[..., :{units}]", f"{out}[..., {units}:]"
@@ -911,6 +953,13 @@ def _conv1d(layer: Layer) -> Lowered:
     )
 
 
+def _masking(layer: Layer) -> Lowered:
+    """Without its mask (see `_with_masks`): the steps equal to `mask_value` zeroed."""
+    value = number(float(layer.attrs["mask_value"]))
+    keep = f"({{}} != {value}).any(-1, keepdim=True)"
+    return Lowered(None, lambda x: f"{x[0]} * {keep.format(x[0])}")
+
+
 LOWERINGS: dict[str, Callable[[Layer], Lowered]] = {
     "lstm": _recurrent,
     "gru": _recurrent,
@@ -941,7 +990,162 @@ LOWERINGS: dict[str, Callable[[Layer], Lowered]] = {
     "attention": _attention,
     "multi_head_attention": _multi_head_attention,
     "conv1d": _conv1d,
+    "masking": _masking,
 }
+
+
+# masks (specc.masks) -----------------------------------------------------------
+# A mask is a boolean (batch, time) variable of `forward`, True at the steps that count,
+# made where the mask is made (`tokens_mask = tokens != 0`) and named after that layer.
+EXTREMA = {"maximum": "torch.maximum", "minimum": "torch.minimum"}
+MASKED_POOLS = {
+    "global_avg_pool": "masked_mean",
+    "global_max_pool": "masked_max",
+    "last_step": "last_unmasked",
+}
+
+
+def _mask_var(emitter: _Emitter, mask) -> str:
+    """The variable that holds a mask, named after the layer that makes it."""
+    if mask.owner not in emitter.mask_vars:
+        emitter.mask_vars[mask.owner] = emitter.names.name(f"{mask.owner}_mask")
+    return emitter.mask_vars[mask.owner]
+
+
+def _with_masks(emitter: _Emitter, layer: Layer, lowered: Lowered) -> Lowered:
+    """The lowering, changed where the layer makes a mask or reads a masked sequence."""
+    node, graph = layer.node, emitter.graph
+    masks = [graph.node(name).meta.get("mask") for name in node.inputs]
+    out_mask = node.meta.get("mask")
+
+    def var(mask) -> str:
+        return _mask_var(emitter, mask)
+
+    if node.op == "embedding" and makes_mask(node):
+        return replace(
+            lowered,
+            statements=lambda x, out: [f"{var(out_mask)} = {x[0]} != 0", *lowered.code(x, out)],
+            steps=None,
+        )
+    if node.op == "masking":
+        value = number(float(layer.attrs["mask_value"]))
+
+        def masking(x: list[str], out: str) -> list[str]:
+            made = f"{var(out_mask)} = ({x[0]} != {value}).any(-1)"
+            return [made, f"{out} = {x[0]} * {var(out_mask)}.unsqueeze(-1)"]
+
+        return replace(lowered, statements=masking)
+    if not any(masks):
+        return lowered
+    first = masks[0]
+    if is_recurrent(node.op) and first is not None:
+        if not lowered.module.startswith("nn."):  # a runtime layer: it masks in its loop
+            return replace(
+                lowered,
+                forward=None,
+                statements=lambda x, out: _runtime_call(layer, x, out, var(first)),
+            )
+        return replace(lowered, statements=_packed(layer, lambda: var(first)), helpers=("packed",))
+    if node.op == "gated_feedback" and first is not None:  # it masks in its loop
+        return replace(lowered, forward=lambda x: f"{layer.attr}({x[0]}, mask={var(first)})")
+    if node.op in MASKED_POOLS and first is not None:
+        helper = MASKED_POOLS[node.op]
+        return Lowered(None, lambda x: f"{helper}({x[0]}, {var(first)})", (helper,))
+    if node.op in ("attention", "multi_head_attention"):
+        return replace(lowered, forward=_attention_masks(layer, masks, var))
+    if node.op in EXTREMA:
+        func = EXTREMA[node.op]
+
+        def extremum(x: list[str]) -> str:
+            given = ", ".join("None" if m is None else var(m) for m in masks)
+            return f"masked_merge({func}, [{', '.join(x)}], [{given}])"
+
+        lowered = Lowered(None, extremum, ("masked_merge",))
+    if combined_here(node):
+        return replace(lowered, statements=_combine(node, lowered, masks, var), steps=None)
+    return lowered
+
+
+def _attention_masks(layer: Layer, masks: list, var) -> Callable:
+    """Keras's attention layers read the query's and the value's masks (and, for
+    `multi_head_attention`, a separate key's); a self-attention's value is its query."""
+    roles = ["query_mask", "value_mask", "key_mask"]
+    if layer.op == "attention":
+        roles = roles[:2]  # Keras's `Attention` uses no key mask
+    if len(masks) == 1:  # self-attention: the value is the query
+        masks = masks * 2
+
+    def forward(x: list[str]) -> str:
+        given = [f"{role}={var(m)}" for role, m in zip(roles, masks, strict=False) if m is not None]
+        return call(layer.attr, [*x, *given])
+
+    return forward
+
+
+def _combine(node: Node, lowered: Lowered, masks: list, var) -> Callable:
+    """A merge's statements, then the mask it makes from its inputs' (as Keras 3 does)."""
+
+    def statements(x: list[str], out: str) -> list[str]:
+        made = var(node.meta["mask"])
+        owners = [var(m) for m in dict.fromkeys(m for m in masks if m is not None)]
+        rank = len(node.meta["shape"])
+        if node.op != "concatenate":  # a step counts where any input counts
+            mask = " | ".join(owners)
+        elif node.attrs.get("axis", -1) % rank == 1:  # joined along time
+            parts = [
+                f"{v}.new_ones({v}.shape[:2], dtype=torch.bool)" if m is None else var(m)
+                for v, m in zip(x, masks, strict=True)
+            ]
+            mask = f"torch.cat([{', '.join(parts)}], 1)"
+        else:  # joined along features: a step counts where every masked input counts
+            mask = " & ".join(owners)
+        return [*lowered.code(x, out), f"{made} = {mask}"]
+
+    return statements
+
+
+def _packed(layer: Layer, mask: Callable[[], str]) -> Callable:
+    """A fused layer on a masked sequence: packed by the mask's lengths (cuDNN kept).
+
+    `packed` (runtime.py) gives the padded outputs (zeros at masked steps) and
+    each direction's final state, at each row's last unmasked step (the
+    backward direction's at t = 0), as Keras's masked layers return them.
+    """
+    a, units = layer.attrs, layer.attrs["units"]
+
+    def statements(x: list[str], out: str) -> list[str]:
+        lines, source = [], x[0]
+        if a["dropout"]:  # Keras's input dropout: one mask for all time steps
+            ones = f"torch.ones_like({source}[:, :1])"
+            rate = number(a["dropout"])
+            lines.append(f"{out} = {source} * F.dropout({ones}, {rate}, self.training)")
+            source = out
+        starts, state = _initial_state(layer, x, out)
+        lines += starts
+        run = call("packed", [layer.attr, source, mask(), *state])
+        if a["return_sequences"]:
+            lines += _unpack(layer, out, run, pair=True)
+            halves = f"{out}[..., :{units}]", f"{out}[..., {units}:]"
+            if a["bidirectional"] and a["merge_mode"] != "concat" and layer.output_read:
+                lines.append(f"{out} = {MERGES[a['merge_mode']].format(*halves)}")
+            return lines
+        if a.get("return_state"):  # the output is h of the final state, which is kept
+            need = "h" if layer.output_read else ""
+            lines += _unpack(replace(layer, output_read=False), out, run, pair=True, need=need)
+            if not layer.output_read:
+                return lines
+            h = layer.state_vars[layer.node.name][0]
+        else:
+            h = out
+            final = f"({out}, _)" if layer.op == "lstm" else out  # h: (directions, batch, units)
+            lines.append(f"_, {final} = {run}")
+        if a["bidirectional"]:
+            lines.append(f"{out} = {MERGES[a['merge_mode']].format(f'{h}[0]', f'{h}[1]')}")
+        else:
+            lines.append(f"{out} = {h}[0]")
+        return lines
+
+    return statements
 
 
 # source layout ----------------------------------------------------------------

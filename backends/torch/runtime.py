@@ -77,20 +77,23 @@ class KerasRecurrent:
         """Whether `_run` masks the input itself (per gate); else one mask here."""
         return False
 
-    def forward(self, x, state=None):
+    def forward(self, x, state=None, mask=None):
         """The output as Keras gives it; with `return_state`, also the final state as
         PyTorch's layers give it ((h_n, c_n) for an LSTM, h_n otherwise, each (directions,
-        batch, units)). `state` is the one to start from, in that layout."""
+        batch, units)). `state` is the one to start from, in that layout; `mask`
+        (batch, T), True at real steps, right-padded, skips the padding."""
         if self.input_dropout and self.training and not self._masks_input():
-            mask = x.new_ones(x.shape[0], 1, x.shape[2])
-            x = x * F.dropout(mask, self.input_dropout, training=True)
+            ones = x.new_ones(x.shape[0], 1, x.shape[2])
+            x = x * F.dropout(ones, self.input_dropout, training=True)
         if self.stateful:
             buffers = [getattr(self, name) for name, _ in self._state_widths()]
             # copies: autograd keeps the starting state, and the buffers change below
             state = tuple(b.clone() for b in buffers)
             if len(state) == 1:
                 state = state[0]
-        out, state = self._run(x, state)
+        out, state = self._run(x, state) if mask is None else self._run(x, state, mask)
+        if mask is not None:  # masked: zeros at masked steps, or the final state's h
+            out = masked_outputs(out, state, mask, self.return_sequences)
         if self.stateful:
             values = state if len(buffers) > 1 else [state]
             with torch.no_grad():
@@ -122,7 +125,9 @@ class KerasRecurrent:
 class Fused(KerasRecurrent):
     """Keras's view of a fused `nn.LSTM`, `nn.GRU` or `nn.RNN`: a stateful one."""
 
-    def _run(self, x, state):
+    def _run(self, x, state, seq_mask=None):
+        if seq_mask is not None:  # packed by the mask's lengths (cuDNN kept)
+            return packed(super(KerasRecurrent, self).forward, x, seq_mask, state)
         # the fused layer's own forward: the next after KerasRecurrent
         return super(KerasRecurrent, self).forward(x, state)
 
@@ -259,7 +264,7 @@ class StepByStep(KerasRecurrent, nn.Module):
     def _masks_input(self):
         return self._per_gate()
 
-    def _run(self, x, state):
+    def _run(self, x, state, seq_mask=None):
         gates = self.gates
         units, batch = self.hidden_size, x.shape[0]
         directions = 2 if self.bidirectional else 1
@@ -277,7 +282,7 @@ class StepByStep(KerasRecurrent, nn.Module):
             w_hh = getattr(self, names["recurrent_kernel"])
             b_ih = getattr(self, names["input_bias"], None)
             b_hh = getattr(self, names["recurrent_bias"], None)
-            seq = x.flip(1) if d else x
+            seq = reverse_padded(x, seq_mask) if d else x
             if per_gate and self.input_dropout:
                 ones = x.new_ones(gates, batch, x.shape[2])
                 masks = F.dropout(ones, self.input_dropout, training=True)
@@ -292,6 +297,7 @@ class StepByStep(KerasRecurrent, nn.Module):
                 mask = F.dropout(x.new_ones(shape), self.recurrent_dropout)
             h, c, steps = h0[d], c0[d], []
             for t in range(seq.shape[1]):
+                carried = (h, c)  # what a masked step keeps
                 # reset_after=False: the reset gate scales h before its matmul
                 if not self.reset_after:
                     x_r, x_z, x_n = xs[:, t].chunk(3, -1)
@@ -306,6 +312,8 @@ class StepByStep(KerasRecurrent, nn.Module):
                     n = act(x_n + F.linear(r * h_in, w_hh[2 * units :]))
                     n = n if mask is None or per_gate else n * mask
                     h = (1 - z) * n + z * h
+                    if seq_mask is not None:
+                        h, c = carry(seq_mask[:, t], (h, c), carried)
                     steps.append(h)
                     continue
                 if per_gate:
@@ -328,9 +336,11 @@ class StepByStep(KerasRecurrent, nn.Module):
                     h = (1 - z) * n + z * h
                 else:
                     h = act(xs[:, t] + hh)
+                if seq_mask is not None:
+                    h, c = carry(seq_mask[:, t], (h, c), carried)
                 steps.append(h)
             out = torch.stack(steps, 1)
-            outs.append(out.flip(1) if d else out)
+            outs.append(reverse_padded(out, seq_mask) if d else out)
             hs.append(h)
             cs.append(c)
         h_n = torch.stack(hs)
@@ -433,7 +443,7 @@ class LSTMVariant(KerasRecurrent, nn.Module):
         widths = [("h", units), ("c", units)]
         return widths + ([("last_gates", 3 * units)] if self.gate_recurrence else [])
 
-    def _run(self, x, state):
+    def _run(self, x, state, seq_mask=None):
         """Greff et al.'s equations, step by step; the input projection all at once."""
         units, batch = self.hidden_size, x.shape[0]
         directions = 2 if self.bidirectional else 1
@@ -453,7 +463,7 @@ class LSTMVariant(KerasRecurrent, nn.Module):
             bias = getattr(self, names["bias"], None)
             peep = getattr(self, names["peephole"], None)
             peep = {} if peep is None else dict(zip(self.peepholes, peep, strict=True))
-            seq = x.flip(1) if d else x
+            seq = reverse_padded(x, seq_mask) if d else x
             xs = F.linear(seq, getattr(self, names["input_kernel"]), bias)
             norm_hidden = getattr(self, names["recurrent_norm"], None)
             if norm_hidden is not None:  # layer_norm: the input part, all steps at once
@@ -467,6 +477,7 @@ class LSTMVariant(KerasRecurrent, nn.Module):
             # gate recurrence: the last step's i, f, o
             previous = state[2][d] if self.gate_recurrence else None
             for t in range(seq.shape[1]):
+                carried = (h, c, previous)  # what a masked step keeps
                 recurrent = F.linear(h if state_mask is None else h * state_mask, w_hh)
                 if norm_hidden is not None:
                     recurrent = norm_hidden(recurrent)
@@ -498,9 +509,11 @@ class LSTMVariant(KerasRecurrent, nn.Module):
                     h = o * cell_out(c)
                 if self.gate_recurrence:
                     previous = torch.cat([i, f, o], -1)
+                if seq_mask is not None:
+                    h, c, previous = carry(seq_mask[:, t], (h, c, previous), carried)
                 steps.append(h)
             out = torch.stack(steps, 1)
-            outs.append(out.flip(1) if d else out)
+            outs.append(reverse_padded(out, seq_mask) if d else out)
             hs.append(h)
             cs.append(c)
             gates.append(previous)
@@ -640,6 +653,99 @@ class GatedFeedback(nn.Module):
         return torch.stack(outs, 1) if self.return_sequences else h[-1]
 
 
+def carry(mask, new, old):
+    """Each state in `new` where the step is unmasked, else the one in `old` (kept)."""
+    keep = mask.unsqueeze(-1)
+    pairs = zip(new, old, strict=True)
+    return tuple(n if n is None else torch.where(keep, n, o) for n, o in pairs)
+
+
+def reverse_padded(x, mask):
+    """Each row's unmasked steps reversed, its padding kept where it is (right padding).
+
+    The backward direction of a masked bidirectional layer reads this. Without
+    a mask, the whole sequence reversed. Its own inverse.
+    """
+    if mask is None:
+        return x.flip(1)
+    lengths = mask.sum(1, keepdim=True)
+    steps = torch.arange(x.shape[1], device=x.device).expand_as(mask)
+    index = torch.where(steps < lengths, lengths - 1 - steps, steps)
+    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+
+
+def masked_outputs(out, state, mask, return_sequences):
+    """What Keras's masked recurrent layers return: zeros at masked steps, or each
+    direction's final h (the last unmasked step's) as a one-step sequence."""
+    if return_sequences:
+        return out * mask.unsqueeze(-1)
+    h = state[0] if isinstance(state, tuple) else state  # (directions, batch, units)
+    return torch.cat(tuple(h), -1).unsqueeze(1)
+
+
+def packed(rnn, x, mask, state=None):
+    """A fused `nn.LSTM`/`nn.GRU`/`nn.RNN` (batch first) on a right-padded sequence.
+
+    Packed by the lengths the mask gives (cuDNN kept): the padded outputs
+    (zeros at masked steps) and the final state, each row's at its last
+    unmasked step. A row without an unmasked step runs one step (packing
+    refuses length 0), then gets zeros and keeps its starting state, as Keras
+    skips every step of it.
+    """
+    lengths = mask.sum(1)
+    sequence = nn.utils.rnn.pack_padded_sequence(
+        x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
+    )
+    out, final = rnn(sequence, state)
+    steps = x.shape[1]
+    out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=steps)
+    empty = lengths == 0
+    if not bool(empty.any()):
+        return out, final
+    out = out * ~empty[:, None, None]
+    finals = final if isinstance(final, tuple) else (final,)
+    starts = state if isinstance(state, tuple) else (state,) * len(finals)
+    finals = tuple(
+        torch.where(empty[:, None], torch.zeros_like(f) if s is None else s, f)
+        for f, s in zip(finals, starts, strict=True)
+    )
+    return out, finals if isinstance(final, tuple) else finals[0]
+
+
+def masked_mean(x, mask):
+    """Keras's `GlobalAveragePooling1D` with a mask: the mean of the unmasked steps."""
+    keep = mask.unsqueeze(-1)
+    return torch.where(keep, x, 0.0).sum(1) / keep.sum(1)
+
+
+def masked_max(x, mask):
+    """The maximum of the unmasked steps; zeros for a row without any."""
+    keep = mask.unsqueeze(-1)
+    pooled = torch.where(keep, x, float("-inf")).amax(1)
+    return torch.where(keep.any(1), pooled, 0.0)
+
+
+def last_unmasked(x, mask):
+    """Each row's last unmasked step (step 0 for a row without any; right padding)."""
+    index = (mask.sum(1) - 1).clamp(min=0)
+    return x[torch.arange(x.shape[0], device=x.device), index]
+
+
+def masked_merge(op, inputs, masks):
+    """Keras's `Maximum`/`Minimum` of masked inputs: a masked step of an input
+    takes no part (it takes the other side's value), as Keras 3 computes it."""
+    output, output_mask = inputs[0], masks[0]
+    for x, mask in zip(inputs[1:], masks[1:], strict=True):
+        if mask is not None:
+            x = torch.where(mask.unsqueeze(-1), x, output)
+        if output_mask is not None:
+            output = torch.where(output_mask.unsqueeze(-1), output, x)
+        both = mask is not None and output_mask is not None
+        output_mask = output_mask | mask if both else None
+        output = op(output, x)
+    return output
+
+
 class Conv1d(nn.Conv1d):
     """`nn.Conv1d` on (batch, time, channels), with Keras's `valid`, `same`, `causal`.
 
@@ -744,7 +850,7 @@ class Attention(nn.Module):
             for value in self.parameters():
                 value.fill_(1.0)
 
-    def forward(self, query, value, key=None):
+    def forward(self, query, value, key=None, *, query_mask=None, value_mask=None):
         key = value if key is None else key
         if self.concat_score_weight is None:
             scores = query @ key.transpose(1, 2)
@@ -755,7 +861,11 @@ class Attention(nn.Module):
             if self.scale is not None:
                 summed = summed * self.scale
             scores = self.concat_score_weight * torch.tanh(summed).sum(-1)
+        if value_mask is not None:  # masked value steps get (almost) no weight
+            scores = torch.where(value_mask.unsqueeze(-2), scores, scores - 1e9)
         weights = F.dropout(scores.softmax(-1), self.dropout, training=self.training)
+        if query_mask is not None:  # masked query steps give zeros
+            return (weights @ value) * query_mask.unsqueeze(-1)
         return weights @ value
 
 
@@ -793,7 +903,7 @@ class MultiHeadAttention(nn.Module):
     def _heads(self, x):
         return x.unflatten(-1, (self.num_heads, -1)).transpose(1, 2)
 
-    def forward(self, query, value=None, key=None):
+    def forward(self, query, value=None, key=None, **masks):
         value = query if value is None else value
         key = value if key is None else key
         q, k, v = (
@@ -802,5 +912,25 @@ class MultiHeadAttention(nn.Module):
             self._heads(self.value(value)),
         )
         dropout = self.dropout if self.training else 0.0
-        attended = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
+        if any(m is not None for m in masks.values()):
+            attended = self._masked(q, k, v, dropout, **masks)
+        else:
+            attended = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
         return self.output(attended.transpose(1, 2).flatten(2))
+
+    def _masked(self, q, k, v, p, query_mask=None, value_mask=None, key_mask=None):
+        """Keras's masked attention: query step t may attend to value step s where
+        both are unmasked (and the key step). A query step that may attend to none
+        attends to all alike, or (Keras with dropout) to none."""
+        allowed = None
+        if query_mask is not None:
+            allowed = query_mask[:, None, :, None]  # (batch, heads, T, S) broadcast
+        for mask in (value_mask, key_mask):
+            if mask is not None:
+                mask = mask[:, None, None, :]
+                allowed = mask if allowed is None else allowed & mask
+        scores = (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5
+        weights = torch.where(allowed, scores, -1e9).softmax(-1)
+        if self.dropout:  # Keras's masked softmax, which runs with dropout, zeroes them
+            weights = torch.where(allowed, weights, 0.0)
+        return F.dropout(weights, p, training=p > 0) @ v

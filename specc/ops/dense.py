@@ -75,4 +75,18 @@ def embedding_shape(ctx: RuleContext) -> Shape:
             at=("input", 0),
             help=fix,
         )
+    if ctx.attrs.get("mask_zero"):
+        _mask_zero_rank(ctx, x)
     return (*x, ctx.attrs["output_dim"])
+
+
+def _mask_zero_rank(ctx: RuleContext, x: Shape) -> None:
+    """A mask marks time steps: `mask_zero` needs (batch, time) ids."""
+    if len(x) != 2:
+        ctx.fail(
+            "E402",
+            f"{ctx.what} with `mask_zero` needs (batch, time) ids, got rank {len(x)}",
+            at=("mask_zero",),
+            help="masks mark the time steps of a sequence: embed (batch, time) ids, or drop "
+            "`mask_zero`",
+        )

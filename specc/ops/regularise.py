@@ -1,4 +1,4 @@
-"""Shape-keeping ops: `dropout`, `layer_norm`, `batch_norm`, `activation`."""
+"""Shape-keeping ops: `dropout`, `layer_norm`, `batch_norm`, `activation`, `masking`."""
 
 from __future__ import annotations
 
@@ -24,4 +24,11 @@ def batch_norm_shape(ctx: RuleContext) -> Shape:
     x = ctx.one_input()
     ctx.rank(x, (2, 3), "(batch, features) or (batch, time, features)")
     ctx.static(x[-1], "feature size")
+    return x
+
+
+@register("masking")
+def masking_shape(ctx: RuleContext) -> Shape:
+    x = ctx.one_input()
+    ctx.rank(x, (3,), "(batch, time, features)")
     return x

@@ -14,12 +14,14 @@ def build_model() -> keras.Model:
     # line 19: (batch, S, 128)
     source_embed = keras.layers.Embedding(4000, 128, name="source_embed")(source)
     # line 20: (batch, S, 256)
-    encoder, encoder_h_forward, encoder_c_forward, encoder_h_backward, encoder_c_backward = (
-        keras.layers.Bidirectional(
-            keras.layers.LSTM(128, return_sequences=True, return_state=True),
-            name="encoder",
-        )(source_embed)
-    )
+    encoder_results = keras.layers.Bidirectional(
+        keras.layers.LSTM(128, return_sequences=True, return_state=True), name="encoder"
+    )(source_embed)
+    encoder = encoder_results[0]
+    encoder_h_forward = encoder_results[1]
+    encoder_c_forward = encoder_results[2]
+    encoder_h_backward = encoder_results[3]
+    encoder_c_backward = encoder_results[4]
     # line 20: (batch, 256)
     encoder_h = keras.layers.Concatenate(name="encoder.h")(
         [encoder_h_forward, encoder_h_backward]

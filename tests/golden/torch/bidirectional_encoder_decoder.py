@@ -48,9 +48,8 @@ class BidirectionalEncoderDecoder(nn.Module):
         encoder_h_backward = encoder_h_n[1]  # line 20: (batch, 128)
         target_embed = self.target_embed(target_in)  # line 26: (batch, T, 128)
         # line 27: (batch, T, 256)
-        decoder, _ = self.decoder(
-            target_embed, (torch.stack([encoder_h]), torch.stack([encoder_c]))
-        )
+        decoder_state = torch.stack([encoder_h]), torch.stack([encoder_c])
+        decoder, _ = self.decoder(target_embed, decoder_state)
         context = self.context(decoder, encoder)  # line 32: (batch, T, 256)
         joined = torch.cat([decoder, context], dim=-1)  # line 33: (batch, T, 512)
         logits = self.logits(joined)  # line 34: (batch, T, 4000)

@@ -32,14 +32,11 @@ class Seq2seqStates(nn.Module):
                         bias.chunk(4)[1].fill_(1.0)
 
     def forward(self, source, target_in):
-        encoder, (encoder_h_n, encoder_c_n) = self.encoder(source)
-        encoder = encoder[:, -1]  # line 21: (batch, 256)
+        _, (encoder_h_n, encoder_c_n) = self.encoder(source)  # line 21: (batch, 256)
         encoder_h = encoder_h_n[0]  # line 21: (batch, 256)
         encoder_c = encoder_c_n[0]  # line 21: (batch, 256)
-        # line 22: (batch, T, 256)
-        decoder, _ = self.decoder(
-            target_in, (torch.stack([encoder_h]), torch.stack([encoder_c]))
-        )
+        decoder_state = torch.stack([encoder_h]), torch.stack([encoder_c])
+        decoder, _ = self.decoder(target_in, decoder_state)  # line 22: (batch, T, 256)
         # line 23: (batch, T, 93)
         next_char = F.softmax(self.next_char(decoder), dim=-1)
         return next_char
