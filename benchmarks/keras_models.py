@@ -336,8 +336,10 @@ def show_and_tell() -> keras.Model:
     image = keras.Input(shape=(2048,), name="image_features")
     caption_in = keras.Input(shape=(None,), dtype="int32", name="caption_in")
     state = layers.Dense(256, activation="tanh", name="image_state")(image)
-    x = layers.Embedding(5000, 256, name="words")(caption_in)
-    x = layers.LSTM(256, return_sequences=True, name="caption")(x, initial_state=[state, state])
+    x = layers.Embedding(5000, 256, mask_zero=True, name="words")(caption_in)
+    mask = keras.ops.not_equal(caption_in, 0)  # with initial_state, Keras passes no mask itself
+    caption = layers.LSTM(256, return_sequences=True, zero_output_for_mask=True, name="caption")
+    x = caption(x, initial_state=[state, state], mask=mask)
     x = layers.Dropout(0.5, name="dropped")(x)
     next_word = layers.Dense(5000, activation="softmax", name="next_word")(x)
     return keras.Model([image, caption_in], next_word, name="show_and_tell")

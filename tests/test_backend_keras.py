@@ -234,7 +234,10 @@ def test_every_custom_object_is_emitted_ruff_clean(tmp_path):
         "  - {name: r, op: time_distributed, layer: {op: repeat_vector, n: 2}, inputs: m}\n"
         "  - {name: s, op: time_distributed, layer: {op: gru, units: 2}}\n"
         "  - {name: t, op: global_avg_pool}\n"
-        "  - {name: u, op: concatenate, inputs: [f, t]}"
+        # a masked sequence into a layer given initial states: its mask passed explicitly
+        "  - {name: v, op: gru, units: 3, return_sequences: true, inputs: m, initial_state: [c]}\n"
+        "  - {name: w, op: global_avg_pool}\n"
+        "  - {name: u, op: concatenate, inputs: [f, t, w]}"
     )
     source = specc.emit(text, backend="keras")
     assert all(f"class {name}(" in source for name in runtime.__all__)
@@ -545,7 +548,9 @@ SAVED = textwrap.dedent("""\
       - {name: rep, op: time_distributed, layer: {op: repeat_vector, n: 2}, inputs: pad}
       - {name: inner, op: time_distributed, layer: {op: rnn, units: 2}}
       - {name: pooled, op: global_avg_pool}
-      - {name: both, op: concatenate, inputs: [last, top, tail, pooled]}
+      - {name: dec, op: gru, units: 3, return_sequences: true, inputs: pad, initial_state: [last]}
+      - {name: decoded, op: global_avg_pool}
+      - {name: both, op: concatenate, inputs: [last, top, tail, pooled, decoded]}
       - {name: out, op: dense, units: 2}
     """)
 

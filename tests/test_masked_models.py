@@ -162,3 +162,53 @@ def test_emitted_torch_source_packs_fused_layers():
     assert "embed_mask = tokens != 0" in source
     assert "packed(self.rec, embed, embed_mask)" in source
     assert "enforce_sorted=False" in source and "total_length=" in source
+
+
+# The final states of masked layers, read as ports, and a masked decoder started
+# from them: fused, step-by-step and variant layers, one and two directions.
+STATES = """\
+specc: 1
+name: masked_states
+dims: {{T: null}}
+inputs:
+  - {{name: tokens, shape: [T], dtype: int32}}
+layers:
+  - {{name: embed, op: embedding, input_dim: 30, output_dim: 3, mask_zero: true}}
+  - {{name: enc, return_state: true, return_sequences: true, {encoder}}}
+  - {{name: dec, op: {op}, units: {units}, return_sequences: true, inputs: embed,
+     initial_state: enc}}
+  - {{name: states, op: concatenate, inputs: [{ports}]}}
+outputs: [dec, states]
+"""
+STATE_CASES = {
+    "fused_lstm": ("op: lstm, units: 4", "lstm", 4, "enc.h, enc.c"),
+    "step_by_step_gru": ("op: gru, units: 4, activation: relu", "gru", 4, "enc.h, enc.h"),
+    "variant_cifg": ("op: lstm, units: 4, variant: cifg", "lstm", 4, "enc.h, enc.c"),
+    "bidirectional_rnn": (
+        "op: rnn, units: 3, bidirectional: true",
+        "rnn",
+        6,
+        "enc.h, enc.h_forward, enc.h_backward",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(STATE_CASES))
+def test_final_states_are_at_the_last_unmasked_step(case):
+    """A padded row's final states (and a decoder started from them) are those of the
+    same row without its padding, in each backend; the two backends agree."""
+    encoder, op, units, ports = STATE_CASES[case]
+    spec = STATES.format(encoder=encoder, op=op, units=units, ports=ports)
+    models = _models(spec)
+    ids = _tokens(np.random.default_rng(4))
+    outputs = {}
+    for backend, (model, run) in models.items():
+        sequences, states = outputs[backend] = run(model, [ids])
+        for row, length in enumerate(LENGTHS):
+            alone = run(model, [ids[row : row + 1, :length]])
+            np.testing.assert_allclose(states[row], alone[1][0], atol=TOLERANCE, err_msg=backend)
+            np.testing.assert_allclose(
+                sequences[row, :length], alone[0][0], atol=TOLERANCE, err_msg=backend
+            )
+    for keras_out, torch_out in zip(outputs["keras"], outputs["torch"], strict=True):
+        assert np.abs(keras_out - torch_out).max() <= TOLERANCE

@@ -133,6 +133,7 @@ class _Emitter:
         # variable where it is first called and called again at every sharing layer.
         self.shared = {root_of(n) for n in graph.order if n.name in graph.live} - {None}
         self.layer_var: dict[str, str] = {}
+        self.mask_var: dict[str, str] = {}  # a masked sequence -> its mask (`SequenceMask`)
 
     def emit(self) -> str:
         graph = self.graph
@@ -212,6 +213,19 @@ class _Emitter:
                 self.body.wrapped(f"{target} = ", f"{results}[{index}]")
         return var
 
+    def _mask_arg(self, node: Node) -> list[str]:
+        """`mask=...` for a recurrent layer given initial states on a masked sequence:
+        called on several tensors, Keras would not pass it the mask by itself."""
+        source = node.inputs[0]
+        if self.graph.node(source).meta.get("mask") is None:
+            return []
+        if source not in self.mask_var:  # once per sequence
+            self.mask_var[source] = var = self.names.name(f"{source}_mask")
+            self.custom.add("SequenceMask")
+            mask = Call(Call("SequenceMask", []), [self.var[source]])
+            self.body.wrapped(f"{var} = ", mask)
+        return [f"mask={self.mask_var[source]}"]
+
     def _output_read(self, node: Node) -> bool:
         """Whether a layer's own output is used (not only its states)."""
         graph = self.graph
@@ -259,7 +273,7 @@ class _Emitter:
         states = initial_states(node)
         if states:
             given = Call("initial_state=", sources[-states:], "[]")
-            lowered = Lowered(lowered.layer, (*lowered.args, given))
+            lowered = Lowered(lowered.layer, (*lowered.args, given, *self._mask_arg(node)))
         root = root_of(node) or node.name
         if root not in self.shared:
             named = Call(lowered.layer.func, [*lowered.layer.args, _kw("name", node.name)])

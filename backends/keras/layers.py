@@ -30,6 +30,7 @@ __all__ = [
     "LastStep",
     "MaskedGlobalMaxPooling1D",
     "MaskedLastStep",
+    "SequenceMask",
     "UnmaskedTimeDistributed",
     "UpdateDropoutGRUCell",
     "VariantLSTMCell",
@@ -90,6 +91,24 @@ class MaskedGlobalMaxPooling1D(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[2])
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class SequenceMask(keras.layers.Layer):
+    """The (batch, time) mask a sequence carries, as a boolean tensor.
+
+    For a call Keras does not hand the mask to: a recurrent layer given
+    `initial_state` (Keras 3 passes a mask by itself only to a layer called
+    on one tensor), which then gets `mask=` explicitly.
+    """
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return keras.ops.ones(keras.ops.shape(inputs)[:2], dtype="bool")
+        return mask
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
 
 @keras.saving.register_keras_serializable(package="specc")
