@@ -176,7 +176,7 @@ layers:
   - {{name: embed, op: embedding, input_dim: 30, output_dim: 3, mask_zero: true}}
   - {{name: enc, return_state: true, return_sequences: true, {encoder}}}
   - {{name: dec, op: {op}, units: {units}, return_sequences: true, inputs: embed,
-     initial_state: enc}}
+     initial_state: enc{decoder}}}
   - {{name: states, op: concatenate, inputs: [{ports}]}}
 outputs: [dec, states]
 """
@@ -190,6 +190,13 @@ STATE_CASES = {
         6,
         "enc.h, enc.h_forward, enc.h_backward",
     ),
+    "bidirectional_decoder": (
+        "op: lstm, units: 3, bidirectional: true",
+        "lstm",
+        3,
+        "enc.c_forward, enc.c_backward",
+        ", bidirectional: true",
+    ),
 }
 
 
@@ -197,8 +204,8 @@ STATE_CASES = {
 def test_final_states_are_at_the_last_unmasked_step(case):
     """A padded row's final states (and a decoder started from them) are those of the
     same row without its padding, in each backend; the two backends agree."""
-    encoder, op, units, ports = STATE_CASES[case]
-    spec = STATES.format(encoder=encoder, op=op, units=units, ports=ports)
+    encoder, op, units, ports, *decoder = STATE_CASES[case]
+    spec = STATES.format(encoder=encoder, op=op, units=units, ports=ports, decoder="".join(decoder))
     models = _models(spec)
     ids = _tokens(np.random.default_rng(4))
     outputs = {}
