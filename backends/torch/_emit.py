@@ -587,6 +587,16 @@ def _unpack(layer: Layer, out: str, value: str, *, pair: bool, need: str = "") -
     return lines
 
 
+def _input_dropout(attrs: dict, source: str, out: str) -> tuple[list[str], str]:
+    """(statements, the variable the layer then reads): Keras's input dropout, one mask
+    for all time steps (`nn.LSTM`'s own `dropout` is between stacked layers)."""
+    if not attrs["dropout"]:
+        return [], source
+    ones = f"torch.ones_like({source}[:, :1])"
+    rate = number(attrs["dropout"])
+    return [f"{out} = {source} * F.dropout({ones}, {rate}, self.training)"], out
+
+
 def _initial_state(layer: Layer, x: list[str], out: str) -> tuple[list[str], list[str]]:
     """(statements, call arguments) for the state a recurrent layer starts from:
     `initial_state`'s (batch, units) tensors stacked into PyTorch's (directions, batch,
@@ -703,12 +713,7 @@ def _fused(layer: Layer, forget: float | None, relu: bool) -> Lowered:
     mode = RECURRENT[layer.op]
 
     def statements(x: list[str], out: str) -> list[str]:
-        lines, source = [], x[0]
-        if a["dropout"]:  # Keras's input dropout: one mask for all time steps
-            ones = f"torch.ones_like({source}[:, :1])"
-            rate = number(a["dropout"])
-            lines.append(f"{out} = {source} * F.dropout({ones}, {rate}, self.training)")
-            source = out
+        lines, source = _input_dropout(a, x[0], out)
         starts, state = _initial_state(layer, x, out)
         lines += [*starts, *_unpack(layer, out, call(layer.attr, [source, *state]), pair=True)]
         if not layer.output_read:  # only its states are read
@@ -1114,12 +1119,7 @@ def _packed(layer: Layer, mask: Callable[[], str]) -> Callable:
     a, units = layer.attrs, layer.attrs["units"]
 
     def statements(x: list[str], out: str) -> list[str]:
-        lines, source = [], x[0]
-        if a["dropout"]:  # Keras's input dropout: one mask for all time steps
-            ones = f"torch.ones_like({source}[:, :1])"
-            rate = number(a["dropout"])
-            lines.append(f"{out} = {source} * F.dropout({ones}, {rate}, self.training)")
-            source = out
+        lines, source = _input_dropout(a, x[0], out)
         starts, state = _initial_state(layer, x, out)
         lines += starts
         run = call("packed", [layer.attr, source, mask(), *state])
