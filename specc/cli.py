@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__
+from . import __version__, diff
 from .backend import EmitError, UnknownBackend, load_backend
 from .diagnostics import escape
 from .pipeline import Report, validate
@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--backend", default="torch", help="torch, keras, or an installed one")
     build.add_argument("-o", "--output", metavar="FILE", help="write here (atomically)")
     commands.add_parser("schema", help="print the spec format's JSON Schema")
+    diff.add_parser(commands)
     return parser
 
 
@@ -215,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             return _summary(args, out)
         if args.command == "compile":
             return _compile(args, out)
+        if args.command == "diff":
+            return diff.run(args, out)
         out.write(schema_text())
         return EXIT_OK
     except _UsageError as exc:
