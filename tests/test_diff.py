@@ -285,3 +285,15 @@ def test_git_missing_is_a_clear_error(repo, capsys, monkeypatch):
     code, _, err = run(capsys, "diff", "--git", "HEAD", repo)
     assert code == 2
     assert "`--git` needs git, and no `git` command was found" in err
+
+
+def test_docs_examples_are_what_specc_prints(tmp_path, capsys, monkeypatch):
+    """docs/diff.md shows `bi2` of skip_deep_lstm widened to 160 units, as text and Markdown."""
+    page = (ROOT / "docs" / "diff.md").read_text()
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "old.yaml", SKIP.read_text())
+    widened(tmp_path, "{name: bi2, op: lstm, units: 128", "{name: bi2, op: lstm, units: 160")
+    for fence, argv in (("", ()), ("markdown", ("--format", "markdown"))):
+        code, out, _ = run(capsys, "diff", "old.yaml", "new.yaml", *argv)
+        assert code == 0
+        assert f"```{fence}\n{out}```\n" in page
