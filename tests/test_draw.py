@@ -251,3 +251,10 @@ def test_html_renders_in_chromium_without_console_errors(tmp_path, name):
     # The page's script ran to its end: it marks the body with the number of nodes.
     assert f'data-ready="{len(drawn_nodes(model))}"' in result.stdout
     assert "<svg" in result.stdout
+
+
+def test_docs_example_is_what_specc_draws():
+    page = (ROOT / "docs/graph.md").read_text()
+    block = page.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    drawn = render(specc.load(ROOT / "specs/seq2seq_states.yaml"), "mermaid")
+    assert block == drawn.split("\n", 1)[1]
