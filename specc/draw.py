@@ -558,17 +558,24 @@ def to_svg(model: ModelGraph, standalone: bool = True) -> str:
             f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" rx="6"/>'
             f'<text x="{_n(x + 6)}" y="{_n(y + 12)}">{_x(label)}</text></g>'
         )
+    # A label that would cover a box or another label is left out: the edge's
+    # <title> still carries its shape (several edges of one source pass the same).
+    taken = [(b.x, b.y, b.width, b.height) for b in plan.boxes.values()]
     for source, target, points, skip in plan.edges:
         shape = show(model.node(source).meta["shape"])
         (x0, y0), (x1, y1) = points[0], points[1]
         kind = "edge skip" if skip else "edge"
         what = "skip edge" if skip else "edge"
+        lx, ly = (x0 + x1) / 2 + 4, (y0 + y1) / 2 + 3
+        spot = (lx, ly - SMALL, len(shape) * SMALL_CHAR, SMALL + 2)
+        label = ""
+        if not any(_overlap(spot, other) for other in taken):
+            taken.append(spot)
+            label = f'<text x="{_n(lx)}" y="{_n(ly)}">{_x(shape)}</text>'
         out.append(
             f'<g class="{kind}" data-source="{_x(source)}" data-target="{_x(target)}">'
             f"<title>{_x(f'{what} {source} -> {target}: {shape}')}</title>"
-            f'<path d="{_path(points)}" marker-end="url(#arrow)"/>'
-            f'<text x="{_n((x0 + x1) / 2 + 4)}" y="{_n((y0 + y1) / 2 + 3)}">{_x(shape)}</text>'
-            "</g>"
+            f'<path d="{_path(points)}" marker-end="url(#arrow)"/>{label}</g>'
         )
     for node in drawn_nodes(model):
         box = plan.boxes[node.name]
@@ -590,6 +597,12 @@ def to_svg(model: ModelGraph, standalone: bool = True) -> str:
         out.append("</g>")
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _overlap(a, b) -> bool:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    return ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah
 
 
 def _details(model: ModelGraph, node: Node) -> str:
