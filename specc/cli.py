@@ -15,6 +15,8 @@ from pathlib import Path
 from . import __version__, diff
 from .backend import EmitError, UnknownBackend, load_backend
 from .diagnostics import escape
+from .draw import add_parser as add_graph_parser
+from .draw import command as graph_command
 from .pipeline import Report, validate
 from .render import FORMATS, render_github, render_json, render_text
 from .schema import schema_text
@@ -55,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="each layer's shape and parameter counts")
     summary.add_argument("spec", metavar="SPEC")
     summary.add_argument("--format", choices=("text", "json"), default="text")
+    add_graph_parser(commands)
     build = commands.add_parser("compile", help="emit the model's source for a backend")
     build.add_argument("spec", metavar="SPEC")
     build.add_argument("--backend", default="torch", help="torch, keras, or an installed one")
@@ -214,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             return _validate(args, out)
         if args.command == "summary":
             return _summary(args, out)
+        if args.command == "graph":
+            return graph_command(args, out)
         if args.command == "compile":
             return _compile(args, out)
         if args.command == "diff":
