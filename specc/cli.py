@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     except _UsageError as exc:
         print(f"specc: error: {exc}", file=sys.stderr)
         print(
-            "usage: specc {validate,summary,compile,schema} ... (see `specc --help`)",
+            "usage: specc {validate,summary,compile,graph,diff,schema} ... (see `specc --help`)",
             file=sys.stderr,
         )
         return EXIT_ERROR
