@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import EntryPoint, entry_points
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .diagnostics import Diagnostic, Diagnostics, Related, Severity, register_codes
 from .graph import ModelGraph
 from .ir import Node
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 ENTRY_POINT_GROUP = "specc.backends"
 
@@ -95,6 +97,10 @@ def not_expressible(
 
 
 def _registered() -> dict[str, EntryPoint]:
+    # Imported on the first look-up: importlib.metadata costs a CLI start that
+    # needs no backend (`specc --help`, `specc schema`) tens of milliseconds.
+    from importlib.metadata import entry_points
+
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
