@@ -96,11 +96,16 @@ def not_expressible(
     return diags.items[0]
 
 
-def _registered() -> dict[str, EntryPoint]:
+def entry_points(group: str) -> list[EntryPoint]:
+    """The installed entry points of `group`."""
     # Imported on the first look-up: importlib.metadata costs a CLI start that
     # needs no backend (`specc --help`, `specc schema`) tens of milliseconds.
-    from importlib.metadata import entry_points
+    from importlib.metadata import entry_points as installed
 
+    return list(installed(group=group))
+
+
+def _registered() -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
