@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import EntryPoint, entry_points
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .diagnostics import Diagnostic, Diagnostics, Related, Severity, register_codes
 from .graph import ModelGraph
 from .ir import Node
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 ENTRY_POINT_GROUP = "specc.backends"
 
@@ -92,6 +94,15 @@ def not_expressible(
         related=node.origin,
     )
     return diags.items[0]
+
+
+def entry_points(group: str) -> list[EntryPoint]:
+    """The installed entry points of `group`."""
+    # Imported on the first look-up: importlib.metadata costs a CLI start that
+    # needs no backend (`specc --help`, `specc schema`) tens of milliseconds.
+    from importlib.metadata import entry_points as installed
+
+    return list(installed(group=group))
 
 
 def _registered() -> dict[str, EntryPoint]:

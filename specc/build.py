@@ -7,8 +7,6 @@ the generated line.
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import linecache
 import types
 from pathlib import Path
@@ -28,6 +26,8 @@ def emit(spec: str | Path, backend: str = "torch", *, standalone: bool = True) -
     A backend whose `emit` takes no `standalone` always writes standalone
     source.
     """
+    import inspect  # here, not at the top: `import specc` stays quick for the CLI
+
     report = validate(spec)
     if not report.ok or report.graph is None:
         raise SpecError(report.diagnostics)
@@ -39,6 +39,8 @@ def emit(spec: str | Path, backend: str = "torch", *, standalone: bool = True) -
 
 def load_source(source: str, label: str) -> types.ModuleType:
     """Execute generated source as a fresh module, visible to tracebacks."""
+    import hashlib  # here, not at the top: `import specc` stays quick for the CLI
+
     digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:12]
     filename = f"<specc {label} {digest}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -59,9 +60,20 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("--format", choices=("text", "json"), default="text")
     add_graph_parser(commands)
     build = commands.add_parser("compile", help="emit the model's source for a backend")
-    build.add_argument("spec", metavar="SPEC")
+    build.add_argument(
+        "specs", nargs="+", metavar="SPEC", help="spec files (several need --out-dir)"
+    )
     build.add_argument("--backend", default="torch", help="torch, keras, or an installed one")
-    build.add_argument("-o", "--output", metavar="FILE", help="write here (atomically)")
+    target = build.add_mutually_exclusive_group()
+    target.add_argument("-o", "--output", metavar="FILE", help="write here (atomically)")
+    target.add_argument(
+        "--out-dir", metavar="DIR", help="write each SPEC to DIR/<its file stem>.py (atomically)"
+    )
+    build.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 and show a diff when a file differs from what compile writes",
+    )
     commands.add_parser("schema", help="print the spec format's JSON Schema")
     diff.add_parser(commands)
     return parser
@@ -152,13 +164,39 @@ def _summary(args, out) -> int:
 
 
 def _compile(args, out) -> int:
-    path = Path(args.spec)
-    if not path.is_file():
-        raise _UsageError(f"no such file: `{escape(args.spec)}`")
+    paths = [Path(spec) for spec in args.specs]
+    for path in paths:
+        if not path.is_file():
+            raise _UsageError(f"no such file: `{escape(path)}`")
+    if args.out_dir is None and len(paths) > 1:
+        raise _UsageError("several specs need `--out-dir DIR` (one file each)")
+    if args.check and args.output is None and args.out_dir is None:
+        raise _UsageError("`--check` compares with files: give `-o FILE` or `--out-dir DIR`")
+    if args.out_dir is not None:
+        targets = [Path(args.out_dir) / f"{path.stem}.py" for path in paths]
+        named = {}
+        for path, target in zip(paths, targets, strict=True):
+            if target in named:
+                raise _UsageError(
+                    f"`{escape(named[target])}` and `{escape(path)}` would both be "
+                    f"written to `{escape(target)}`"
+                )
+            named[target] = path
+    else:
+        targets = [None if args.output is None else Path(args.output)]
     try:
         backend = load_backend(args.backend)
     except UnknownBackend as exc:
         raise _UsageError(str(exc)) from None
+    codes = [
+        _compile_one(path, target, backend, args.check, out)
+        for path, target in zip(paths, targets, strict=True)
+    ]
+    return max(codes)
+
+
+def _compile_one(path: Path, target: Path | None, backend, check: bool, out) -> int:
+    """Compile one spec to `target` (stdout when None), or with `check` compare it there."""
     try:
         report = validate(path)
     except OSError as exc:
@@ -175,25 +213,68 @@ def _compile(args, out) -> int:
     except EmitError as exc:
         sys.stderr.write(render_text(exc.diagnostics, {report.file: report.text}))
         return EXIT_PROBLEMS
-    if args.output is None:
+    if target is None:
         out.write(source)
         return EXIT_OK
     try:
-        write_atomically(Path(args.output), source)
+        if check:
+            return _check_file(target, source, path, out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(target, source)
     except OSError as exc:
         print(
-            f"specc: error: cannot write `{escape(args.output)}`: {escape(exc.strerror or exc)}",
+            f"specc: error: cannot {'read' if check else 'write'} `{escape(target)}`: "
+            f"{escape(exc.strerror or exc)}",
             file=sys.stderr,
         )
         return EXIT_ERROR
     return EXIT_OK
 
 
+def _check_file(target: Path, source: str, spec: Path, out) -> int:
+    """`compile --check`: 0 when `target` holds exactly `source`, else 1 and a unified diff."""
+    try:
+        written = target.read_bytes()
+    except FileNotFoundError:
+        command = f"specc compile {escape(spec)} -o {escape(target)}"
+        out.write(f"{escape(target)}: missing; `{command}` writes it\n")
+        return EXIT_PROBLEMS
+    if written == source.encode("utf-8"):
+        return EXIT_OK
+    old = written.decode("utf-8", "replace")
+    if old.splitlines() == source.splitlines():  # the same lines, other bytes
+        out.write(f"{escape(target)}: differs in line ends or encoding only\n")
+        return EXIT_PROBLEMS
+    import difflib  # only a stale file needs it
+
+    diff = difflib.unified_diff(
+        old.splitlines(keepends=True),
+        source.splitlines(keepends=True),
+        str(target),
+        f"{target} (specc compile)",
+    )
+    for line in diff:
+        out.write(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return EXIT_PROBLEMS
+
+
 def write_atomically(path: Path, text: str) -> None:
-    """Write beside the target, then rename: readers see the old file or the new one."""
+    """Write beside the target, then rename: readers see the old file or the new one.
+
+    The text is written as UTF-8 with `\\n` line ends on every platform. The file
+    keeps the mode of the one it replaces; a new one gets 0666 less the umask,
+    as `open()` would give it (the temporary file starts private, 0600).
+    """
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mask = os.umask(0o022)  # reading the umask means setting it: put it back at once
+        os.umask(mask)
+        mode = 0o666 & ~mask
     handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, then renamed
         "w",
         encoding="utf-8",
+        newline="\n",
         dir=path.parent or ".",
         prefix=f".{path.name}.",
         suffix=".tmp",
@@ -202,6 +283,7 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         with handle:
             handle.write(text)
+        os.chmod(handle.name, mode)
         os.replace(handle.name, path)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)

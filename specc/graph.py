@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from .diagnostics import Diagnostics, Related, Span, escape
 from .ir import INVALID, POISON, Node, Spec
 from .shares import resolve_shares
 from .states import STATE, ports_of, resolve_reference, resolve_states
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass
@@ -52,6 +54,10 @@ def resolve(name: str, aliases: Mapping[str, str]) -> str:
 
 def build_graph(spec: Spec, diags: Diagnostics) -> ModelGraph | None:
     """The layer graph of a spec; None when its structure is too broken to shape."""
+    # Imported here, not at the top: `specc --help` and `specc schema` never need
+    # networkx, and it takes longer to import than the rest of the CLI.
+    import networkx as nx
+
     graph = nx.DiGraph()
     nodes: dict[str, Node] = {}
     position: dict[str, int] = {}
@@ -185,6 +191,8 @@ def _check_dims(spec: Spec, diags: Diagnostics) -> None:
 
 def _order(graph: nx.DiGraph, position: dict[str, int], diags: Diagnostics) -> list[str] | None:
     """Topological order, ties broken by position in the spec; None (reported) on a cycle."""
+    import networkx as nx  # loaded already by `build_graph`
+
     if all(position[a] < position[b] for a, b in graph.edges):
         # every layer reads earlier ones: the spec's order is the order (ports next to
         # their layers)

@@ -16,15 +16,17 @@ import copy
 import re
 from dataclasses import dataclass, field
 from functools import cache
-
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING
 
 from .diagnostics import Diagnostics, Related, Span, did_you_mean, escape, show_value
 from .loader import YamlMap, YamlScalar, YamlSeq, has_refused, node_at, to_plain
 from .names import REFERENCE_PATTERN, is_identifier, is_reference, reserved_reason
 from .optable import OPS
 from .schema_file import MAX_REPEAT, build_schema, layer_common, schema_json
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
 
 NAME_HELP = "names are ASCII identifiers: a letter or `_`, then letters, digits or `_`"
 REFERENCE_HELP = (
@@ -56,16 +58,27 @@ def _pattern(validator, pattern: str, instance, schema):
         pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith("\\$") else pattern
     )
     if re.search(strict, instance) is None:
+        from jsonschema.exceptions import ValidationError  # loaded: it is running us
+
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-Validator = validators.extend(
-    Draft202012Validator,
-    validators={"pattern": _pattern},
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
-        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
-    ),
-)
+@cache
+def _validator_class() -> type[Validator]:
+    """Draft 2020-12 with the strict `pattern` and YAML-aware `integer` above.
+
+    jsonschema is imported here, when the first spec reaches the schema check:
+    `specc --help` and `specc schema` never need it, and it is slow to import.
+    """
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(
+        Draft202012Validator,
+        validators={"pattern": _pattern},
+        type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+            "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+        ),
+    )
 
 
 @dataclass
@@ -113,6 +126,7 @@ class SpecSchema:
     """The schema, compiled once per process into the validators the checker uses."""
 
     def __init__(self, schema: dict):
+        compiled = _validator_class()
         self.schema = schema
         defs = schema["$defs"]
         top = copy.deepcopy(schema)
@@ -120,9 +134,9 @@ class SpecSchema:
         # pass sees only placeholders for them.
         del top["properties"]["layers"]["items"]
         del top["$defs"]["block"]["properties"]["layers"]["items"]
-        self.top_validator = Validator(top)
+        self.top_validator = compiled(top)
         instance = defs["block_instance"]
-        self.instance_validator = Validator(
+        self.instance_validator = compiled(
             {
                 "type": "object",
                 "properties": instance["properties"],
@@ -130,7 +144,7 @@ class SpecSchema:
                 "$defs": defs,
             }
         )
-        self.shared_validator = Validator({**defs["shared_layer"], "$defs": defs})
+        self.shared_validator = compiled({**defs["shared_layer"], "$defs": defs})
         self.ops: dict[str, OpSchema] = {}
         common = layer_common()
         for op, declared in OPS.items():
@@ -154,15 +168,15 @@ class SpecSchema:
             }
             defaults = declared.defaults()
             value_validators = {
-                attr: Validator({**prop, "$defs": defs}) for attr, prop in props.items()
+                attr: compiled({**prop, "$defs": defs}) for attr, prop in props.items()
             }
             self.ops[op] = OpSchema(
                 op,
                 tuple(props),
                 required,
                 defaults,
-                Validator(layer),
-                Validator(inner),
+                compiled(layer),
+                compiled(inner),
                 value_validators,
             )
 
