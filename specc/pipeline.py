@@ -22,6 +22,7 @@ from .lints import run_lints
 from .loader import MAX_BYTES, Document, decode_source, load_text, read_source
 from .masks import propagate_masks
 from .schema import check_top
+from .suppress import apply_ignores
 
 
 @dataclass
@@ -64,7 +65,7 @@ def check_text(text: str, file: str) -> Report:
     with _no_gc():
         doc = load_text(text, file, diags)
         graph = _check_document(doc, diags)
-    return Report(file, text, diags.sorted(), graph)
+    return Report(file, text, apply_ignores(doc.root, diags), graph)
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -433,3 +434,70 @@ def test_no_config_outside_a_project(tmp_path, capsys, monkeypatch):
     code, out, _ = run(capsys, "validate", "a.yaml")
     assert code == 0 and "W305" in out
     assert os.getcwd() == str(tmp_path)
+
+
+# -- a layer's `ignore:` --------------------------------------------------------------------
+
+IGNORED = """\
+specc: 1
+name: m
+inputs:
+  - {name: x, shape: [36, 8]}
+blocks:
+  pair:
+    layers:
+      - {name: a, op: rnn, units: 4, activation: sigmoid, return_sequences: true,
+         ignore: [W502]}
+      - {name: b, op: dense, units: 4}
+layers:
+  - {name: enc, op: lstm, units: 4, recurrent_dropout: 0.2, return_sequences: true,
+     ignore: [W501, W502]}
+  - {name: p, block: pair}
+  - name: side
+    op: dense
+    units: 2
+    inputs: enc
+    ignore: [W305]
+  - {name: out, op: lstm, units: 1, inputs: p, recurrent_dropout: 0.1, ignore: [W502]}
+"""
+
+
+def test_layer_ignore_suppresses_its_own_warnings(tmp_path, capsys):
+    path = tmp_path / "spec.yaml"
+    path.write_text(IGNORED)
+    code, out, _ = run(capsys, "validate", "--format", "concise", "--strict", str(path))
+    assert out.splitlines() == [
+        f"{path}:20:67: W501 `lstm` layer `out`: `recurrent_dropout: 0.1` keeps Keras off its "
+        "cuDNN kernel",
+        "1 file checked: 0 errors, 1 warning under --strict",
+    ]
+    assert code == 1
+    path.write_text(re.sub(r",?\s*ignore: \[[^\]]*\]", "", IGNORED))
+    _, out, _ = run(capsys, "validate", "--format", "json", str(path))
+    codes = sorted(d["code"] for d in json.loads(out)["diagnostics"])
+    assert codes == ["W305", "W501", "W501", "W502", "W502", "W502"]
+
+
+def test_layer_ignore_does_not_hide_errors_and_keeps_unused_quiet_then(tmp_path, capsys):
+    path = tmp_path / "spec.yaml"
+    path.write_text(IGNORED.replace("units: 2\n", "units: 0\n").replace("[W305]", "[W305, E104]"))
+    _, out, _ = run(capsys, "validate", "--format", "json", str(path))
+    found = [(d["code"], d["line"]) for d in json.loads(out)["diagnostics"]]
+    # E104 is no warning; `W305` is not called unused while there are errors
+    assert found == [("E104", 17), ("W109", 19), ("W501", 20)]
+
+
+def test_layer_ignore_through_the_api():
+    import specc
+
+    report = specc.validate(IGNORED)
+    assert [d.code for d in report.diagnostics] == ["W501"]
+
+
+def test_schema_has_ignore_on_every_kind_of_layer():
+    from specc.schema import spec_schema
+
+    defs = spec_schema().schema["$defs"]
+    assert "ignore" in defs["layer"]["else"]["else"]["properties"]
+    for kind in ("shared_layer", "block_instance", "block_layer"):
+        assert "ignore" in defs[kind]["properties"], kind
