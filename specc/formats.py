@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 from urllib.parse import quote
@@ -98,15 +97,23 @@ def help_uri(code: str) -> str:
     return f"{DOCS}#{anchor(code)}"
 
 
-def artifact_uri(file: str) -> str:
-    """A file as a SARIF artifact URI: relative to the current folder where it lies below it."""
+def relative(file: str) -> Path:
+    """A file's path relative to the current folder where it lies below it, else as given."""
     path = Path(file)
     if path.is_absolute():
         try:
-            path = path.relative_to(Path.cwd())
+            return path.relative_to(Path.cwd())
         except ValueError:
-            return path.as_uri()
-    return quote(path.as_posix().replace(os.sep, "/"))
+            return path
+    return path
+
+
+def artifact_uri(file: str) -> str:
+    """A file as a SARIF artifact URI: relative to the current folder where it lies below it."""
+    path = relative(file)
+    if path.is_absolute():
+        return path.as_uri()
+    return quote(path.as_posix())
 
 
 def _body(d: Diagnostic) -> str:
@@ -252,7 +259,7 @@ def render_gitlab(diagnostics: list[Diagnostic]) -> str:
                 "fingerprint": fingerprint(d),
                 "severity": "major" if d.is_error else "minor",
                 "location": {
-                    "path": escape(d.span.file) if d.span else "",
+                    "path": escape(relative(d.span.file).as_posix()) if d.span else "",
                     "lines": {"begin": d.span.line if d.span else 1},
                 },
             }

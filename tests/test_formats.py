@@ -208,10 +208,12 @@ def test_sarif(at_root, capsys):
     assert first["relatedLocations"][0]["message"]["text"] == "in block `res_lstm`, instance `b1`"
 
 
-def test_sarif_uri_is_relative_for_absolute_paths(at_root, capsys):
+def test_paths_are_relative_for_absolute_paths(at_root, capsys):
     _, out, _ = run(capsys, "validate", "--format", "sarif", str(ROOT / WRONG))
     result = json.loads(out)["runs"][0]["results"][0]
     assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == WRONG
+    _, out, _ = run(capsys, "validate", "--format", "gitlab", str(ROOT / WRONG))
+    assert json.loads(out)[0]["location"]["path"] == WRONG
 
 
 def test_sarif_of_a_clean_run_is_valid(at_root, capsys):
