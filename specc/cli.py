@@ -15,16 +15,19 @@ from pathlib import Path
 
 from . import __version__, diff
 from .backend import EmitError, UnknownBackend, load_backend
+from .config import ConfigError, excluded, load_config, parse_codes, selected
 from .diagnostics import escape
 from .draw import add_parser as add_graph_parser
 from .draw import command as graph_command
-from .pipeline import Report, validate
-from .render import FORMATS, render_github, render_json, render_text
+from .formats import FORMATS, render_report
+from .pipeline import Report, validate, validate_stream
+from .render import render_text
 from .schema import schema_text
 from .summary import summary_json, summary_text
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_ERROR = 0, 1, 2
 SPEC_SUFFIXES = (".yaml", ".yml")
+STDIN = "<stdin>"
 # Folders a search skips (hidden ones too: `.git`, `.venv`, `.github`): they
 # hold other tools' YAML, not specs. A file named on the command line is
 # always checked.
@@ -51,13 +54,46 @@ def _parser() -> argparse.ArgumentParser:
         "paths",
         nargs="+",
         metavar="PATH",
-        help="spec files, or folders searched for *.yaml and *.yml",
+        help="spec files, or folders searched for *.yaml and *.yml; `-` reads standard input",
     )
-    check.add_argument("--format", choices=FORMATS, default="text")
-    check.add_argument("--strict", action="store_true", help="fail on warnings too")
+    check.add_argument("--format", choices=FORMATS, help="report format (default: text)")
+    check.add_argument(
+        "--output-file",
+        metavar="FILE",
+        help="write the report to FILE in --format; the terminal gets the text report",
+    )
+    check.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="fail on warnings too",
+    )
+    check.add_argument(
+        "--select",
+        action="append",
+        default=None,
+        metavar="CODE[,CODE]",
+        help="report only these codes, or codes starting with these prefixes (`W5`)",
+    )
+    check.add_argument(
+        "--ignore",
+        action="append",
+        default=None,
+        metavar="CODE[,CODE]",
+        help="do not report these codes (or prefixes)",
+    )
+    check.add_argument(
+        "--exclude",
+        action="append",
+        default=None,
+        metavar="GLOB[,GLOB]",
+        help="skip files found in folders that match these globs",
+    )
+    _stdin_filename(check)
     summary = commands.add_parser("summary", help="each layer's shape and parameter counts")
-    summary.add_argument("spec", metavar="SPEC")
+    summary.add_argument("spec", metavar="SPEC", help="a spec file; `-` reads standard input")
     summary.add_argument("--format", choices=("text", "json"), default="text")
+    _stdin_filename(summary)
     add_graph_parser(commands)
     build = commands.add_parser("compile", help="emit the model's source for a backend")
     build.add_argument(
@@ -77,6 +113,15 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("schema", help="print the spec format's JSON Schema")
     diff.add_parser(commands)
     return parser
+
+
+def _stdin_filename(parser) -> None:
+    parser.add_argument(
+        "--stdin-filename",
+        metavar="NAME",
+        default=STDIN,
+        help=f"the name of the spec read from `-` in diagnostics (default: {STDIN})",
+    )
 
 
 def spec_files(paths: list[str]) -> list[Path]:
@@ -106,50 +151,102 @@ def _skipped(relative: Path) -> bool:
     return any(part.startswith(".") or part in SKIPPED_FOLDERS for part in folders)
 
 
+def _settings(args) -> dict:
+    """The validate settings: command line flags over `[tool.specc]` of pyproject.toml."""
+    starts = [Path.cwd()] + [Path(p) for p in args.paths if p != "-"][:1]
+    try:
+        config = load_config(starts)
+        table = config.values
+        where = f"`{config.path}` [tool.specc]"
+        settings = {
+            "format": args.format or table.get("format", "text"),
+            "strict": args.strict if args.strict is not None else table.get("strict", False),
+            "select": parse_codes(args.select, "--select")
+            if args.select is not None
+            else parse_codes(table.get("select", []), f"{where} `select`"),
+            "ignore": parse_codes(args.ignore, "--ignore")
+            if args.ignore is not None
+            else parse_codes(table.get("ignore", []), f"{where} `ignore`"),
+            "exclude": [g for item in args.exclude for g in item.split(",") if g]
+            if args.exclude is not None
+            else table.get("exclude", []),
+            "root": config.root,
+        }
+    except ConfigError as exc:
+        raise _UsageError(str(exc)) from None
+    if settings["format"] not in FORMATS:
+        raise _UsageError(
+            f"{where} `format`: `{escape(settings['format'])}` is none of {', '.join(FORMATS)}"
+        )
+    return settings
+
+
 def _validate(args, out) -> int:
-    files = spec_files(args.paths)
+    settings = _settings(args)
+    files: list[Path | None] = []  # None: standard input
+    for raw in args.paths:
+        if raw == "-":
+            if None not in files:
+                files.append(None)
+            continue
+        files += [
+            path
+            for path in spec_files([raw])
+            if path == Path(raw) or not excluded(path, settings["exclude"], settings["root"])
+        ]
     reports: list[Report] = []
     io_failed = False
     for path in files:
         try:
-            reports.append(validate(path))
+            if path is None:
+                reports.append(validate_stream(sys.stdin.buffer, args.stdin_filename))
+            else:
+                reports.append(validate(path))
         except OSError as exc:
             print(
                 f"specc: error: cannot read `{escape(path)}`: {escape(exc.strerror or exc)}",
                 file=sys.stderr,
             )
             io_failed = True
-    diagnostics = [d for r in reports for d in r.diagnostics]
-    if args.format == "json":
-        out.write(render_json(diagnostics, len(files)))
-    elif args.format == "github":
-        out.write(render_github(diagnostics))
+    diagnostics = [
+        d
+        for r in reports
+        for d in r.diagnostics
+        if selected(d, settings["select"], settings["ignore"])
+    ]
+    sources = {r.file: r.text for r in reports}
+    names = [args.stdin_filename if p is None else str(p) for p in files]
+    fmt, strict = settings["format"], settings["strict"]
+    if args.output_file is None:
+        out.write(render_report(fmt, diagnostics, sources, names, strict))
     else:
-        text = render_text(diagnostics, {r.file: r.text for r in reports})
-        errors = sum(d.is_error for d in diagnostics)
-        warnings = len(diagnostics) - errors
-        if text:
-            out.write(text + "\n")
-        out.write(
-            f"{len(files)} file{'s' if len(files) != 1 else ''} checked: "
-            f"{_count(errors, 'error')}, {_count(warnings, 'warning')}\n"
-        )
+        out.write(render_report("text", diagnostics, sources, names, strict))
+        try:
+            write_atomically(
+                Path(args.output_file), render_report(fmt, diagnostics, sources, names, strict)
+            )
+        except OSError as exc:
+            print(
+                f"specc: error: cannot write `{escape(args.output_file)}`: "
+                f"{escape(exc.strerror or exc)}",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
     if io_failed:
         return EXIT_ERROR
-    failed = any(d.is_error or args.strict for d in diagnostics)
+    failed = any(d.is_error or strict for d in diagnostics)
     return EXIT_PROBLEMS if failed else EXIT_OK
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def _summary(args, out) -> int:
     path = Path(args.spec)
-    if not path.is_file():
+    if args.spec != "-" and not path.is_file():
         raise _UsageError(f"no such file: `{escape(args.spec)}`")
     try:
-        report = validate(path)
+        if args.spec == "-":
+            report = validate_stream(sys.stdin.buffer, args.stdin_filename)
+        else:
+            report = validate(path)
     except OSError as exc:
         print(
             f"specc: error: cannot read `{escape(path)}`: {escape(exc.strerror or exc)}",

@@ -93,6 +93,7 @@ CODES: dict[str, str] = {
     "E105": "unknown op",
     "E106": "invalid name",
     "E107": "unsupported format version",
+    "W109": "unknown or unused code in `ignore`",
     "E110": "shared layer with attributes",
     # E2xx: blocks and repeat
     "E201": "unknown block",

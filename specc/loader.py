@@ -121,7 +121,11 @@ def read_source(path: str | Path, diags: Diagnostics) -> str | None:
     path = Path(path)
     with path.open("rb") as handle:
         data = handle.read(MAX_BYTES + 1)
-    name = str(path)
+    return decode_source(data, str(path), diags)
+
+
+def decode_source(data: bytes, name: str, diags: Diagnostics) -> str | None:
+    """Spec bytes (at most MAX_BYTES + 1 of them) as text; None with E009 or E014."""
     if len(data) > MAX_BYTES:
         diags.error(
             "E009",

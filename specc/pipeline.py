@@ -19,9 +19,10 @@ from .expand import expand
 from .graph import ModelGraph, build_graph
 from .infer import infer_shapes
 from .lints import run_lints
-from .loader import Document, load_text, read_source
+from .loader import MAX_BYTES, Document, decode_source, load_text, read_source
 from .masks import propagate_masks
 from .schema import check_top
+from .suppress import apply_ignores
 
 
 @dataclass
@@ -64,7 +65,7 @@ def check_text(text: str, file: str) -> Report:
     with _no_gc():
         doc = load_text(text, file, diags)
         graph = _check_document(doc, diags)
-    return Report(file, text, diags.sorted(), graph)
+    return Report(file, text, apply_ignores(doc.root, diags), graph)
 
 
 @contextmanager
@@ -125,6 +126,15 @@ def validate(spec: str | Path) -> Report:
         if text is None:
             return Report(file, "", diags.sorted(), None)
     return check_text(text, file)
+
+
+def validate_stream(stream, name: str = "<stdin>") -> Report:
+    """Check a spec read from a binary stream (standard input), named `name` in diagnostics."""
+    diags = Diagnostics()
+    text = decode_source(stream.read(MAX_BYTES + 1), name, diags)
+    if text is None:
+        return Report(name, "", diags.sorted(), None)
+    return check_text(text, name)
 
 
 def load(spec: str | Path) -> ModelGraph:

@@ -105,7 +105,13 @@ def diagnostic_json(d: Diagnostic) -> dict:
 
 
 def render_json(diagnostics: list[Diagnostic], files: int) -> str:
-    doc = {"diagnostics": [diagnostic_json(d) for d in diagnostics], "files": files}
+    errors = sum(d.is_error for d in diagnostics)
+    doc = {
+        "diagnostics": [diagnostic_json(d) for d in diagnostics],
+        "files": files,
+        "errors": errors,
+        "warnings": len(diagnostics) - errors,
+    }
     return json.dumps(doc, indent=2, ensure_ascii=True) + "\n"
 
 

@@ -33,9 +33,9 @@ REFERENCE_HELP = (
     "name an input or layer (an ASCII identifier), or a state port of a recurrent layer: "
     "`LAYER.h`, `LAYER.c`, `LAYER.h_forward`, ..."
 )
-LAYER_KEYS = ("name", "op", "inputs", "repeat", "description")
-INSTANCE_KEYS = ("name", "block", "inputs", "repeat", "description")
-SHARED_KEYS = ("name", "shares", "inputs", "repeat", "description")
+LAYER_KEYS = ("name", "op", "inputs", "repeat", "description", "ignore")
+INSTANCE_KEYS = ("name", "block", "inputs", "repeat", "description", "ignore")
+SHARED_KEYS = ("name", "shares", "inputs", "repeat", "description", "ignore")
 
 
 def schema_text() -> str:
@@ -195,6 +195,8 @@ def _valid_common(key: str, value, inner: bool) -> bool:
         return isinstance(value, list) and bool(value) and all(is_reference(v) for v in value)
     if key == "repeat":
         return type(value) is int and 1 <= value <= MAX_REPEAT
+    if key == "ignore":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
     return isinstance(value, str)  # description
 
 

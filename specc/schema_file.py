@@ -34,6 +34,12 @@ LAYER_INPUTS = {
     **REFERENCES,
 }
 LAYER_DESCRIPTION = {"type": "string", "description": "Free text about the layer."}
+LAYER_IGNORE = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "Warning codes not to report for this layer (a warning located in the "
+    "layer's mapping), e.g. `[W501]`.",
+}
 MAX_REPEAT = 10_000
 REPEAT = {"type": "integer", "minimum": 1, "maximum": MAX_REPEAT}
 
@@ -178,6 +184,7 @@ BLOCK_INSTANCE = {
             "last copy's output.",
         },
         "description": LAYER_DESCRIPTION,
+        "ignore": LAYER_IGNORE,
     },
     "additionalProperties": {"description": "A value for one of the block's parameters."},
 }
@@ -207,6 +214,7 @@ def shared_layer() -> dict:
                 "the copy before; its name then refers to the last copy.",
             },
             "description": LAYER_DESCRIPTION,
+            "ignore": LAYER_IGNORE,
         },
     }
 
@@ -245,6 +253,7 @@ def layer_common() -> dict:
             "its name then refers to the last copy.",
         },
         "description": LAYER_DESCRIPTION,
+        "ignore": LAYER_IGNORE,
     }
 
 
@@ -330,6 +339,7 @@ def build_schema() -> dict:
                     "anyOf": [REPEAT, ref("param_ref")],
                 },
                 "description": LAYER_DESCRIPTION,
+                "ignore": LAYER_IGNORE,
             },
             "additionalProperties": {
                 "description": "An attribute of the op, or a parameter of the nested block."

@@ -257,8 +257,10 @@ def test_every_code_has_a_fixture():
 
 def _check_json(fixture: Fixture, out: str) -> None:
     doc = json.loads(out)
-    assert set(doc) == {"diagnostics", "files"}
+    assert set(doc) == {"diagnostics", "files", "errors", "warnings"}
     assert doc["files"] == 1
+    errors = sum(d["severity"] == "error" for d in doc["diagnostics"])
+    assert (doc["errors"], doc["warnings"]) == (errors, len(doc["diagnostics"]) - errors)
     assert doc["diagnostics"] or fixture.known == "missing", "a wrong spec must report something"
     for d in doc["diagnostics"]:
         assert DIAGNOSTIC_KEYS <= set(d) <= DIAGNOSTIC_KEYS | {"label"}, sorted(d)

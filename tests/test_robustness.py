@@ -278,7 +278,7 @@ def test_broken_pipe_is_not_an_internal_error(monkeypatch, tmp_path, capsys):
         "specc: 1\nname: m\ninputs:\n  - {name: x, shape: [3]}\nlayers:\n"
         "  - {name: a, op: dense, units: 2}\n"
     )
-    monkeypatch.setattr(specc.cli, "render_text", closed)
+    monkeypatch.setattr(specc.cli, "render_report", closed)
     assert main(["validate", str(path)]) == 2
     assert "internal error" not in capsys.readouterr().err
 
