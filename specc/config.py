@@ -88,6 +88,8 @@ def known_codes() -> set[str]:
 
 def parse_codes(items: list[str], where: str) -> tuple[str, ...]:
     """Codes or prefixes of codes (`W5`), checked against the catalogue."""
+    if not any(part.strip() for item in items for part in item.split(",")):
+        return ()  # nothing to check: the backends' codes are not looked up
     codes = known_codes()
     out = []
     for item in items:
