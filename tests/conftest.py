@@ -31,6 +31,7 @@ FRAMEWORK_MODULES = {
     "test_masked_models",
     "test_names",
     "test_packaging",
+    "test_pytest_plugin_build",
 }
 
 
