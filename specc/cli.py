@@ -20,6 +20,7 @@ from .diagnostics import escape
 from .draw import add_parser as add_graph_parser
 from .draw import command as graph_command
 from .formats import FORMATS, render_report
+from .loader import is_spec_file
 from .pipeline import Report, validate, validate_stream
 from .render import render_text
 from .schema import schema_text
@@ -90,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         help="skip files found in folders that match these globs",
     )
     _stdin_filename(check)
+    _specs_only(check)
     summary = commands.add_parser("summary", help="each layer's shape and parameter counts")
     summary.add_argument("spec", metavar="SPEC", help="a spec file; `-` reads standard input")
     summary.add_argument("--format", choices=("text", "json"), default="text")
@@ -110,9 +112,19 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write nothing; exit 1 and show a diff when a file differs from what compile writes",
     )
+    _specs_only(build)
     commands.add_parser("schema", help="print the spec format's JSON Schema")
     diff.add_parser(commands)
     return parser
+
+
+def _specs_only(parser) -> None:
+    parser.add_argument(
+        "--specs-only",
+        action="store_true",
+        help="skip, silently, YAML files without a top-level `specc:` (other tools' files: "
+        "what the pre-commit hooks pass)",
+    )
 
 
 def _stdin_filename(parser) -> None:
@@ -194,6 +206,8 @@ def _validate(args, out) -> int:
             for path in spec_files([raw])
             if path == Path(raw) or not excluded(path, settings["exclude"], settings["root"])
         ]
+    if args.specs_only:
+        files = [path for path in files if path is None or is_spec_file(path)]
     reports: list[Report] = []
     io_failed = False
     for path in files:
@@ -265,6 +279,10 @@ def _compile(args, out) -> int:
     for path in paths:
         if not path.is_file():
             raise _UsageError(f"no such file: `{escape(path)}`")
+    if args.specs_only:
+        paths = [path for path in paths if is_spec_file(path)]
+        if not paths:
+            return EXIT_OK
     if args.out_dir is None and len(paths) > 1:
         raise _UsageError("several specs need `--out-dir DIR` (one file each)")
     if args.check and args.output is None and args.out_dir is None:

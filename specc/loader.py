@@ -544,3 +544,24 @@ def _resolve_plain(text: str):
             "quote it if it is text",
         )
     return text
+
+
+# A spec's top level has `specc:` (the format version), unindented: how tools that
+# are handed every YAML file of a repository (pre-commit, the pytest plugin) tell
+# a spec from another tool's file without parsing it.
+_SPEC_KEY = re.compile(r"^specc[ \t]*:", re.MULTILINE)
+
+
+def looks_like_spec(text: str) -> bool:
+    """Whether YAML text has a top-level `specc:` key (a spec, not another tool's file)."""
+    return _SPEC_KEY.search(text) is not None
+
+
+def is_spec_file(path) -> bool:
+    """`looks_like_spec` of a file; True when it cannot be read, so that the caller
+    reports why."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return looks_like_spec(handle.read(MAX_BYTES))
+    except OSError:
+        return True

@@ -30,7 +30,6 @@ import pytest
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 _EXPECT = re.compile(r"#\s*specc-expect:\s*([A-Z]\d{3})(?:\s+at\s+(\d+)(?::(\d+))?)?\s*$")
-_IS_SPEC = re.compile(r"^specc\s*:", re.MULTILINE)
 BATCH = 2  # the batch size of the forward pass, unless the spec fixes one
 LENGTH = 5  # the size given to each variable dimension
 
@@ -58,7 +57,9 @@ def pytest_collect_file(file_path: Path, parent):
         text = file_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    if not _IS_SPEC.search(text):
+    from specc.loader import looks_like_spec
+
+    if not looks_like_spec(text):
         return None  # another tool's YAML
     return SpecFile.from_parent(parent, path=file_path)
 

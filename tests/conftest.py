@@ -31,6 +31,7 @@ FRAMEWORK_MODULES = {
     "test_masked_models",
     "test_names",
     "test_packaging",
+    "test_precommit",  # framework-free, but installs specc twice: not in the quick subset
     "test_pytest_plugin_build",
 }
 
