@@ -32,12 +32,12 @@ BACKEND_TITLES = {"keras": "Keras", "torch": "PyTorch"}
 def markdown(text: object) -> str:
     """User text, escaped for a Markdown table cell or list item.
 
-    Control characters are shown as `specc.diagnostics.escape` shows them;
-    `&`, `<` and `>` become entities (no HTML reaches the page), `|` cannot
-    end a table cell, and a line break becomes a space. Backticks are kept:
-    specc's messages quote names in code spans.
+    Control characters, line breaks among them, are shown as
+    `specc.diagnostics.escape` shows them (`\\x0a`); `&`, `<` and `>` become
+    entities (no HTML reaches the page) and `|` cannot end a table cell.
+    Backticks are kept: specc's messages quote names in code spans.
     """
-    text = escape(str(text)).replace("\n", " ")
+    text = escape(str(text))
     for old, new in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|")):
         text = text.replace(old, new)
     return text

@@ -200,3 +200,20 @@ def test_usage_errors_fail_the_step(tmp_path: Path):
     code, output, _ = run_action(work, tmp_path, strict="yes")
     assert code == 2, output
     assert "input strict must be true or false" in output
+
+
+def test_summary_text_cannot_break_the_table_or_reach_the_page_as_html():
+    from specc.job_summary import code_span, markdown
+
+    assert markdown("a|b <script> & `x`\nnext") == "a\\|b &lt;script&gt; &amp; `x`\\x0anext"
+    assert code_span("specs/a|b.yaml") == "`specs/a\\|b.yaml`"
+    assert code_span("odd`name.yaml") == "odd`name.yaml"
+
+
+def test_job_summary_usage_errors(tmp_path: Path, capsys, monkeypatch):
+    from specc.job_summary import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["missing"]) == 2
+    assert main(["-"]) == 2
+    assert "not standard input" in capsys.readouterr().err
