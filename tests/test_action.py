@@ -217,3 +217,16 @@ def test_job_summary_usage_errors(tmp_path: Path, capsys, monkeypatch):
     assert main(["missing"]) == 2
     assert main(["-"]) == 2
     assert "not standard input" in capsys.readouterr().err
+
+
+def test_docs_example_is_what_the_job_summary_prints(tmp_path: Path, capsys, monkeypatch):
+    from specc.job_summary import main
+
+    page = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    shown = re.search(r"```console\n\$ python -m specc.job_summary specs/\n(.*?)```", page, re.S)
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "gru_stack.yaml").write_text(GOOD)
+    (tmp_path / "specs" / "bad.yaml").write_text(BAD)
+    monkeypatch.chdir(tmp_path)
+    assert main(["specs/"]) == 0
+    assert capsys.readouterr().out == shown[1]
