@@ -98,6 +98,17 @@ def test_no_expression_is_pasted_into_a_script():
         assert "${{" not in step.get("run", "")
 
 
+@needs_bash
+def test_every_script_is_bash(tmp_path: Path):
+    """`bash -n` on each `run:`, the install step too (the other tests skip it)."""
+    for number, step in enumerate(action()["runs"]["steps"]):
+        if "run" in step:
+            script = tmp_path / f"step{number}.sh"
+            script.write_text(step["run"])
+            result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+            assert result.returncode == 0, f"step {number}: {result.stderr}"
+
+
 def run_action(workdir: Path, tmp_path: Path, **inputs: str) -> tuple[int, str, Path]:
     """Run the action's bash steps in `workdir`: (exit code, output, job summary file)."""
     spec = action()
