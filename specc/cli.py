@@ -193,21 +193,28 @@ def _settings(args) -> dict:
     return settings
 
 
-def _validate(args, out) -> int:
-    settings = _settings(args)
-    files: list[Path | None] = []  # None: standard input
+def validated_files(args, settings: dict) -> list[Path | None]:
+    """The files `validate` reads for its PATHs (None: standard input), each once: folders
+    searched, `exclude` applied to what a search found, and with `--specs-only` only specs."""
+    files: list[Path | None] = []
     for raw in args.paths:
         if raw == "-":
-            if None not in files:
-                files.append(None)
-            continue
-        files += [
-            path
-            for path in spec_files([raw])
-            if path == Path(raw) or not excluded(path, settings["exclude"], settings["root"])
-        ]
+            found = [None]
+        else:
+            found = [
+                path
+                for path in spec_files([raw])
+                if path == Path(raw) or not excluded(path, settings["exclude"], settings["root"])
+            ]
+        files += [path for path in found if path not in files]
     if args.specs_only:
         files = [path for path in files if path is None or is_spec_file(path)]
+    return files
+
+
+def _validate(args, out) -> int:
+    settings = _settings(args)
+    files = validated_files(args, settings)
     reports: list[Report] = []
     io_failed = False
     for path in files:
