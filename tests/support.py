@@ -12,6 +12,17 @@ from specc.shapes import BATCH, Sym
 
 ROOT = Path(__file__).resolve().parent.parent
 FEED_SIZE = 12  # the size fed for each variable dim
+# A spec with one mistake, E401 at 8:36: what every CI integration must report.
+BAD_SPEC = """\
+specc: 1
+name: bad
+inputs:
+  - {name: x, shape: [4, 8]}
+layers:
+  - {name: a, op: dense, units: 3}
+  - {name: b, op: dense, units: 5, inputs: x}
+  - {name: c, op: add, inputs: [a, b]}
+"""
 
 
 def embedding_limit(graph) -> int:

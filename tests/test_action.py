@@ -21,19 +21,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from .support import BAD_SPEC
+
 ROOT = Path(__file__).resolve().parent.parent
 ACTION = ROOT / "action.yml"
 GOOD = (ROOT / "specs" / "gru_stack.yaml").read_text()
-BAD = """\
-specc: 1
-name: bad
-inputs:
-  - {name: x, shape: [4, 8]}
-layers:
-  - {name: a, op: dense, units: 3}
-  - {name: b, op: dense, units: 5, inputs: x}
-  - {name: c, op: add, inputs: [a, b]}
-"""
+BAD = BAD_SPEC
 WARNED = """\
 specc: 1
 name: warned

@@ -11,18 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from .support import BAD_SPEC
+
 ROOT = Path(__file__).resolve().parent.parent
 PRE_COMMIT = shutil.which("pre-commit") or str(Path(sys.executable).with_name("pre-commit"))
-BAD = """\
-specc: 1
-name: bad
-inputs:
-  - {name: x, shape: [4, 8]}
-layers:
-  - {name: a, op: dense, units: 3}
-  - {name: b, op: dense, units: 5, inputs: x}
-  - {name: c, op: add, inputs: [a, b]}
-"""
+BAD = BAD_SPEC
 
 pytestmark = pytest.mark.skipif(
     not Path(PRE_COMMIT).exists() or shutil.which("git") is None,

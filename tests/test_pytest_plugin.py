@@ -7,17 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .support import BAD_SPEC
+
 ROOT = Path(__file__).resolve().parent.parent
-BAD = """\
-specc: 1
-name: bad
-inputs:
-  - {name: x, shape: [4, 8]}
-layers:
-  - {name: a, op: dense, units: 3}
-  - {name: b, op: dense, units: 5, inputs: x}
-  - {name: c, op: add, inputs: [a, b]}
-"""
+BAD = BAD_SPEC
 
 
 def run_pytest(where: Path, *args: str) -> subprocess.CompletedProcess:
