@@ -14,8 +14,8 @@ pytest.importorskip("keras")
 
 
 def test_specs_build_and_run_with_the_predicted_output_shapes(tmp_path: Path):
-    for name in ("seq2seq_states", "imdb_masked", "gated_feedback_lstm"):
+    for name in ("seq2seq_states", "imdb_masked"):
         shutil.copy(ROOT / "specs" / f"{name}.yaml", tmp_path)
     result = run_pytest(tmp_path, "--specc", ".", "--specc-build=torch,keras")
     assert result.returncode == 0, result.stdout
-    assert "3 passed" in result.stdout
+    assert "2 passed" in result.stdout
