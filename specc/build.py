@@ -1,13 +1,15 @@
 """From spec to model source (`emit`) and to a live model (`build`), on one code path.
 
-`build` executes exactly the source `emit` returns, in a fresh module whose
-source is registered with `linecache`, so a traceback from the model shows
-the generated line.
+`build` executes exactly the source `emit` returns, in a module whose source
+is registered with `linecache`, so a traceback from the model shows the
+generated line, and whose name (from the source's hash) is in `sys.modules`,
+so a built model pickles.
 """
 
 from __future__ import annotations
 
 import linecache
+import sys
 import types
 from pathlib import Path
 
@@ -44,9 +46,17 @@ def load_source(source: str, label: str) -> types.ModuleType:
     digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:12]
     filename = f"<specc {label} {digest}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    module = types.ModuleType(f"specc_generated_{digest}")
+    name = f"specc_generated_{digest}"
+    if name in sys.modules:  # the same source again: one module, one set of classes
+        return sys.modules[name]
+    module = types.ModuleType(name)
     module.__file__ = filename
     exec(compile(source, filename, "exec"), module.__dict__)  # noqa: S102 - our own output
+    # Registered under a name the source fixes, so that pickle finds the model's class:
+    # `torch.save(model)`, `mp.spawn` and Ray pickle it by `module.Class`. A fresh
+    # process unpickles after `specc.build` of the same spec (or importing the file
+    # `specc compile` wrote, under its own name) has made the module again.
+    sys.modules[name] = module
     return module
 
 

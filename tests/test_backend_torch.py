@@ -1126,3 +1126,49 @@ def test_shared_layers_are_one_module():
     enc_b, head_b, _ = model(a, b)
     assert enc_b.shape == (2, 4) and head_b.shape == (2, 5, 3)
     torch.testing.assert_close(enc_b, model.enc(b)[0][:, -1])
+
+
+PICKLED = """\
+import sys
+import torch
+import specc
+spec, path, x_path, y_path = sys.argv[1:]
+specc.build(spec, backend="torch")  # makes the model's module again, under its name
+model = torch.load(path, weights_only=False)
+assert type(model).__module__.startswith("specc_generated_")
+with torch.no_grad():
+    torch.testing.assert_close(model.eval()(*torch.load(x_path)), torch.load(y_path))
+"""
+
+
+def test_built_models_pickle_and_load_in_a_fresh_process(tmp_path):
+    """`torch.save(model)` (and so `mp.spawn`, Ray) pickles a `specc.build` model by its
+    class; a fresh process loads it once `specc.build` has made the module again."""
+    import pickle
+    import subprocess
+
+    spec = ROOT / "specs" / "seq2seq_states.yaml"
+    model = specc.build(spec, backend="torch").eval()
+    again = pickle.loads(pickle.dumps(model))
+    assert type(again) is type(model)
+    assert specc.build(spec, backend="torch").__class__ is type(model)  # one module per source
+    x = [torch.randn(2, 4, 71), torch.randn(2, 3, 93)]
+    with torch.no_grad():
+        y = model(*x)
+    torch.save(model, tmp_path / "model.pt")
+    torch.save(x, tmp_path / "x.pt")
+    torch.save(y, tmp_path / "y.pt")
+    script = tmp_path / "load.py"
+    script.write_text(PICKLED)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            str(spec),
+            *(str(tmp_path / n) for n in ("model.pt", "x.pt", "y.pt")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
