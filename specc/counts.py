@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from .shapes import RuleContext, Shape
-from .variants import VARIANTS
+from .variants import variant_of
 
 CountRule = Callable[[RuleContext, Shape], int]
 
@@ -34,7 +34,7 @@ def lstm_variant(ctx: RuleContext, shape: Shape) -> int:
     """An LSTM variant cell (specc's own layout, the same in every backend)."""
     a = ctx.attrs
     u = a["units"]
-    variant = VARIANTS[a["variant"]]
+    variant = variant_of(a)
     if variant.layer_norm:
         # Ba et al. (2016), eq. 20, with no bias vectors: the norms of the input
         # and of the recurrent projection (4u each) and of the cell (u) each

@@ -96,6 +96,10 @@ def _lint_recurrent(node, op, attrs, prefix: tuple, backends, diags: Diagnostics
             )
 
 
+# what W306's help adds to "remove `KEY`"
+HELP = {"peepholes": "; `variant: peephole` is the LSTM with peepholes"}
+
+
 def _lint_no_effect(node, op, attrs, prefix: tuple, diags: Diagnostics) -> None:
     """Settings written in the spec that the layer's other settings make meaningless."""
     written = node.written(*prefix)
@@ -111,11 +115,13 @@ def _lint_no_effect(node, op, attrs, prefix: tuple, diags: Diagnostics) -> None:
     for key in ("use_bias", "forget_bias", "unit_forget_bias"):
         if key in written and not variant.has_bias:
             reasons[key] = f"the `{variant.name}` variant has no biases (its norms shift instead)"
+    if "peepholes" in written and not variant.peepholes:
+        reasons["peepholes"] = f"the `{variant.name}` variant has no peepholes"
     for key, reason in reasons.items():
         diags.warning(
             "W306",
             f"`{key}` has no effect on `{op}` layer `{node.name}`: {reason}",
             node.span(*prefix, key),
-            help=f"remove `{key}`",
+            help=f"remove `{key}`" + HELP.get(key, ""),
             related=node.origin,
         )

@@ -325,6 +325,14 @@ OPS: dict[str, Op] = {
                     "after Ba et al.). `standard` is the fused cuDNN LSTM; the others are custom "
                     "cells.",
                 ),
+                Attr(
+                    "peepholes",
+                    BOOLEAN,
+                    True,
+                    "The variant's peephole vectors (Greff's variants have them). `false` drops "
+                    "them: `nig`, `nfg`, `nog`, `cifg` and `peephole` then run on the fused LSTM "
+                    "kernel (cuDNN).",
+                ),
             ),
         ),
         Op(

@@ -10,7 +10,7 @@ them here; the runtimes receive them as constants the emitter writes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 GATE_ORDER = "ifgo"
 
@@ -39,6 +39,16 @@ class Variant:
         return "f" in self.gates
 
     @property
+    def fused(self) -> bool:
+        """Whether the cell is a fused LSTM with some gate rows fixed: a missing gate's
+        rows zero and its bias frozen at +1e4 (sigmoid exactly 1), cifg's forget rows
+        the input gate's negated (1 - sigmoid(z) = sigmoid(-z)). True once the
+        peepholes are dropped (`peepholes: false`) from all but niaf, noaf, fgr and
+        layer_norm, whose wiring no fused kernel has."""
+        plain = self.input_activation and self.output_activation
+        return plain and not (self.peepholes or self.gate_recurrence or self.layer_norm)
+
+    @property
     def extra_matrices(self) -> int:
         """u x u matrices beyond the gates' (fgr: nine, from i, f, o to i, f, o)."""
         return 9 if self.gate_recurrence else 0
@@ -59,3 +69,11 @@ VARIANTS: dict[str, Variant] = {
         Variant("layer_norm", "ifgo", "", "layer-normalised LSTM (Ba et al.)", layer_norm=True),
     )
 }
+
+
+def variant_of(attrs: dict) -> Variant:
+    """An `lstm` layer's variant as it runs: without peepholes under `peepholes: false`."""
+    variant = VARIANTS[attrs.get("variant", "standard")]
+    if attrs.get("peepholes", True):
+        return variant
+    return replace(variant, peepholes="")
