@@ -61,6 +61,7 @@ GOLDEN_SPECS = [
     "imdb_masked",
     "variants/lstm_cifg",
     "variants/lstm_fgr",
+    "variants/lstm_cifg_no_peepholes",
     "gated_feedback_lstm",
     "siamese_lstm",
     "seq2seq_states",

@@ -40,7 +40,7 @@ from specc.optable import is_recurrent
 from specc.shapes import BATCH, show
 from specc.shares import held, root_of
 from specc.states import STATE, initial_states, state_parts
-from specc.variants import VARIANTS
+from specc.variants import variant_of
 
 from ._facts import stepped_settings
 
@@ -621,7 +621,7 @@ def _lower(layer: Layer) -> Lowered:
 def _recurrent(layer: Layer) -> Lowered:
     """A plain fused layer when Keras's settings allow; else a runtime helper."""
     a, op = layer.attrs, layer.op
-    variant = VARIANTS[a.get("variant", "standard")]
+    variant = variant_of(a)
     relu_rnn = op == "rnn" and a["activation"] == "relu"
     activation = None if a["activation"] == "tanh" or relu_rnn else a["activation"]
     gate = a.get("recurrent_activation", "sigmoid")
@@ -638,7 +638,14 @@ def _recurrent(layer: Layer) -> Lowered:
         return _fused(layer, forget, relu_rnn)
 
     args = [str(layer.in_shapes[0][-1]), str(a["units"])]
-    if variant.name != "standard":
+    # without peepholes, nig, nfg, nog, cifg (and peephole) are a fused LSTM's weights
+    fused = variant.fused and not stepped_settings(op, {**a, "variant": "standard"})
+    if variant.name != "standard" and fused:
+        cls = "FusedLSTMVariant"
+        args.append(f'gates="{variant.gates}"')
+        if variant.coupled_forget:
+            args.append("coupled_forget=True")
+    elif variant.name != "standard":
         cls = "LSTMVariant"
         args += [f'gates="{variant.gates}"', f'peepholes="{variant.peepholes}"']
         for flag in ("coupled_forget", "gate_recurrence", "layer_norm"):

@@ -523,6 +523,75 @@ class LSTMVariant(KerasRecurrent, nn.Module):
         return torch.cat(outs, -1), state
 
 
+class FusedLSTMVariant(LSTMVariant):
+    """An LSTM variant without peepholes as one fused `nn.LSTM` call (cuDNN on a GPU).
+
+    Without peepholes, nig, nfg, nog and cifg re-parameterise the standard
+    LSTM: a missing gate is the fused layer's with zero rows and a bias of
+    +1e4, whose sigmoid is exactly 1 in float32 (its derivative exactly 0);
+    cifg's forget gate is its input gate negated (1 - sigmoid(z) = sigmoid(-z)).
+    The parameters are `LSTMVariant`'s (names, shapes, initial values), so the
+    weight transfer and the counts are unchanged; each call builds the fused
+    layer's weights from them, so the fixed rows are no parameters and stay.
+    """
+
+    FROZEN = 1e4  # a missing gate's bias
+
+    def __init__(self, input_size, units, *, gates, bidirectional=False, **settings):
+        super().__init__(
+            input_size,
+            units,
+            gates=gates,
+            peepholes="",
+            bidirectional=bidirectional,
+            **settings,
+        )
+        lstm = nn.LSTM(
+            input_size,
+            units,
+            batch_first=True,
+            bidirectional=bidirectional,
+            device="meta",
+        )
+        # weights given at each call (functional_call); in a tuple, no submodule
+        self._fused = (lstm,)
+
+    def _run(self, x, state, seq_mask=None):
+        weights, lstm = self.fused_weights(), self._fused[0]
+
+        def run(sequence, start):
+            return torch.func.functional_call(lstm, weights, (sequence, start))
+
+        if seq_mask is not None:  # packed by the mask's lengths, as `Fused`
+            return packed(run, x, seq_mask, state)
+        return run(x, state)
+
+    def fused_weights(self):
+        """The fused layer's weights by `nn.LSTM`'s names, built from the variant's."""
+        weights = {}
+        for d in range(2 if self.bidirectional else 1):
+            names = recurrent_names(d)
+            w_ih = getattr(self, names["input_kernel"])
+            bias = getattr(self, names["bias"], None)
+            if bias is None:  # use_bias: false; a missing gate keeps its bias
+                bias = w_ih.new_zeros(w_ih.shape[0])
+            weights[names["input_kernel"]] = self._four_gates(w_ih, 0.0)
+            recurrent = getattr(self, names["recurrent_kernel"])
+            weights[names["recurrent_kernel"]] = self._four_gates(recurrent, 0.0)
+            weights[names["input_bias"]] = self._four_gates(bias, self.FROZEN)
+            weights[names["recurrent_bias"]] = bias.new_zeros(4 * self.hidden_size)
+        return weights
+
+    def _four_gates(self, rows, missing):
+        """The variant's gate rows as the fused layer's i, f, g, o: a missing gate's
+        all `missing`, cifg's forget gate its input gate's negated."""
+        parts = dict(zip(self.gates, rows.chunk(len(self.gates)), strict=True))
+        if self.coupled_forget:
+            parts["f"] = -parts["i"]
+        fixed = torch.full_like(parts["g"], missing)
+        return torch.cat([parts.get(g, fixed) for g in "ifgo"])
+
+
 class GatedFeedback(nn.Module):
     """A gated-feedback RNN (Chung et al., 2015): `layers` cells of one kind, fed back.
 
