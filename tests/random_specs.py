@@ -604,6 +604,8 @@ def _recurrent(op: str):
         if op == "lstm":
             if rng.random() < 0.6:
                 attrs["variant"] = rng.choice(list(VARIANTS))
+                if VARIANTS[attrs["variant"]].peepholes and rng.random() < 0.3:
+                    attrs["peepholes"] = False  # nig, nfg, nog, cifg: the fused form
             if rng.random() < 0.1:
                 attrs["unit_forget_bias"] = False
             if rng.random() < 0.1:

@@ -35,7 +35,7 @@ import specc.backend  # noqa: E402
 from specc.backends.keras import layers as runtime  # noqa: E402
 from specc.backends.keras._emit import layer_calls, layer_names  # noqa: E402
 from specc.summary import summary_data  # noqa: E402
-from specc.variants import VARIANTS  # noqa: E402
+from specc.variants import VARIANTS, variant_of  # noqa: E402
 
 from .op_table import CASES, Case  # noqa: E402
 from .support import SHARED, feed, hand_written_models  # noqa: E402
@@ -54,6 +54,7 @@ GOLDEN_SPECS = [
     "conv_lstm_classifier",  # time_distributed of conv1d, dropout, flatten
     "image_caption",  # two inputs, int dtype, repeat_vector of a named dim
     "variants/lstm_peephole",  # the emitted custom cell in keras.layers.RNN
+    "variants/lstm_cifg_no_peepholes",  # the variant cell without peepholes, masked
     "gated_feedback_lstm",  # specc's GatedFeedback layer
     "siamese_lstm",  # `shares:`: one layer object per root, called at each site
     "bidirectional_encoder_decoder",  # return_state unpacked, ports, initial_state
@@ -678,8 +679,10 @@ def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-# every variant with a custom cell; specc.variants says which gates and peepholes each has
+# every variant with a custom cell; specc.variants says which gates and peepholes each has;
+# and those with peepholes without them (`peepholes: false`)
 CELL_VARIANTS = [name for name in VARIANTS if name != "standard"]
+CELL_VARIANTS += [f"{name}, peepholes: false" for name in CELL_VARIANTS if VARIANTS[name].peepholes]
 
 
 def _norm(v, w, name):
@@ -694,7 +697,8 @@ def _variant_reference(variant, x, w, masks=None, mode="state"):
     Step by step, as in the papers; `w` holds the cell's weights by name.
     """
     units = w["recurrent_kernel"].shape[0]
-    v = VARIANTS[variant]
+    name, _, peepholes = variant.partition(", peepholes: ")
+    v = variant_of({"variant": name, "peepholes": peepholes != "false"})
     gates = v.gates.replace("g", "c")  # Keras calls the candidate `c`
     h = np.zeros((x.shape[0], units))
     c = np.zeros((x.shape[0], units))
@@ -746,10 +750,11 @@ def test_variant_cell_matches_a_numpy_reference(variant, tmp_path):
     rng = np.random.default_rng(2)
     weights = {w.path.split("/")[-1]: w for w in cell.weights}
     values = {name: rng.standard_normal(tuple(w.shape)) for name, w in weights.items()}
-    if variant == "fgr":
+    if variant.startswith("fgr"):
         values["gate_kernel"] *= 0.5
-    assert ("peephole" in values) == bool(VARIANTS[variant].peepholes)
-    assert ("bias" in values) == VARIANTS[variant].has_bias
+    v = VARIANTS[variant.partition(",")[0]]
+    assert ("peephole" in values) == (bool(v.peepholes) and "peepholes: false" not in variant)
+    assert ("bias" in values) == v.has_bias
     for name, value in values.items():
         weights[name].assign(value.astype("float32"))
     x = rng.standard_normal((2, 5, 3)).astype("float32")

@@ -59,6 +59,7 @@ def _features(text: str, report: specc.Report) -> collections.Counter:
             seen[f"merge_mode {attrs['merge_mode']}"] += 1
         if attrs.get("op", node.op) == "lstm":
             seen[f"variant {attrs['variant']}"] += 1
+            seen["variant without peepholes"] += attrs.get("peepholes") is False
         if attrs.get("stateful"):
             seen["stateful"] += 1
         if node.op == "state":
@@ -121,6 +122,7 @@ def test_the_specs_cover_the_table_and_the_features(generated):
         *(f"wrapped {op}" for op in WRAPPABLE),
         *(f"merge_mode {mode}" for mode in enum("lstm", "merge_mode")),
         *(f"variant {name}" for name in VARIANTS),
+        "variant without peepholes",
         "stateful",
         "blocks",
         "block params",

@@ -29,7 +29,7 @@ from specc.optable import OPS
 from specc.shapes import show
 from specc.shares import held, root_of
 from specc.states import STATE, initial_states, state_order
-from specc.variants import GATE_ORDER, VARIANTS
+from specc.variants import GATE_ORDER, VARIANTS, variant_of
 
 BACKEND = "keras"
 RUNTIME = "specc.backends.keras.layers"
@@ -330,7 +330,7 @@ def _recurrent(layer: Layer) -> Lowered | None:
 def _variant_lstm(layer: Layer) -> Call:
     """`keras.layers.RNN` of `VariantLSTMCell`, its gates as specc.variants has them."""
     attrs = layer.attrs
-    variant = VARIANTS[attrs.get("variant", "standard")]
+    variant = variant_of(attrs)
     gates = variant.gates.translate(KERAS_GATES)
     args: list[str | Call] = [str(attrs["units"])]
     if gates != GATE_ORDER.translate(KERAS_GATES):
