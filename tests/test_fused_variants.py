@@ -150,3 +150,17 @@ def test_stateful_chunks_and_input_dropout(variant: str):
     assert torch.equal(x_in, torch.ones(2, 5, FEATURES))
     assert torch.equal(x_fused, x_fused[:, :1].expand_as(x_fused))  # one mask for all steps
     assert (x_fused == 0).any() and (x_fused == 2).any()
+
+
+@pytest.mark.filterwarnings("ignore:The tensor attributes .*_flat_weights")
+def test_exports_and_compiles_to_one_graph():
+    """`torch.export` keeps the fused call, and dynamo captures it whole (it skips a
+    module that subclasses `nn.LSTM`; `FusedLSTMVariant` holds one, unregistered)."""
+    layer = "variant: nog, peepholes: false, bidirectional: true, return_sequences: true"
+    model = specc.build(_spec(layer), backend="torch").eval()
+    x = torch.randn(2, STEPS, FEATURES)
+    with torch.no_grad():
+        expected = model(x)
+        assert torch.allclose(torch.export.export(model, (x,)).module()(x), expected)
+        explained = torch._dynamo.explain(model)(x)
+    assert explained.graph_count == 1 and explained.graph_break_count == 0

@@ -40,6 +40,8 @@ RECURRENT = {
     "step_by_step_rnn": "{op: rnn, units: 4, activation: sigmoid}",
     "variant_peephole": "{op: lstm, units: 4, variant: peephole, bidirectional: true}",
     "variant_fgr": "{op: lstm, units: 4, variant: fgr}",
+    "variant_cifg_fused": "{op: lstm, units: 4, variant: cifg, peepholes: false, "
+    "bidirectional: true}",
 }
 
 
