@@ -164,3 +164,13 @@ def test_exports_and_compiles_to_one_graph():
         assert torch.allclose(torch.export.export(model, (x,)).module()(x), expected)
         explained = torch._dynamo.explain(model)(x)
     assert explained.graph_count == 1 and explained.graph_break_count == 0
+
+
+def test_forget_bias_as_the_step_loop_has_it():
+    """`forget_bias` starts the forget gate's own bias (nig, nog); nfg and cifg have none."""
+    model = specc.build(_spec("variant: nog, peepholes: false, forget_bias: 2.5"), backend="torch")
+    i, f, g = model.r.fused_weights()["bias_ih_l0"].chunk(4)[:3]
+    assert torch.equal(f, torch.full((UNITS,), 2.5)) and not i.any() and not g.any()
+    model = specc.build(_spec("variant: cifg, peepholes: false"), backend="torch")
+    i, f = model.r.fused_weights()["bias_ih_l0"].chunk(4)[:2]
+    assert not i.any() and not f.any()  # f = 1 - i starts at one half
