@@ -27,6 +27,7 @@ FRAMEWORK_MODULES = {
     "test_cross_backend",
     "test_differential",
     "test_fuzz",
+    "test_fused_variants",
     "test_gated_feedback",
     "test_masked_models",
     "test_names",
