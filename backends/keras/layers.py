@@ -33,6 +33,7 @@ __all__ = [
     "SequenceMask",
     "UnmaskedTimeDistributed",
     "UpdateDropoutGRUCell",
+    "VariableTimeDistributed",
     "VariantLSTMCell",
 ]
 
@@ -112,7 +113,42 @@ class SequenceMask(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="specc")
-class UnmaskedTimeDistributed(keras.layers.TimeDistributed):
+class VariableTimeDistributed(keras.layers.TimeDistributed):
+    """`TimeDistributed` that is also right on a time axis of unknown length.
+
+    There Keras 3.15's maps the wrapped layer over as many steps as the batch
+    has rows: the SavedModel of `model.export()` gets it, and so do `predict`
+    and `fit` once a second length has relaxed the shapes they trace. Here the
+    steps are folded into the batch, the same function for a layer that reads
+    each row alone; batch normalisation, whose statistics are each step's, is
+    mapped over the steps instead (as Keras does, over the right count).
+    """
+
+    def call(self, inputs, training=None, mask=None):
+        if inputs.shape[1] is not None:
+            return super().call(inputs, training=training, mask=mask)
+        ops, layer = keras.ops, self.layer
+        kwargs = {"training": training} if layer._call_has_training_arg else {}
+        if not layer._call_has_mask_arg:
+            mask = None
+        if isinstance(layer, keras.layers.BatchNormalization):
+            steps = ops.moveaxis(inputs, 1, 0)
+            masks = None if mask is None else ops.moveaxis(mask, 1, 0)
+
+            def step(i):
+                return layer.call(steps[i], mask=None if masks is None else masks[i], **kwargs)
+
+            outputs = ops.vectorized_map(step, ops.arange(ops.shape(steps)[0]))
+            return ops.moveaxis(outputs, 0, 1)
+        if mask is not None:
+            kwargs["mask"] = ops.reshape(mask, (-1, *ops.shape(mask)[2:]))
+        shape = ops.shape(inputs)
+        outputs = layer.call(ops.reshape(inputs, (-1, *shape[2:])), **kwargs)
+        return ops.reshape(outputs, (shape[0], shape[1], *ops.shape(outputs)[1:]))
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class UnmaskedTimeDistributed(VariableTimeDistributed):
     """`TimeDistributed` whose wrapped layer runs on each step unmasked; the sequence's
     (batch, time) mask passes by it to the layers after.
 
