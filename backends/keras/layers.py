@@ -2,7 +2,8 @@
 
 An emitted model uses plain Keras layers where they do the job and these
 where none does: `LastStep`, the `ForgetBias` initialiser, the LSTM variant
-cell and its `DropoutRNN` layer, a GRU cell with recurrent dropout that
+cell and its `DropoutRNN` layer, `TimeDistributed` on a time axis of variable
+length, a GRU cell with recurrent dropout that
 keeps its memory, and the gated-feedback RNN (`GatedFeedback` and its cell).
 `specc.build` imports them from here; `specc compile` copies
 the ones a model uses into its file (the same source, registered under the
@@ -136,7 +137,9 @@ class VariableTimeDistributed(keras.layers.TimeDistributed):
             masks = None if mask is None else ops.moveaxis(mask, 1, 0)
 
             def step(i):
-                return layer.call(steps[i], mask=None if masks is None else masks[i], **kwargs)
+                if masks is not None:
+                    kwargs["mask"] = masks[i]
+                return layer.call(steps[i], **kwargs)
 
             outputs = ops.vectorized_map(step, ops.arange(ops.shape(steps)[0]))
             return ops.moveaxis(outputs, 0, 1)
