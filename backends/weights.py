@@ -28,7 +28,7 @@ from specc.optable import OPS
 from specc.pipeline import load
 from specc.shares import held
 
-from .keras._emit import layer_names
+from .keras._emit import layer_names, unwrapped
 from .torch._emit import module_names
 from .torch._layout import recurrent_names
 
@@ -165,8 +165,10 @@ def _gated_feedback(op: str, attrs: dict, layer, prefix: str) -> list[Tie]:
 
 
 def _time_distributed(op: str, attrs: dict, layer, prefix: str) -> list[Tie]:
+    """The wrapped layer's ties; Keras holds it alone where it acts on the last axis."""
     inner = dict(attrs["layer"])
-    return _ties(inner.pop("op"), inner, layer.layer, prefix)
+    keras_layer = layer if unwrapped(inner) else layer.layer
+    return _ties(inner.pop("op"), inner, keras_layer, prefix)
 
 
 def _renamed(names: dict[str, str], layout: Layout = SAME):

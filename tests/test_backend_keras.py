@@ -617,6 +617,47 @@ def test_saved_models_load_in_a_fresh_process(tmp_path):
     assert out.split() == ["compiled.keras", "compiled_model"]
 
 
+VARIABLE_STEPS = textwrap.dedent("""\
+    specc: 1
+    name: variable_steps
+    dims: {T: null}
+    inputs:
+      - {name: x, shape: [T, 4, 3]}
+    layers:
+      - {name: rows, op: time_distributed, layer: {op: gru, units: 5}}
+      - {name: norm, op: time_distributed, layer: {op: batch_norm}}
+      - {name: drop, op: time_distributed, layer: {op: dropout, rate: 0.5}}
+      - {name: tags, op: time_distributed, layer: {op: dense, units: 7, activation: softmax}}
+    """)
+
+
+def test_time_distributed_on_a_variable_axis_exports_and_predicts_every_length(tmp_path):
+    """Keras 3.15's `TimeDistributed` maps over as many steps as the batch has rows where
+    the time axis is unknown: the SavedModel of `export()`, and `predict` once a second
+    length relaxed the traced shapes. The dense runs unwrapped, the others right."""
+    tf = pytest.importorskip("tensorflow")
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("export to a SavedModel needs the TensorFlow backend")
+    source = specc.emit(VARIABLE_STEPS, backend="keras", standalone=False)
+    assert 'tags = keras.layers.Dense(7, activation="softmax", name="tags")(drop)' in source
+    assert 'drop = keras.layers.Dropout(0.5, name="drop")(norm)' in source
+    assert "VariableTimeDistributed(keras.layers.GRU(5)" in source
+    keras.backend.clear_session()
+    model = specc.build(VARIABLE_STEPS, backend="keras")
+    rng = np.random.default_rng(0)
+    batches = [rng.standard_normal((2, steps, 4, 3)).astype("float32") for steps in (5, 9, 12)]
+    eager = [keras.ops.convert_to_numpy(model(x, training=False)) for x in batches]
+    assert [e.shape for e in eager] == [(2, 5, 7), (2, 9, 7), (2, 12, 7)]
+    for x, expected in zip(batches, eager, strict=True):
+        np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-6)
+    model.export(tmp_path / "saved", format="tf_saved_model", verbose=False)
+    reloaded = tf.saved_model.load(str(tmp_path / "saved"))  # held: serve reads its variables
+    np.testing.assert_allclose(reloaded.serve(batches[-1]).numpy(), eager[-1], atol=1e-6)
+    model.compile(optimizer="sgd", loss="mse")
+    for x, expected in zip(batches[:2], eager, strict=False):  # trains at either length
+        assert np.isfinite(model.train_on_batch(x, np.zeros_like(expected)))
+
+
 # -- another Keras backend --------------------------------------------------------------
 
 TORCH_SPECS = [

@@ -418,16 +418,38 @@ def _dense(layer: Layer) -> Lowered:
 
 
 def _time_distributed(layer: Layer) -> Lowered | None:
-    """`TimeDistributed`; on a masked sequence, the wrapped layer runs unmasked where
-    Keras would hand it a mask it cannot read (`UnmaskedTimeDistributed`)."""
+    """The wrapped layer itself where it acts on the last axis (`unwrapped`); otherwise
+    `TimeDistributed`, `VariableTimeDistributed` on a time axis of unknown length, and
+    on a masked sequence `UnmaskedTimeDistributed` where Keras would hand the wrapped
+    layer a mask it cannot read."""
     inner = Layer(layer.node, layer.attrs["layer"], layer.sources, layer.emitter, ("layer",))
     wrapped = lower(inner)
-    if wrapped is None:
-        return None
+    if wrapped is None or unwrapped(layer.attrs["layer"]):
+        return wrapped
     wrapper = LAYERS + "TimeDistributed"
+    steps = layer.emitter.graph.node(layer.node.inputs[0]).meta["shape"][1]
+    if not isinstance(steps, int):
+        wrapper = layer.use("VariableTimeDistributed")
     if _input_mask(layer) is not None and inner.op in MASK_READERS:
         wrapper = layer.use("UnmaskedTimeDistributed")
     return layer.one(Call(wrapper, [wrapped.layer]))
+
+
+# Wrapped by time_distributed, these Keras layers act on the last axis of any rank:
+# without the wrapper they are the same function, with the same weights and the same
+# mask passed on (dropout: the same distribution, a mask drawn for every step)
+LAST_AXIS_OPS = frozenset({"dense", "activation", "dropout", "layer_norm"})
+
+
+def unwrapped(inner: dict) -> bool:
+    """Whether the layer inside a `time_distributed` (its attributes) is emitted alone.
+
+    Keras 3.15's `TimeDistributed` gets a time axis of unknown length wrong (see
+    `VariableTimeDistributed`); an embedding without `mask_zero` reads ids on any
+    rank too (with it, it would make a mask where `TimeDistributed` keeps its input's).
+    """
+    op = inner["op"]
+    return op in LAST_AXIS_OPS or (op == "embedding" and not inner.get("mask_zero"))
 
 
 # Wrappable ops whose Keras layer reads a mask it is handed (the recurrent layers and

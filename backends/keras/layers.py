@@ -2,8 +2,9 @@
 
 An emitted model uses plain Keras layers where they do the job and these
 where none does: `LastStep`, the `ForgetBias` initialiser, the LSTM variant
-cell and its `DropoutRNN` layer, a GRU cell with recurrent dropout that
-keeps its memory, and the gated-feedback RNN (`GatedFeedback` and its cell).
+cell and its `DropoutRNN` layer, `TimeDistributed` on a time axis of variable
+length, a GRU cell with recurrent dropout that keeps its memory, and the
+gated-feedback RNN (`GatedFeedback` and its cell).
 `specc.build` imports them from here; `specc compile` copies
 the ones a model uses into its file (the same source, registered under the
 same names). Either way a saved `.keras` file loads in a fresh process, with
@@ -33,6 +34,7 @@ __all__ = [
     "SequenceMask",
     "UnmaskedTimeDistributed",
     "UpdateDropoutGRUCell",
+    "VariableTimeDistributed",
     "VariantLSTMCell",
 ]
 
@@ -112,7 +114,44 @@ class SequenceMask(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="specc")
-class UnmaskedTimeDistributed(keras.layers.TimeDistributed):
+class VariableTimeDistributed(keras.layers.TimeDistributed):
+    """`TimeDistributed` that is also right on a time axis of unknown length.
+
+    There Keras 3.15's maps the wrapped layer over as many steps as the batch
+    has rows: the SavedModel of `model.export()` gets it, and so do `predict`
+    and `fit` once a second length has relaxed the shapes they trace. Here the
+    steps are folded into the batch, the same function for a layer that reads
+    each row alone; batch normalisation, whose statistics are each step's, is
+    mapped over the steps instead (as Keras does, over the right count).
+    """
+
+    def call(self, inputs, training=None, mask=None):
+        if inputs.shape[1] is not None:
+            return super().call(inputs, training=training, mask=mask)
+        ops, layer = keras.ops, self.layer
+        kwargs = {"training": training} if layer._call_has_training_arg else {}
+        if not layer._call_has_mask_arg:
+            mask = None
+        if isinstance(layer, keras.layers.BatchNormalization):
+            steps = ops.moveaxis(inputs, 1, 0)
+            masks = None if mask is None else ops.moveaxis(mask, 1, 0)
+
+            def step(i):
+                if masks is not None:
+                    kwargs["mask"] = masks[i]
+                return layer.call(steps[i], **kwargs)
+
+            outputs = ops.vectorized_map(step, ops.arange(ops.shape(steps)[0]))
+            return ops.moveaxis(outputs, 0, 1)
+        if mask is not None:
+            kwargs["mask"] = ops.reshape(mask, (-1, *ops.shape(mask)[2:]))
+        shape = ops.shape(inputs)
+        outputs = layer.call(ops.reshape(inputs, (-1, *shape[2:])), **kwargs)
+        return ops.reshape(outputs, (shape[0], shape[1], *ops.shape(outputs)[1:]))
+
+
+@keras.saving.register_keras_serializable(package="specc")
+class UnmaskedTimeDistributed(VariableTimeDistributed):
     """`TimeDistributed` whose wrapped layer runs on each step unmasked; the sequence's
     (batch, time) mask passes by it to the layers after.
 
@@ -286,20 +325,23 @@ class VariantLSTMCell(keras.layers.Layer):
             r = keras.ops.matmul(states[2], self.gate_kernel)
             for name, extra in zip("ifo", keras.ops.split(r, 3, axis=-1), strict=True):
                 z[name] = z[name] + extra
-        p = {name: 0.0 for name in "ifo"}
-        if self.peepholes:
+        if self.peepholes:  # the gates that read the cell: i and f the last one's
             vectors = keras.ops.split(self.peephole, len(self.peepholes))
-            p.update(zip(self.peepholes, vectors, strict=True))
+            p = dict(zip(self.peepholes, vectors, strict=True))
+            for name in self.peepholes.replace("o", ""):
+                z[name] = z[name] + p[name] * c
         gate = self.recurrent_activation
-        i = gate(z["i"] + p["i"] * c) if "i" in z else 1.0
-        f = gate(z["f"] + p["f"] * c) if "f" in z else 1.0
+        i = gate(z["i"]) if "i" in z else 1.0
+        f = gate(z["f"]) if "f" in z else 1.0
         if self.coupled_forget:
             f = 1.0 - i
         candidate = self.activation(z["c"]) if self.input_activation else z["c"]
         if rec_mask is not None and self.recurrent_dropout_mode == "update":
             candidate = candidate * rec_mask  # Semeniuta et al.: no memory loss
         c = f * c + i * candidate
-        o = gate(z["o"] + p["o"] * c) if "o" in z else 1.0
+        if "o" in self.peepholes:  # the output gate reads the new cell
+            z["o"] = z["o"] + p["o"] * c
+        o = gate(z["o"]) if "o" in z else 1.0
         cell = self.norm("cell", c)
         h = o * (self.activation(cell) if self.output_activation else cell)
         if self.gate_recurrence:
@@ -310,9 +352,9 @@ class VariantLSTMCell(keras.layers.Layer):
         """The normalisation `name` of x under `layer_norm`; x itself otherwise."""
         if not self.layer_norm:
             return x
-        mean = keras.ops.mean(x, axis=-1, keepdims=True)
-        variance = keras.ops.var(x, axis=-1, keepdims=True)
-        x = (x - mean) * keras.ops.rsqrt(variance + self.EPSILON)
+        x = x - keras.ops.mean(x, axis=-1, keepdims=True)  # centred once: fewer ops
+        variance = keras.ops.mean(keras.ops.square(x), axis=-1, keepdims=True)
+        x = x * keras.ops.rsqrt(variance + self.EPSILON)
         gamma = getattr(self, f"{name}_norm_gamma")
         return x * gamma + getattr(self, f"{name}_norm_beta")
 

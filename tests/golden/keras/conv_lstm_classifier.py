@@ -20,9 +20,7 @@ def build_model() -> keras.Model:
         keras.layers.Conv1D(64, 3, activation="relu"), name="conv2"
     )(conv1)
     # line 27: (batch, 4, 28, 64)
-    conv_drop = keras.layers.TimeDistributed(
-        keras.layers.Dropout(0.5), name="conv_drop"
-    )(conv2)
+    conv_drop = keras.layers.Dropout(0.5, name="conv_drop")(conv2)
     # line 30: (batch, 4, 1792)
     conv_flat = keras.layers.TimeDistributed(keras.layers.Flatten(), name="conv_flat")(
         conv_drop

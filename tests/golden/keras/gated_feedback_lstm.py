@@ -17,7 +17,5 @@ def build_model() -> keras.Model:
         embed
     )
     # line 21: (batch, 100, 205)
-    next_char = keras.layers.TimeDistributed(
-        keras.layers.Dense(205, activation="softmax"), name="next_char"
-    )(gf_lstm)
+    next_char = keras.layers.Dense(205, activation="softmax", name="next_char")(gf_lstm)
     return keras.Model(inputs=chars, outputs=next_char, name="gated_feedback_lstm")

@@ -22,9 +22,7 @@ def build_model() -> keras.Model:
         word_embed
     )
     # line 29: (batch, 34, 256)
-    text_proj = keras.layers.TimeDistributed(keras.layers.Dense(256), name="text_proj")(
-        text_lstm
-    )
+    text_proj = keras.layers.Dense(256, name="text_proj")(text_lstm)
     # line 33: (batch, 34, 512)
     merged = keras.layers.Concatenate(name="merged")([image_seq, text_proj])
     # line 34: (batch, 512)

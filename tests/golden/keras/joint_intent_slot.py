@@ -19,9 +19,7 @@ def build_model() -> keras.Model:
     # line 23: (batch, T, 256)
     encoder_drop = keras.layers.Dropout(0.3, name="encoder_drop")(encoder)
     # line 24: (batch, T, 127)
-    slots = keras.layers.TimeDistributed(
-        keras.layers.Dense(127, activation="softmax"), name="slots"
-    )(encoder_drop)
+    slots = keras.layers.Dense(127, activation="softmax", name="slots")(encoder_drop)
     # line 28: (batch, 256)
     final_state = LastStep(name="final_state")(encoder_drop)
     # line 29: (batch, 26)
