@@ -632,7 +632,7 @@ def test_stateful_layers_carry_state_between_batches():
         for layer in (model.lstm1, model.lstm2, model.lstm3):
             layer.reset_states()
         assert torch.allclose(model(x), first, atol=1e-6)
-    assert "lstm1.h" not in model.state_dict()  # weights only: the state is a buffer
+    assert "lstm1.h" not in model.state_dict()  # weights only: the state is no buffer
 
 
 @pytest.mark.parametrize("layer", ["op: lstm", "op: gru", "op: lstm, variant: fgr"])
