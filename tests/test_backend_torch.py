@@ -633,7 +633,11 @@ def test_stateful_layers_carry_state_between_batches():
         for layer in (model.lstm1, model.lstm2, model.lstm3):
             layer.reset_states()
         assert torch.allclose(model(x), first, atol=1e-6)
-    assert "lstm1.h" not in model.state_dict()  # weights only: the state is no buffer
+    assert "lstm1.h" not in model.state_dict()  # weights only
+    assert not list(model.buffers())  # which DDP would overwrite with rank 0's
+    model.double()  # moves the state too, as `.to()`, `.cuda()` and `to_empty()`
+    assert model.lstm1.h.dtype == model.lstm3.c.dtype == torch.float64
+    assert model(x.double()).dtype == torch.float64
 
 
 @pytest.mark.parametrize("layer", ["op: lstm", "op: gru", "op: lstm, variant: fgr"])
