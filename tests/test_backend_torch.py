@@ -768,6 +768,18 @@ def test_gain_and_shift_chosen_separately(attrs: str):
     assert names == expected
 
 
+def test_batch_norm_trains_on_one_row():
+    """One value per feature: Keras's statistics are that value and a zero variance
+    (the output is the shift), where `nn.BatchNorm1d` alone would refuse."""
+    norm = runtime.BatchNorm(3, eps=1e-3, momentum=0.25).train()
+    with torch.no_grad():
+        norm.bias.fill_(0.5)
+    x = torch.tensor([[1.0, 2.0, 3.0]])
+    assert torch.equal(norm(x), torch.full((1, 3), 0.5))
+    assert torch.allclose(norm.norm.running_mean, 0.25 * x[0])
+    assert torch.allclose(norm.norm.running_var, torch.full((3,), 0.75))
+
+
 def _one_layer(layer: str, steps: int = 6, features: int = 3):
     return f"""\
 specc: 1

@@ -839,10 +839,12 @@ class BatchNorm(nn.Module):
         dtype = x.dtype
         shape = x.shape
         x = x.to(torch.promote_types(dtype, torch.float32)).reshape(-1, shape[-1])
-        norm = self.norm
+        rows, norm = x.shape[0], self.norm
         if self.training:
             before = norm.running_var.clone()
-        x = norm(x)
+            if rows == 1:  # BatchNorm1d refuses one value per feature: two equal ones
+                x = x.expand(2, -1)
+        x = norm(x)[:rows]
         if self.training:  # the unbiased variance's step, made the biased one's
             count = self._count(x)
             with torch.no_grad():
