@@ -175,7 +175,7 @@ def test_sync_batch_norm_conversion_keeps_the_model(spec, shape):
     SyncBatchNorm of the same features and statistics, the gain and shift kept.
     Without a process group a SyncBatchNorm normalises the local batch: the
     converted model is then the unconverted one, in training (batch statistics,
-    running statistics moved alike) and in evaluation."""
+    running statistics moved alike, the same gradients) and in evaluation."""
     assert not dist.is_initialized()
     torch.manual_seed(0)
     model = specc.build(spec, backend="torch")
@@ -198,7 +198,12 @@ def test_sync_batch_norm_conversion_keeps_the_model(spec, shape):
     for train in (True, False):
         model.train(train)
         converted.train(train)
-        with torch.no_grad():
-            assert torch.allclose(converted(x), model(x), atol=1e-6), train
+        got, expected = converted(x), model(x)
+        assert torch.allclose(got, expected, atol=1e-6), train
+        if train:
+            got.square().mean().backward()
+            expected.square().mean().backward()
+    pairs = zip(converted.named_parameters(), model.parameters(), strict=True)
+    assert all(torch.allclose(a.grad, b.grad, atol=1e-6) for (_, a), b in pairs)
     state = converted.state_dict()
     assert all(torch.allclose(state[k], v, atol=1e-6) for k, v in model.state_dict().items())

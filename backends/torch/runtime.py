@@ -846,10 +846,8 @@ class BatchNorm(nn.Module):
                 x = x.expand(2, -1)
         x = norm(x)[:rows]
         if self.training:  # the unbiased variance's step, made the biased one's
-            count = self._count(x)
-            with torch.no_grad():
-                step = norm.running_var - before * (1 - norm.momentum)
-                norm.running_var.sub_(step / count)
+            var = norm.running_var.data  # unseen by autograd, as the kernel's own update
+            var.sub_((var - before * (1 - norm.momentum)) / self._count(x))
         if self.weight is not None:
             x = x * self.weight.to(x.dtype)
         if self.bias is not None:
