@@ -845,8 +845,8 @@ class BatchNorm(nn.Module):
             if rows == 1:  # BatchNorm1d refuses one value per feature: two equal ones
                 x = x.expand(2, -1)
         x = norm(x)[:rows]
-        if self.training:  # the unbiased variance's step, made the biased one's
-            var = norm.running_var.data  # unseen by autograd, as the kernel's own update
+        if self.training:  # the unbiased variance's step, made the biased one's,
+            var = norm.running_var.data  # unseen by autograd as the kernel's own update
             var.sub_((var - before * (1 - norm.momentum)) / self._count(x))
         if self.weight is not None:
             x = x * self.weight.to(x.dtype)
