@@ -847,17 +847,17 @@ class BatchNorm(nn.Module):
         x = norm(x)[:rows]
         if self.training:  # the unbiased variance's step, made the biased one's,
             var = norm.running_var.data  # unseen by autograd as the kernel's own update
-            var.sub_((var - before * (1 - norm.momentum)) / self._count(x))
+            var.sub_((var - before * (1 - norm.momentum)) / self._count(rows))
         if self.weight is not None:
             x = x * self.weight.to(x.dtype)
         if self.bias is not None:
             x = x + self.bias.to(x.dtype)
         return x.reshape(shape).to(dtype)
 
-    def _count(self, x):
+    def _count(self, rows):
         """The values of a feature the statistics came from: on every rank when synced
         (each rank's batch the same size, as under DDP with `drop_last=True`)."""
-        count = x.shape[0]
+        count = rows
         distributed = torch.distributed
         synced = isinstance(self.norm, nn.SyncBatchNorm) and distributed.is_available()
         if synced and distributed.is_initialized():
