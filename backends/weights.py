@@ -206,8 +206,8 @@ TIES: dict[str, Callable[[str, dict, object, str], list[Tie]]] = {
         {
             "gamma": "weight",
             "beta": "bias",
-            "moving_mean": "running_mean",
-            "moving_variance": "running_var",
+            "moving_mean": "norm.running_mean",  # the runtime BatchNorm's nn.BatchNorm1d
+            "moving_variance": "norm.running_var",
         }
     ),
     "attention": _renamed({"scale": "scale", "concat_score_weight": "concat_score_weight"}),

@@ -25,6 +25,7 @@ FRAMEWORK_MODULES = {
     "test_backend_keras",
     "test_backend_torch",
     "test_cross_backend",
+    "test_distributed",
     "test_differential",
     "test_fuzz",
     "test_fused_variants",

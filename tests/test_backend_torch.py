@@ -19,6 +19,7 @@ and review `git diff tests/golden/torch`.
 from __future__ import annotations
 
 import ast
+import io
 import json
 import os
 import subprocess
@@ -633,7 +634,11 @@ def test_stateful_layers_carry_state_between_batches():
         for layer in (model.lstm1, model.lstm2, model.lstm3):
             layer.reset_states()
         assert torch.allclose(model(x), first, atol=1e-6)
-    assert "lstm1.h" not in model.state_dict()  # weights only: the state is a buffer
+    assert "lstm1.h" not in model.state_dict()  # weights only
+    assert not list(model.buffers())  # which DDP would overwrite with rank 0's
+    model.double()  # moves the state too, as `.to()`, `.cuda()` and `to_empty()`
+    assert model.lstm1.h.dtype == model.lstm3.c.dtype == torch.float64
+    assert model(x.double()).dtype == torch.float64
 
 
 @pytest.mark.parametrize("layer", ["op: lstm", "op: gru", "op: lstm, variant: fgr"])
@@ -690,6 +695,43 @@ def test_exported_module_runs():
         assert torch.allclose(torch.export.export(model, (x,)).module()(x), model(x))
 
 
+@pytest.mark.parametrize(
+    "layer", ["op: lstm, recurrent_dropout: 0.2", "op: lstm, variant: peephole"]
+)
+def test_step_by_step_layers_compile(layer: str):
+    """Dynamo traces a step-by-step layer (W502, a variant): it subclasses no
+    `nn.LSTM`, which dynamo would not trace (`allow_rnn`). A fused layer ends the
+    graph: dynamo compiles what comes before it and runs the rest eagerly."""
+    text = _one_layer(f"{layer}, units: 4", steps=4).replace(
+        "layers:\n", "layers:\n  - {name: d, op: dense, units: 3, activation: relu}\n"
+    )
+    text += "  - {name: out, op: dense, units: 2}\n"
+    x = torch.randn(2, 4, 3)
+    stepped = torch._dynamo.explain(specc.build(text, backend="torch").eval())(x)
+    assert stepped.graph_count >= 1 and not stepped.break_reasons
+    assert stepped.op_count >= 3 * 4  # each of the 4 steps' gate math, and the denses
+    fused = specc.build(text.replace(layer, "op: lstm"), backend="torch").eval()
+    explained = torch._dynamo.explain(fused)(x)
+    assert explained.break_reasons and explained.op_count < 4  # the first dense, relu
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the legacy ONNX exporter
+def test_stateful_models_refuse_to_export():
+    """An exported graph keeps no state between calls (the legacy ONNX exporter would
+    bake in its trace's state, torch.export and the dynamo exporter would freeze it as
+    constants): a stateful layer says so, by name, and what to export instead. The
+    refusal comes before the legacy exporter needs the `onnx` package."""
+    model = specc.build(ROOT / "specs" / "stateful_stacked_lstm.yaml", backend="torch")
+    x = torch.randn(32, 8, 16)
+    expected = "stateful layer `lstm1` .* `stateful: false` and `return_state: true`"
+    with pytest.raises(RuntimeError, match=expected):
+        torch.onnx.export(model.eval(), (x,), io.BytesIO(), dynamo=False)
+    with pytest.raises(RuntimeError, match=expected):
+        torch.export.export(model, (x,))
+    with pytest.raises(ValueError, match="batches of 32 rows .* got 16: .*drop_last=True"):
+        model(x[:16])
+
+
 def test_a_reshape_to_variable_dims_is_refused_before_any_backend():
     """Once E601 from this emitter; now validation refuses it (E405), for every backend."""
     text = """\
@@ -725,6 +767,18 @@ def test_gain_and_shift_chosen_separately(attrs: str):
     expected = {"r.weight"} if "scale: false" not in attrs else set()
     expected |= {"r.bias"} if "center: false" not in attrs else set()
     assert names == expected
+
+
+def test_batch_norm_trains_on_one_row():
+    """One value per feature: Keras's statistics are that value and a zero variance
+    (the output is the shift), where `nn.BatchNorm1d` alone would refuse."""
+    norm = runtime.BatchNorm(3, eps=1e-3, momentum=0.25).train()
+    with torch.no_grad():
+        norm.bias.fill_(0.5)
+    x = torch.tensor([[1.0, 2.0, 3.0]])
+    assert torch.equal(norm(x), torch.full((1, 3), 0.5))
+    assert torch.allclose(norm.norm.running_mean, 0.25 * x[0])
+    assert torch.allclose(norm.norm.running_var, torch.full((3,), 0.75))
 
 
 def _one_layer(layer: str, steps: int = 6, features: int = 3):

@@ -677,8 +677,8 @@ def _recurrent(layer: Layer) -> Lowered:
         args.append(f"dropout={number(a['dropout'])}")
     if forget is not None and forget != 1.0:
         args.append(f"forget_bias={number(forget)}")
-    if a["stateful"]:
-        args.append(f"stateful_batch={layer.batch_size}")
+    if a["stateful"]:  # named: the layer's messages say which one
+        args += [f"stateful_batch={layer.batch_size}", f'name="{layer.node.name}"']
     if activation:
         args.append(f"activation={function(activation)}")
     if gate:

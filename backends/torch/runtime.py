@@ -34,18 +34,31 @@ class KerasRecurrent:
         dropout=0.0,
         stateful_batch=0,
         return_state=False,
+        name=None,
     ):
-        """Keras's settings, the same for every recurrent layer here."""
+        """Keras's settings, the same for every recurrent layer here; `name`, the spec
+        layer's, names a stateful one in messages."""
         self.return_sequences = return_sequences
         self.return_state = return_state
         self.merge_mode = merge_mode
         self.input_dropout = dropout
         self.stateful = stateful_batch > 0
+        self.name = name
         if self.stateful:
+            # plain tensor attributes, not buffers: DDP broadcasts buffers from rank 0
+            # at every forward, and each rank carries its own rows; `_apply` moves them
             shape = (2 if self.bidirectional else 1, stateful_batch)
-            for name, width in self._state_widths():
-                self.register_buffer(name, torch.zeros(*shape, width), persistent=False)
+            for part, width in self._state_widths():
+                setattr(self, part, torch.zeros(*shape, width))
         self.reset_parameters()
+
+    def _apply(self, fn, recurse=True):
+        """`.to()`, `.cuda()`, `.double()`, `to_empty()` move the carried state too."""
+        super()._apply(fn, recurse)
+        if getattr(self, "stateful", False):
+            for part, _ in self._state_widths():
+                setattr(self, part, fn(getattr(self, part)))
+        return self
 
     def _keras_biases(self):
         """Keras's initial biases: zeros, and an LSTM's forget gate at `forget_bias`."""
@@ -69,9 +82,9 @@ class KerasRecurrent:
 
     def reset_states(self):
         """Forget the state carried between batches (stateful layers)."""
-        if self.stateful:
-            for name, _ in self._state_widths():
-                getattr(self, name).zero_()
+        if self.stateful:  # new zeros: autograd may still hold the old state
+            for part, _ in self._state_widths():
+                setattr(self, part, torch.zeros_like(getattr(self, part)))
 
     def _masks_input(self):
         """Whether `_run` masks the input itself (per gate); else one mask here."""
@@ -86,23 +99,39 @@ class KerasRecurrent:
             ones = x.new_ones(x.shape[0], 1, x.shape[2])
             x = x * F.dropout(ones, self.input_dropout, training=True)
         if self.stateful:
-            buffers = [getattr(self, name) for name, _ in self._state_widths()]
-            # copies: autograd keeps the starting state, and the buffers change below
-            state = tuple(b.clone() for b in buffers)
-            if len(state) == 1:
-                state = state[0]
+            state = self._carried(x)
         out, state = self._run(x, state) if mask is None else self._run(x, state, mask)
         if mask is not None:  # masked: zeros at masked steps, or the final state's h
             out = masked_outputs(out, state, mask, self.return_sequences)
-        if self.stateful:
-            values = state if len(buffers) > 1 else [state]
-            with torch.no_grad():
-                for buffer, value in zip(buffers, values, strict=True):
-                    buffer.copy_(value)
+        if self.stateful:  # replaced, never changed in place: autograd holds the old
+            values = state if isinstance(state, tuple) else (state,)
+            widths = self._state_widths()
+            for (part, _), value in zip(widths, values, strict=True):
+                setattr(self, part, value.detach())
         out = self._keras_output(out)
         if self.return_state:
             return out, state[:2] if isinstance(state, tuple) else state
         return out
+
+    def _carried(self, x):
+        """The state the last batch left, checked: an exported graph would keep none,
+        and each batch row continues the same row of the last batch."""
+        name = f"stateful layer `{self.name}`" if self.name else "a stateful layer"
+        if torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting():
+            raise RuntimeError(
+                f"{name} carries its state between calls in the module, which an "
+                "exported graph (ONNX, torch.export) cannot keep: export the spec "
+                "with `stateful: false` and `return_state: true`, feed the state "
+                "in as initial states and carry it yourself"
+            )
+        state = tuple(getattr(self, part) for part, _ in self._state_widths())
+        if x.shape[0] != state[0].shape[1]:
+            raise ValueError(
+                f"{name} takes batches of {state[0].shape[1]} rows (the spec's "
+                f"batch_size), got {x.shape[0]}: drop a last smaller batch "
+                "(DataLoader's drop_last=True, under DDP on each rank)"
+            )
+        return state if len(state) > 1 else state[0]
 
     def _keras_output(self, out):
         """Every step's output, (batch, T, directions * units), as Keras returns it."""
@@ -848,25 +877,27 @@ class Conv1d(nn.Conv1d):
         return super().forward(x).transpose(1, 2)
 
 
-class BatchNorm(nn.BatchNorm1d):
+class BatchNorm(nn.Module):
     """Keras's `BatchNormalization` of the last axis, on (batch, ..., features).
 
-    Training normalises with the batch's mean and biased variance, as both
-    frameworks do, and moves the running statistics toward those same values,
-    as Keras does (`nn.BatchNorm1d` moves the variance toward the unbiased one).
-    Keras's `scale` (the gain, `weight`) and `center` (the shift, `bias`) are
-    chosen separately.
+    The statistics are a real `nn.BatchNorm1d` (`norm`, without gain or shift)
+    of the features as its axis 1, so `nn.SyncBatchNorm.convert_sync_batchnorm`
+    swaps in a `SyncBatchNorm` that computes them over every rank. Training
+    normalises with the batch's mean and biased variance, as both frameworks
+    do, and moves the running variance toward that same biased variance, as
+    Keras does (PyTorch's toward the unbiased one: corrected here). Keras's
+    `scale` (the gain, `weight`) and `center` (the shift, `bias`) are chosen
+    separately. Statistics in float32 at least, under autocast too, as Keras.
     """
 
     def __init__(self, features, *, eps, momentum, scale=True, center=True):
-        super().__init__(features, eps=eps, momentum=momentum, affine=scale and center)
-        if scale and self.weight is None:
-            self.weight = nn.Parameter(torch.ones(features))
-        if center and self.bias is None:
-            self.bias = nn.Parameter(torch.zeros(features))
+        super().__init__()
+        self.norm = nn.BatchNorm1d(features, eps=eps, momentum=momentum, affine=False)
+        self.weight = nn.Parameter(torch.ones(features)) if scale else None
+        self.bias = nn.Parameter(torch.zeros(features)) if center else None
 
     def reset_parameters(self):
-        self.reset_running_stats()
+        self.norm.reset_running_stats()
         with torch.no_grad():
             if self.weight is not None:
                 self.weight.fill_(1.0)
@@ -874,21 +905,33 @@ class BatchNorm(nn.BatchNorm1d):
                 self.bias.zero_()
 
     def forward(self, x):
-        dtype = x.dtype  # statistics in float32 at least, under autocast too (as Keras)
-        x = x.to(torch.promote_types(dtype, torch.float32))
+        dtype = x.dtype
+        shape = x.shape
+        x = x.to(torch.promote_types(dtype, torch.float32)).reshape(-1, shape[-1])
+        rows, norm = x.shape[0], self.norm
         if self.training:
-            var, mean = torch.var_mean(x, tuple(range(x.dim() - 1)), correction=0)
-            with torch.no_grad():
-                self.running_mean.lerp_(mean.to(self.running_mean.dtype), self.momentum)
-                self.running_var.lerp_(var.to(self.running_var.dtype), self.momentum)
-        else:
-            mean, var = self.running_mean.to(x.dtype), self.running_var.to(x.dtype)
-        x = (x - mean) * torch.rsqrt(var + self.eps)
+            before = norm.running_var.clone()
+            if rows == 1:  # BatchNorm1d refuses one value per feature: two equal ones
+                x = x.expand(2, -1)
+        x = norm(x)[:rows]
+        if self.training:  # the unbiased variance's step, made the biased one's,
+            var = norm.running_var.data  # unseen by autograd as the kernel's own update
+            var.sub_((var - before * (1 - norm.momentum)) / self._count(rows))
         if self.weight is not None:
             x = x * self.weight.to(x.dtype)
         if self.bias is not None:
             x = x + self.bias.to(x.dtype)
-        return x.to(dtype)
+        return x.reshape(shape).to(dtype)
+
+    def _count(self, rows):
+        """The values of a feature the statistics came from: on every rank when synced
+        (each rank's batch the same size, as under DDP with `drop_last=True`)."""
+        count = rows
+        distributed = torch.distributed
+        synced = isinstance(self.norm, nn.SyncBatchNorm) and distributed.is_available()
+        if synced and distributed.is_initialized():
+            count *= distributed.get_world_size(self.norm.process_group)
+        return count
 
 
 class LayerNorm(nn.LayerNorm):

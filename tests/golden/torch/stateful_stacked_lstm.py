@@ -13,9 +13,13 @@ class StatefulStackedLstm(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.lstm1 = KerasLSTM(16, 32, return_sequences=True, stateful_batch=32)
-        self.lstm2 = KerasLSTM(32, 32, return_sequences=True, stateful_batch=32)
-        self.lstm3 = KerasLSTM(32, 32, stateful_batch=32)
+        self.lstm1 = KerasLSTM(
+            16, 32, return_sequences=True, stateful_batch=32, name="lstm1"
+        )
+        self.lstm2 = KerasLSTM(
+            32, 32, return_sequences=True, stateful_batch=32, name="lstm2"
+        )
+        self.lstm3 = KerasLSTM(32, 32, stateful_batch=32, name="lstm3")
         self.classes = nn.Linear(32, 10)
         self.reset_parameters()
 
