@@ -9,7 +9,9 @@
     `specc.build` model against benchmarks/keras_models.py's. Target: within 5%.
 (c) LSTM variant cells (PyTorch): a training step of one layer of each
     variant against the fused standard LSTM of the same size. Target: 2x.
-(d) The same in Keras: each variant cell against `keras.layers.LSTM`.
+(d) The same in Keras: each variant cell against `keras.layers.LSTM`, and
+    `keras.layers.LSTM` with as many units as make its matmuls a step fgr's
+    (2.5x the 128-unit LSTM's): the floor for fgr's ratio.
 
 Runs alternate between the two sides of a comparison and each figure is the
 median; ratios are specc's time over the other's, so below 1.00 is faster.
@@ -176,8 +178,15 @@ name: one_layer
 inputs:
   - {{name: x, shape: [{steps}, {features}]}}
 layers:
-  - {{name: h, op: lstm, units: 128, return_sequences: true, variant: {variant}}}
+  - {{name: h, op: lstm, units: {units}, return_sequences: true, variant: {variant}}}
 """
+
+
+def flop_match(features: int, units: int) -> int:
+    """Units of a standard LSTM whose matmuls a step, (features + v) x 4v, equal fgr's:
+    the same plus its 3u x 3u gate recurrence."""
+    fgr = 4 * units * (features + units) + 9 * units * units
+    return round((-features + (features * features + fgr) ** 0.5) / 2)
 
 
 def keras_variants(batch: int, repeat: int, steps: int = 50, features: int = 64) -> None:
@@ -200,12 +209,14 @@ def keras_variants(batch: int, repeat: int, steps: int = 50, features: int = 64)
     )
     print(f"    {'variant':34} {'variant ms':>9} {'LSTM ms':>9} {'ratio':>8}")
     x = np.random.default_rng(0).standard_normal((batch, steps, features)).astype("float32")
-    y = np.zeros((batch, steps, 128), "float32")
 
-    def step(variant: str):
-        text = KERAS_VARIANT_LAYER.format(steps=steps, features=features, variant=variant)
+    def step(variant: str, units: int = 128):
+        text = KERAS_VARIANT_LAYER.format(
+            steps=steps, features=features, variant=variant, units=units
+        )
         model = specc.build(text, backend="keras")
         model.compile(optimizer="sgd", loss="mse")
+        y = np.zeros((batch, steps, units), "float32")
         return lambda: model.train_on_batch(x, y)
 
     fused = step("standard")  # keras.layers.LSTM(128, return_sequences=True)
@@ -215,6 +226,12 @@ def keras_variants(batch: int, repeat: int, steps: int = 50, features: int = 64)
     print(f"    worst ratio {max(ratios.values()):.2f}   (target <= 2.0)")
     worst = max(ratios["fgr"], ratios["layer_norm"])
     print(f"    fgr and layer_norm {worst:.2f}   (target <= 1.5)")
+    # fgr's floor: keras.layers.LSTM doing fgr's matmul FLOPs a step (2.5x its own at 128)
+    units = flop_match(features, 128)
+    report(
+        f"LSTM at {units} units (fgr's FLOPs)",
+        *side_by_side(step("standard", units), fused, repeat),
+    )
 
 
 def main() -> None:
