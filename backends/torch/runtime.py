@@ -296,11 +296,13 @@ class StepByStep(KerasRecurrent, nn.Module):
                 shape = (gates, batch, units) if per_gate else (batch, units)
                 mask = F.dropout(x.new_ones(shape), self.recurrent_dropout)
             h, c, steps = h0[d], c0[d], []
-            for t in range(seq.shape[1]):
+            # unbind, not xs[:, t]: the backward of slicing a step builds a zero
+            # tensor of the whole projection at every step
+            for t, x_t in enumerate(xs.unbind(1)):
                 carried = (h, c)  # what a masked step keeps
                 # reset_after=False: the reset gate scales h before its matmul
                 if not self.reset_after:
-                    x_r, x_z, x_n = xs[:, t].chunk(3, -1)
+                    x_r, x_z, x_n = x_t.chunk(3, -1)
                     if per_gate:
                         wide = w_hh[: 2 * units].view(2, units, units)
                         hh = torch.einsum("gbv,guv->bgu", h * mask[:2], wide).flatten(1)
@@ -323,19 +325,19 @@ class StepByStep(KerasRecurrent, nn.Module):
                 else:
                     hh = F.linear(h, w_hh, b_hh)
                 if self.mode == "LSTM":
-                    i, f, g, o = (xs[:, t] + hh).chunk(4, -1)
+                    i, f, g, o = (x_t + hh).chunk(4, -1)
                     g = act(g) if mask is None or per_gate else act(g) * mask
                     c = gate(f) * c + gate(i) * g
                     h = gate(o) * act(c)
                 elif self.mode == "GRU":
-                    x_r, x_z, x_n = xs[:, t].chunk(3, -1)
+                    x_r, x_z, x_n = x_t.chunk(3, -1)
                     h_r, h_z, h_n = hh.chunk(3, -1)
                     r, z = gate(x_r + h_r), gate(x_z + h_z)
                     n = act(x_n + r * h_n)
                     n = n if mask is None or per_gate else n * mask
                     h = (1 - z) * n + z * h
                 else:
-                    h = act(xs[:, t] + hh)
+                    h = act(x_t + hh)
                 if seq_mask is not None:
                     h, c = carry(seq_mask[:, t], (h, c), carried)
                 steps.append(h)
@@ -476,12 +478,12 @@ class LSTMVariant(KerasRecurrent, nn.Module):
             h, c, steps = h0[d], c0[d], []
             # gate recurrence: the last step's i, f, o
             previous = state[2][d] if self.gate_recurrence else None
-            for t in range(seq.shape[1]):
+            for t, x_t in enumerate(xs.unbind(1)):  # unbind: as in StepByStep
                 carried = (h, c, previous)  # what a masked step keeps
                 recurrent = F.linear(h if state_mask is None else h * state_mask, w_hh)
                 if norm_hidden is not None:
                     recurrent = norm_hidden(recurrent)
-                pre = (xs[:, t] + recurrent).chunk(len(self.gates), -1)
+                pre = (x_t + recurrent).chunk(len(self.gates), -1)
                 parts = dict(zip(self.gates, pre, strict=True))
                 if self.gate_recurrence:
                     weight = getattr(self, names["gate_recurrence"])
