@@ -26,6 +26,7 @@ FRAMEWORK_MODULES = {
     "test_backend_torch",
     "test_cross_backend",
     "test_differential",
+    "test_fast_cells",
     "test_fuzz",
     "test_gated_feedback",
     "test_masked_models",
