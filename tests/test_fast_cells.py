@@ -32,9 +32,7 @@ def _variant(name: str, **options) -> LSTMVariant:
     """One variant's layer as the emitter writes it, in float64, weights in (-0.8, 0.8)."""
     v = VARIANTS[name]
     flags = {f: True for f in ("coupled_forget", "gate_recurrence", "layer_norm") if getattr(v, f)}
-    flags |= {
-        f: False for f in ("input_activation", "output_activation") if not getattr(v, f)
-    }
+    flags |= {f: False for f in ("input_activation", "output_activation") if not getattr(v, f)}
     options = {"gates": v.gates, "peepholes": v.peepholes, **flags, **options}
     return _layer(**options)
 
