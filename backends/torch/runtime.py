@@ -782,7 +782,7 @@ class VariantSteps(torch.autograd.Function):
     once (`LSTMVariant.autograd_loop` for more).
     """
 
-    compiled = {}  # noqa: RUF012 (spec, chunk) -> variant_loops's compiled loops
+    compiled = {}  # noqa: RUF012 variant_loops's compiled loops, by spec
 
     @staticmethod
     def forward(ctx, cell, xs, keep, h0, c0, prev0, w_hh, peep, w_gr, *rest):
@@ -803,7 +803,7 @@ class VariantSteps(torch.autograd.Function):
         norm_c = None if gain_c is None else (gain_c, shift_c, eps_c)
         weights = (w_hh, p_if, p_o, w_gr, norm_h, norm_c, state_mask, update_mask)
         save = grad and any(ctx.needs_input_grad)  # forward itself runs without grad
-        forward = variant_loops(spec, chunk)[0]
+        forward = variant_loops(spec, weights, chunk)[0]
         out, h, c, prev, saved = forward(spec, xs, keep, h0, c0, prev0, weights, save)
         ctx.cell, ctx.weights, ctx.keep, ctx.saved = cell, weights, keep, saved
         return (out, h, c) if prev is None else (out, h, c, prev)
@@ -814,7 +814,7 @@ class VariantSteps(torch.autograd.Function):
         spec, peepholes, _, _, chunk, _ = ctx.cell
         gates, saved = spec[0], ctx.saved
         _, p_if, p_o, w_gr, norm_h, norm_c, _, _ = ctx.weights
-        backward = variant_loops(spec, chunk)[1]
+        backward = variant_loops(spec, ctx.weights, chunk)[1]
         dh, dc, dprev, d_pre, d_r, d_cn, d_extra = backward(
             spec, saved, ctx.keep, ctx.weights, d_out, dh, dc, dprev
         )
@@ -851,15 +851,15 @@ class VariantSteps(torch.autograd.Function):
         return None, d_xs, None, *d_states, *weights, None, None
 
 
-def variant_loops(spec, chunk):
+def variant_loops(spec, weights, chunk):
     """`variant_forward` and `variant_backward`, or with `chunk` (a number of
     steps) both compiled (`torch.compile`) and run on `chunk` steps at a time,
     the last chunk padded with masked steps: a new sequence length compiles
-    nothing new. Compiled once per spec, each spec with code of its own (so
-    that dynamo's recompile limit counts specs apart)."""
+    nothing new. Compiled once per spec and set of weights present, each with
+    code of its own (dynamo's recompile limit counts them apart)."""
     if not chunk:
         return variant_forward, variant_backward
-    key = (spec, chunk)
+    key = (spec, tuple(w is None for w in weights), chunk)
     if key not in VariantSteps.compiled:
         forward, backward = (
             torch.compile(type(f)(f.__code__.replace(), f.__globals__))
