@@ -480,19 +480,22 @@ class LSTMVariant(KerasRecurrent, nn.Module):
             if drop:
                 mask = F.dropout(x.new_ones(batch, units), self.recurrent_dropout)
                 masks[self.recurrent_dropout_mode == "update"] = mask
-            out, *final = VariantSteps.apply(
-                cell,
-                xs,
-                seq_mask,
-                *(s[d] for s in state[:2]),
-                state[2][d] if self.gate_recurrence else None,
-                getattr(self, names["recurrent_kernel"]),
-                getattr(self, names["peephole"], None),
-                getattr(self, names["gate_recurrence"], None),
-                *(p for n in norms if n is not None for p in (n.weight, n.bias)),
-                *[None] * (4 if norms[0] is None else 0),
-                *masks,
-            )
+            w_hh = getattr(self, names["recurrent_kernel"])
+            # the steps in the weights' dtype: autocast's input projection cast up
+            with torch.autocast(x.device.type, enabled=False):
+                out, *final = VariantSteps.apply(
+                    cell,
+                    xs.to(w_hh.dtype),
+                    seq_mask,
+                    *(s[d].to(w_hh.dtype) for s in state[:2]),
+                    state[2][d].to(w_hh.dtype) if self.gate_recurrence else None,
+                    w_hh,
+                    getattr(self, names["peephole"], None),
+                    getattr(self, names["gate_recurrence"], None),
+                    *(p for n in norms if n is not None for p in (n.weight, n.bias)),
+                    *[None] * (4 if norms[0] is None else 0),
+                    *masks,
+                )
             outs.append(reverse_padded(out, seq_mask) if d else out)
             finals.append(final)
         finals = tuple(torch.stack(s) for s in zip(*finals, strict=True))
