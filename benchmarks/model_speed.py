@@ -1,14 +1,18 @@
 """How fast the emitted models run, measured side by side with hand-written ones in one run.
 
     python benchmarks/model_speed.py [--device cpu|cuda] [--batch 32] [--repeat 20] [--no-keras]
+        [--only variants] [--compiled peephole,cifg]
 
 (a) PyTorch: for each model of benchmarks/torch_models.py, a training step
     (forward, backward, SGD update) and an eval-mode forward pass of the model
     `specc.build` returns against the hand-written one. Target: within 5%.
 (b) Keras: the same specs, `train_on_batch` and `predict_on_batch` of the
     `specc.build` model against benchmarks/keras_models.py's. Target: within 5%.
-(c) LSTM variant cells (PyTorch): a training step of one layer of each
-    variant against the fused standard LSTM of the same size. Target: 2x.
+(c) LSTM variant cells (PyTorch), one thread on a CPU: a training step of one
+    layer of each variant (64 -> 128 and 64 -> 32 units), eager and with its
+    loops compiled (`--compiled`, with the compile's seconds), against the
+    fused standard LSTM of the same size. Target: 2x eager (2.5x for fgr and
+    layer_norm), 1.5x compiled.
 (d) The same in Keras: each variant cell against `keras.layers.LSTM`, and
     `keras.layers.LSTM` with as many units as make its matmuls a step fgr's
     (2.5x the 128-unit LSTM's): the floor for fgr's ratio.
@@ -144,35 +148,7 @@ def keras_side(batch: int, repeat: int) -> None:
     print(f"    worst ratio {max(ratios):.2f}   (target <= 1.05)")
 
 
-VARIANT_LAYER = """\
-specc: 1
-name: one_layer
-inputs:
-  - {{name: x, shape: [{steps}, 32]}}
-layers:
-  - {{name: h, op: lstm, units: 128, return_sequences: true, variant: {variant}}}
-"""
-
-
-def variants(batch: int, repeat: int, device: str, steps: int = 50) -> None:
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    print(
-        f"(c) LSTM variants on {device}: training step of one layer (batch {batch}, "
-        f"{steps} steps, 32 -> 128) against the fused standard LSTM"
-    )
-    print(f"    {'variant':34} {'variant ms':>9} {'fused ms':>9} {'ratio':>8}")
-    x = torch.randn(batch, steps, 32, device=device)
-    fused = specc.build(VARIANT_LAYER.format(steps=steps, variant="standard"), backend="torch")
-    fused_train, _ = torch_steps(fused.to(device), [x], device)
-    ratios = []
-    for variant in ("peephole", "nig", "nfg", "nog", "niaf", "noaf", "cifg", "fgr", "layer_norm"):
-        model = specc.build(VARIANT_LAYER.format(steps=steps, variant=variant), backend="torch")
-        train, _ = torch_steps(model.to(device), [x], device)
-        ratios.append(report(variant, *side_by_side(train, fused_train, repeat, sync)))
-    print(f"    worst ratio {max(ratios):.2f}   (target <= 2.0)")
-
-
-KERAS_VARIANT_LAYER = """\
+VARIANT_CELL = """\
 specc: 1
 name: one_layer
 inputs:
@@ -180,6 +156,66 @@ inputs:
 layers:
   - {{name: h, op: lstm, units: {units}, return_sequences: true, variant: {variant}}}
 """
+VARIANT_NAMES = ("peephole", "nig", "nfg", "nog", "niaf", "noaf", "cifg", "fgr", "layer_norm")
+
+
+def variants(
+    batch: int,
+    repeat: int,
+    device: str,
+    compiled: tuple[str, ...] = VARIANT_NAMES,
+    steps: int = 50,
+    features: int = 64,
+) -> None:
+    """Part (c), one thread on a CPU: each variant eager, and those in `compiled` with
+    their loops compiled (`compile_steps`), the first step's seconds (the compile)
+    apart; the fused layer runs side by side with each, so both see the same load."""
+    from specc.backends.torch.runtime import LSTMVariant
+
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    threads = torch.get_num_threads()
+    if device == "cpu":
+        torch.set_num_threads(1)
+    print(
+        f"(c) LSTM variants on {device} ({torch.get_num_threads()} thread(s) on a CPU): "
+        f"training step of one layer (batch {batch}, {steps} steps, {features} inputs) "
+        "against the fused standard LSTM (nn.LSTM)"
+    )
+    print(f"    {'variant, units, loops':34} {'variant ms':>9} {'fused ms':>9} {'ratio':>8}")
+    x = torch.randn(batch, steps, features, device=device)
+    worst: dict[str, float] = {}
+    for units in (128, 32):
+
+        def build(variant: str, units=units):
+            text = VARIANT_CELL.format(steps=steps, features=features, units=units, variant=variant)
+            return specc.build(text, backend="torch").to(device)
+
+        fused_train, _ = torch_steps(build("standard"), [x], device)
+        for variant in VARIANT_NAMES:
+            model = build(variant)
+            train, _ = torch_steps(model, [x], device)
+            ratio = report(
+                f"{variant}, {units}, eager", *side_by_side(train, fused_train, repeat, sync)
+            )
+            worst[f"eager, {units}"] = max(worst.get(f"eager, {units}", 0.0), ratio)
+            if variant not in compiled:
+                continue
+            for layer in model.modules():
+                if isinstance(layer, LSTMVariant):
+                    layer.compile_steps = True
+            start = time.perf_counter()
+            train()
+            sync()
+            seconds = time.perf_counter() - start
+            ratio = report(
+                f"{variant}, {units}, compiled ({seconds:.0f} s)",
+                *side_by_side(train, fused_train, repeat, sync),
+            )
+            worst[f"compiled, {units}"] = max(worst.get(f"compiled, {units}", 0.0), ratio)
+    for key, ratio in worst.items():
+        target = "1.5" if key.startswith("compiled") else "2.0; 2.5 for layer_norm and fgr"
+        print(f"    worst ratio, {key} units: {ratio:.2f}   (target <= {target} at 128)")
+    torch.set_num_threads(threads)
 
 
 def flop_match(features: int, units: int) -> int:
@@ -211,9 +247,7 @@ def keras_variants(batch: int, repeat: int, steps: int = 50, features: int = 64)
     x = np.random.default_rng(0).standard_normal((batch, steps, features)).astype("float32")
 
     def step(variant: str, units: int = 128):
-        text = KERAS_VARIANT_LAYER.format(
-            steps=steps, features=features, variant=variant, units=units
-        )
+        text = VARIANT_CELL.format(steps=steps, features=features, variant=variant, units=units)
         model = specc.build(text, backend="keras")
         model.compile(optimizer="sgd", loss="mse")
         y = np.zeros((batch, steps, units), "float32")
@@ -221,7 +255,7 @@ def keras_variants(batch: int, repeat: int, steps: int = 50, features: int = 64)
 
     fused = step("standard")  # keras.layers.LSTM(128, return_sequences=True)
     ratios = {}
-    for variant in ("peephole", "nig", "nfg", "nog", "niaf", "noaf", "cifg", "fgr", "layer_norm"):
+    for variant in VARIANT_NAMES:
         ratios[variant] = report(variant, *side_by_side(step(variant), fused, repeat))
     print(f"    worst ratio {max(ratios.values()):.2f}   (target <= 2.0)")
     worst = max(ratios["fgr"], ratios["layer_norm"])
@@ -241,11 +275,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--no-keras", action="store_true")
     parser.add_argument("--only", choices=("torch", "keras", "variants", "keras-variants"))
+    parser.add_argument(
+        "--compiled",
+        default=",".join(VARIANT_NAMES),
+        help="the variants (c) also runs compiled, comma-separated; '' for none "
+        "(compiling takes a minute or more per variant and size)",
+    )
     args = parser.parse_args()
     if args.only in (None, "torch"):
         pytorch(args.batch, args.repeat, args.device)
     if args.only in (None, "variants"):
-        variants(args.batch, args.repeat, args.device)
+        compiled = tuple(name for name in args.compiled.split(",") if name)
+        variants(args.batch, args.repeat, args.device, compiled)
     if args.only in (None, "keras") and not args.no_keras:
         keras_side(args.batch, args.repeat)
     if args.only in (None, "keras-variants") and not args.no_keras:

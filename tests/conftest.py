@@ -27,6 +27,7 @@ FRAMEWORK_MODULES = {
     "test_cross_backend",
     "test_distributed",
     "test_differential",
+    "test_fast_cells",
     "test_fuzz",
     "test_fused_variants",
     "test_gated_feedback",

@@ -325,11 +325,13 @@ class StepByStep(KerasRecurrent, nn.Module):
                 shape = (gates, batch, units) if per_gate else (batch, units)
                 mask = F.dropout(x.new_ones(shape), self.recurrent_dropout)
             h, c, steps = h0[d], c0[d], []
-            for t in range(seq.shape[1]):
+            # unbind, not xs[:, t]: the backward of slicing a step builds a zero
+            # tensor of the whole projection at every step
+            for t, x_t in enumerate(xs.unbind(1)):
                 carried = (h, c)  # what a masked step keeps
                 # reset_after=False: the reset gate scales h before its matmul
                 if not self.reset_after:
-                    x_r, x_z, x_n = xs[:, t].chunk(3, -1)
+                    x_r, x_z, x_n = x_t.chunk(3, -1)
                     if per_gate:
                         wide = w_hh[: 2 * units].view(2, units, units)
                         hh = torch.einsum("gbv,guv->bgu", h * mask[:2], wide).flatten(1)
@@ -352,19 +354,19 @@ class StepByStep(KerasRecurrent, nn.Module):
                 else:
                     hh = F.linear(h, w_hh, b_hh)
                 if self.mode == "LSTM":
-                    i, f, g, o = (xs[:, t] + hh).chunk(4, -1)
+                    i, f, g, o = (x_t + hh).chunk(4, -1)
                     g = act(g) if mask is None or per_gate else act(g) * mask
                     c = gate(f) * c + gate(i) * g
                     h = gate(o) * act(c)
                 elif self.mode == "GRU":
-                    x_r, x_z, x_n = xs[:, t].chunk(3, -1)
+                    x_r, x_z, x_n = x_t.chunk(3, -1)
                     h_r, h_z, h_n = hh.chunk(3, -1)
                     r, z = gate(x_r + h_r), gate(x_z + h_z)
                     n = act(x_n + r * h_n)
                     n = n if mask is None or per_gate else n * mask
                     h = (1 - z) * n + z * h
                 else:
-                    h = act(xs[:, t] + hh)
+                    h = act(x_t + hh)
                 if seq_mask is not None:
                     h, c = carry(seq_mask[:, t], (h, c), carried)
                 steps.append(h)
@@ -393,6 +395,8 @@ class LSTMVariant(KerasRecurrent, nn.Module):
     """
 
     mode = "LSTM"
+    autograd_loop = False  # True: the plain loop under autograd (twice differentiable)
+    compile_steps = False  # True (or a number of steps per chunk): the loops compiled
 
     def __init__(
         self,
@@ -473,7 +477,61 @@ class LSTMVariant(KerasRecurrent, nn.Module):
         return widths + ([("last_gates", 3 * units)] if self.gate_recurrence else [])
 
     def _run(self, x, state, seq_mask=None):
-        """Greff et al.'s equations, step by step; the input projection all at once."""
+        """Greff et al.'s equations in `VariantSteps`: the input projection of all
+        steps at once, autograd's; the steps' backward by hand."""
+        if self.autograd_loop:
+            return self._run_loop(x, state, seq_mask)
+        units, batch = self.hidden_size, x.shape[0]
+        directions = 2 if self.bidirectional else 1
+        state = list(state or ())
+        for _, width in self._state_widths()[len(state) :]:
+            state.append(x.new_zeros(directions, batch, width))
+        cell_in = self.activation if self.input_activation else None
+        cell_out = self.activation if self.output_activation else None
+        functions = (cell_in, cell_out, self.recurrent_activation)
+        generic = any(fn not in (None, torch.sigmoid, torch.tanh) for fn in functions)
+        spec = (self.gates, self.coupled_forget, *functions, generic)
+        drop = self.training and self.recurrent_dropout > 0
+        outs, finals = [], []
+        for d in range(directions):
+            names = recurrent_names(d)
+            roles = ("recurrent_norm", "cell_norm")
+            norms = [getattr(self, names[n], None) for n in roles]
+            eps = [1e-5 if n is None else n.eps for n in norms]
+            chunk = self.compile_steps if self.compile_steps is not True else 16
+            cell = (spec, self.peepholes, *eps, chunk or 0, torch.is_grad_enabled())
+            bias = getattr(self, names["bias"], None)
+            seq = reverse_padded(x, seq_mask) if d else x
+            xs = F.linear(seq, getattr(self, names["input_kernel"]), bias)
+            if norms[0] is not None:  # layer_norm: the input part, all steps at once
+                xs = getattr(self, names["input_norm"])(xs)
+            masks = [None, None]
+            if drop:
+                mask = F.dropout(x.new_ones(batch, units), self.recurrent_dropout)
+                masks[self.recurrent_dropout_mode == "update"] = mask
+            w_hh = getattr(self, names["recurrent_kernel"])
+            # the steps in the weights' dtype: autocast's input projection cast up
+            with torch.autocast(x.device.type, enabled=False):
+                out, *final = VariantSteps.apply(
+                    cell,
+                    xs.to(w_hh.dtype),
+                    seq_mask,
+                    *(s[d].to(w_hh.dtype) for s in state[:2]),
+                    state[2][d].to(w_hh.dtype) if self.gate_recurrence else None,
+                    w_hh,
+                    getattr(self, names["peephole"], None),
+                    getattr(self, names["gate_recurrence"], None),
+                    *(p for n in norms if n is not None for p in (n.weight, n.bias)),
+                    *[None] * (4 if norms[0] is None else 0),
+                    *masks,
+                )
+            outs.append(reverse_padded(out, seq_mask) if d else out)
+            finals.append(final)
+        finals = tuple(torch.stack(s) for s in zip(*finals, strict=True))
+        return torch.cat(outs, -1), finals
+
+    def _run_loop(self, x, state, seq_mask=None):
+        """Greff et al.'s equations step by step under autograd (`autograd_loop`)."""
         units, batch = self.hidden_size, x.shape[0]
         directions = 2 if self.bidirectional else 1
         gate = self.recurrent_activation
@@ -505,12 +563,12 @@ class LSTMVariant(KerasRecurrent, nn.Module):
             h, c, steps = h0[d], c0[d], []
             # gate recurrence: the last step's i, f, o
             previous = state[2][d] if self.gate_recurrence else None
-            for t in range(seq.shape[1]):
+            for t, x_t in enumerate(xs.unbind(1)):  # unbind: as in StepByStep
                 carried = (h, c, previous)  # what a masked step keeps
                 recurrent = F.linear(h if state_mask is None else h * state_mask, w_hh)
                 if norm_hidden is not None:
                     recurrent = norm_hidden(recurrent)
-                pre = (xs[:, t] + recurrent).chunk(len(self.gates), -1)
+                pre = (x_t + recurrent).chunk(len(self.gates), -1)
                 parts = dict(zip(self.gates, pre, strict=True))
                 if self.gate_recurrence:
                     weight = getattr(self, names["gate_recurrence"])
@@ -619,6 +677,335 @@ class FusedLSTMVariant(LSTMVariant):
             parts["f"] = -parts["i"]
         fixed = torch.full_like(parts["g"], missing)
         return torch.cat([parts.get(g, fixed) for g in "ifgo"])
+
+
+def activation_grad(fn, grad, out, pre):
+    """The gradient through an elementwise activation, `out = fn(pre)`.
+
+    `fn` None is the identity. Sigmoid and tanh from their outputs; any other
+    from autograd at `pre` (which a step saves only then).
+    """
+    if fn is None:
+        return grad
+    if fn is torch.sigmoid:
+        return torch.ops.aten.sigmoid_backward(grad, out)
+    if fn is torch.tanh:
+        return torch.ops.aten.tanh_backward(grad, out)
+    with torch.enable_grad():
+        pre = pre.detach().requires_grad_()
+        return torch.autograd.grad(fn(pre), pre, grad)[0]
+
+
+def variant_forward(spec, xs, keep, h, c, prev, weights, save):
+    """An LSTM variant's steps from every step's input projection `xs` (B, T, G*u).
+
+    `spec` is (gates, coupled_forget, input activation, output activation,
+    gate activation, whether they need their inputs saved); `weights` is
+    (W_hh, i/f peepholes (k, u), o peephole, gate recurrence, hidden norm,
+    cell norm, state dropout mask, update dropout mask), None where absent; a
+    norm is (gain, shift, eps). `keep` (B, T) False carries the state over a
+    step. Returns the outputs (B, T, u), the final h, c and last gates, and,
+    with `save`, what `variant_backward` reads: per saved value, every step's.
+    """
+    gates, coupled, cell_in, cell_out, gate, generic = spec
+    w_hh, p_if, p_o, w_gr, norm_h, norm_c, state_mask, update_mask = weights
+    batch, units = h.shape
+    k = gates.index("g")  # i and f (those present) come first
+    outs, saved = [], []
+    for t, x_t in enumerate(xs.unbind(1)):
+        hd = h if state_mask is None else h * state_mask
+        r_in = mean = rstd = None
+        if norm_h is None:
+            pre = torch.addmm(x_t, hd, w_hh.t())
+        else:
+            r_in = hd @ w_hh.t()
+            r, mean, rstd = torch.native_layer_norm(r_in, r_in.shape[-1:], *norm_h)
+            pre = x_t + r
+        pre = pre.view(batch, -1, units)
+        extra = None if w_gr is None else (prev @ w_gr.t()).view(batch, 3, units)
+        a_if = pre[:, :k] if extra is None else pre[:, :k] + extra[:, :2]
+        if p_if is not None:
+            a_if = torch.addcmul(a_if, p_if, c.unsqueeze(1))
+        s_if = gate(a_if)
+        i = s_if[:, 0] if "i" in gates else None
+        f = s_if[:, k - 1] if "f" in gates else None
+        g_pre = pre[:, k]
+        g = g_raw = g_pre if cell_in is None else cell_in(g_pre)
+        if update_mask is not None:
+            g = g_raw * update_mask
+        if coupled:  # f = 1 - i
+            c_new = torch.addcmul(c, i, g - c)
+        elif i is None:
+            c_new = torch.addcmul(g, f, c)
+        elif f is None:
+            c_new = torch.addcmul(c, i, g)
+        else:
+            c_new = torch.addcmul(i * g, f, c)
+        a_o = o = None
+        if "o" in gates:
+            a_o = pre[:, k + 1] if extra is None else pre[:, k + 1] + extra[:, 2]
+            if p_o is not None:
+                a_o = torch.addcmul(a_o, p_o, c_new)
+            o = gate(a_o)
+        cn, mean_c, rstd_c = c_new, None, None
+        if norm_c is not None:
+            cn, mean_c, rstd_c = torch.native_layer_norm(c_new, (units,), *norm_c)
+        y = cn if cell_out is None else cell_out(cn)
+        h_new = y if o is None else o * y
+        prev_new = None
+        if w_gr is not None:  # i, f, o side by side
+            prev_new = torch.cat([s_if.flatten(1), o], -1)
+        if keep is not None:
+            kept = keep[:, t, None]
+            h_new = torch.where(kept, h_new, h)
+            c_new = torch.where(kept, c_new, c)
+            if prev_new is not None:
+                prev_new = torch.where(kept, prev_new, prev)
+        if save:
+            step = [hd, c, c_new, prev, s_if, g_raw, o, y, r_in, mean, rstd]
+            step += [cn, mean_c, rstd_c]
+            step += [a_if, g_pre, a_o] if generic else [None] * 3
+            saved.append(step)
+        h, c, prev = h_new, c_new, prev_new
+        outs.append(h)
+    saved = [None if s[0] is None else list(s) for s in zip(*saved, strict=True)]
+    return torch.stack(outs, 1), h, c, prev, saved
+
+
+def variant_backward(spec, saved, keep, weights, d_out, dh, dc, dprev):
+    """Back through `variant_forward`'s steps, last first, from the gradients of
+    its outputs (B, T, u) and final states. Returns the gradients of the initial
+    states and, stacked over time first, of each step's gate pre-activations
+    (the input projection's gradient), of the hidden norm's input, of the cell
+    norm's output, and of the gate recurrence's output."""
+    gates, coupled, cell_in, cell_out, gate, _ = spec
+    w_hh, p_if, p_o, w_gr, norm_h, norm_c, state_mask, update_mask = weights
+    batch, units = dh.shape
+    k = gates.index("g")
+    _, c, c_new, _, s_if, g_raw, o, y, r_in, mean, rstd = saved[:11]
+    cn, mean_c, rstd_c, a_if, g_pre, a_o = saved[11:]
+    d_pres, d_rs, d_cns, d_extras = [], [], [], []
+    d_outs = d_out.unbind(1)
+    sigmoid = torch.ops.aten.sigmoid_backward
+    for t in range(len(d_outs) - 1, -1, -1):
+        dh = dh + d_outs[t]
+        if keep is not None:  # a kept state's gradient passes the step by
+            kept = keep[:, t, None]
+            pass_h, pass_c = dh.masked_fill(kept, 0), dc.masked_fill(kept, 0)
+            dh, dc = dh.masked_fill(~kept, 0), dc.masked_fill(~kept, 0)
+            if dprev is not None:
+                pass_prev = dprev.masked_fill(kept, 0)
+                dprev = dprev.masked_fill(~kept, 0)
+        d_y = dh
+        if o is not None:
+            d_o, d_y = dh * y[t], dh * o[t]
+        d_cn = activation_grad(cell_out, d_y, y[t], cn and cn[t])
+        if norm_c is not None:
+            d_cns.append(d_cn)
+            d_cn = torch.ops.aten.native_layer_norm_backward(
+                d_cn, c_new[t], (units,), mean_c[t], rstd_c[t], norm_c[0], None,
+                (True, False, False),
+            )[0]  # fmt: skip
+        dct = dc + d_cn
+        if o is not None:
+            if dprev is not None:
+                d_o = d_o + dprev[:, 2 * units :]
+            if gate is torch.sigmoid:
+                d_ao = sigmoid(d_o, o[t])
+            else:
+                d_ao = activation_grad(gate, d_o, o[t], a_o and a_o[t])
+            if p_o is not None:
+                dct = torch.addcmul(dct, d_ao, p_o)
+        g = g_raw[t] if update_mask is None else g_raw[t] * update_mask
+        i = s_if[t][:, 0] if "i" in gates else None
+        f = s_if[t][:, k - 1] if "f" in gates else None
+        d_g = dct if i is None else dct * i
+        if coupled:
+            d_s = [dct * (g - c[t])]
+            dc = torch.addcmul(dct, dct, i, value=-1)
+        else:
+            d_s = [] if i is None else [dct * g]
+            if f is not None:
+                d_s.append(dct * c[t])
+            dc = dct if f is None else dct * f
+        if update_mask is not None:
+            d_g = d_g * update_mask
+        d_gp = activation_grad(cell_in, d_g, g_raw[t], g_pre and g_pre[t])
+        d_a = []
+        if k:
+            d_s = torch.stack(d_s, 1) if k > 1 else d_s[0].unsqueeze(1)
+            if dprev is not None:
+                d_s = d_s + dprev[:, : 2 * units].view(batch, 2, units)
+            if gate is torch.sigmoid:
+                d_af = sigmoid(d_s, s_if[t])
+            else:
+                d_af = activation_grad(gate, d_s, s_if[t], a_if and a_if[t])
+            if p_if is not None:
+                dc = dc + (d_af * p_if).sum(1)
+            d_a.append(d_af)
+        d_a.append(d_gp.unsqueeze(1))
+        if o is not None:
+            d_a.append(d_ao.unsqueeze(1))
+        d_pre = torch.cat(d_a, 1).flatten(1)
+        d_pres.append(d_pre)
+        if w_gr is not None:
+            d_extra = torch.cat([d_af.flatten(1), d_ao], -1)
+            d_extras.append(d_extra)
+            dprev = d_extra @ w_gr
+        d_r = d_pre
+        if norm_h is not None:
+            d_r = torch.ops.aten.native_layer_norm_backward(
+                d_pre, r_in[t], r_in[t].shape[-1:], mean[t], rstd[t], norm_h[0], None,
+                (True, False, False),
+            )[0]  # fmt: skip
+            d_rs.append(d_r)
+        dh = d_r @ w_hh
+        if state_mask is not None:
+            dh = dh * state_mask
+        if keep is not None:
+            dh, dc = dh + pass_h, dc + pass_c
+            if dprev is not None:
+                dprev = dprev + pass_prev
+    stacked = [d_pres, d_rs, d_cns, d_extras]
+    stacked = [torch.stack(s[::-1]) if s else None for s in stacked]
+    return dh, dc, dprev, *stacked
+
+
+class VariantSteps(torch.autograd.Function):
+    """`variant_forward` with its backward written out (`variant_backward`): the
+    weights' gradients are one matmul each after the loop, as cuDNN computes them.
+
+    `apply(cell, xs, keep, h0, c0, prev0, w_hh, peephole, w_gr, norm_h_gain,
+    norm_h_shift, norm_c_gain, norm_c_shift, state_mask, update_mask)`, one
+    direction; `cell` is (spec, peephole letters, hidden and cell norm eps,
+    steps per compiled chunk or 0, whether grad is enabled). Returns the
+    outputs (B, T, u), h, c and (gate recurrence) the last gates. Differentiable
+    once (`LSTMVariant.autograd_loop` for more).
+    """
+
+    compiled = {}  # noqa: RUF012 variant_loops's compiled loops, by spec
+
+    @staticmethod
+    def forward(ctx, cell, xs, keep, h0, c0, prev0, w_hh, peep, w_gr, *rest):
+        spec, peepholes, eps_h, eps_c, chunk, grad = cell
+        gates = spec[0]
+        gain_h, shift_h, gain_c, shift_c, state_mask, update_mask = rest
+        k = gates.index("g")
+        p_if = p_o = None
+        if peep is not None:  # (k, u) for i and f, zeros where a gate has none
+            rows = [peep[peepholes.find(n)] if n in peepholes else None for n in gates]
+            rows = rows[:k]
+            if any(r is not None for r in rows):
+                zero = peep.new_zeros(peep.shape[1:])
+                p_if = torch.stack([zero if r is None else r for r in rows])
+            if "o" in peepholes:
+                p_o = peep[peepholes.index("o")]
+        norm_h = None if gain_h is None else (gain_h, shift_h, eps_h)
+        norm_c = None if gain_c is None else (gain_c, shift_c, eps_c)
+        weights = (w_hh, p_if, p_o, w_gr, norm_h, norm_c, state_mask, update_mask)
+        save = grad and any(ctx.needs_input_grad)  # forward itself runs without grad
+        forward = variant_loops(spec, weights, chunk)[0]
+        out, h, c, prev, saved = forward(spec, xs, keep, h0, c0, prev0, weights, save)
+        ctx.cell, ctx.weights, ctx.keep, ctx.saved = cell, weights, keep, saved
+        return (out, h, c) if prev is None else (out, h, c, prev)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, d_out, dh, dc, dprev=None):
+        spec, peepholes, _, _, chunk, _ = ctx.cell
+        gates, saved = spec[0], ctx.saved
+        _, p_if, p_o, w_gr, norm_h, norm_c, _, _ = ctx.weights
+        backward = variant_loops(spec, ctx.weights, chunk)[1]
+        dh, dc, dprev, d_pre, d_r, d_cn, d_extra = backward(
+            spec, saved, ctx.keep, ctx.weights, d_out, dh, dc, dprev
+        )
+        steps = len(saved[0])
+        hd, c, c_new, prev, _, _, _, _, r_in, mean, rstd, _, mean_c, rstd_c = [
+            None if s is None or i in (4, 5, 6, 7, 11) else torch.stack(s)
+            for i, s in enumerate(saved[:14])
+        ]  # what the weights' gradients read, stacked over time first
+        d_xs = d_pre[: d_out.shape[1]].transpose(0, 1)  # a compiled run's padding off
+        d_r = d_pre if d_r is None else d_r
+        flat = steps * d_pre.shape[1]
+        d_w_hh = d_r.reshape(flat, -1).t() @ hd.reshape(flat, -1)
+        d_peep = None
+        if p_if is not None or p_o is not None:
+            k, units = gates.index("g"), c.shape[-1]
+            parts = d_pre.view(*d_pre.shape[:2], -1, units)
+            d_p = (parts[:, :, :k] * c.unsqueeze(2)).sum((0, 1))
+            d_p = dict(zip(gates[:k], d_p, strict=True))
+            if p_o is not None:
+                d_p["o"] = (parts[:, :, k + 1] * c_new).sum((0, 1))
+            d_peep = torch.stack([d_p[n] for n in peepholes])
+        d_w_gr = None
+        if w_gr is not None:
+            d_w_gr = d_extra.reshape(flat, -1).t() @ prev.reshape(flat, -1)
+        d_norm_h = d_norm_c = (None, None)
+        if norm_h is not None:
+            r_hat = (r_in - mean) * rstd
+            d_norm_h = ((d_pre * r_hat).sum((0, 1)), d_pre.sum((0, 1)))
+        if norm_c is not None:
+            c_hat = (c_new - mean_c) * rstd_c
+            d_norm_c = ((d_cn * c_hat).sum((0, 1)), d_cn.sum((0, 1)))
+        d_states = (dh, dc, dprev)
+        weights = (d_w_hh, d_peep, d_w_gr, *d_norm_h, *d_norm_c)
+        return None, d_xs, None, *d_states, *weights, None, None
+
+
+def variant_loops(spec, weights, chunk):
+    """`variant_forward` and `variant_backward`, or with `chunk` (a number of
+    steps) both compiled (`torch.compile`) and run on `chunk` steps at a time,
+    the last chunk padded with masked steps: a new sequence length compiles
+    nothing new. Compiled once per spec and set of weights present, each with
+    code of its own (dynamo's recompile limit counts them apart)."""
+    if not chunk:
+        return variant_forward, variant_backward
+    key = (spec, tuple(w is None for w in weights), chunk)
+    if key not in VariantSteps.compiled:
+        forward, backward = (
+            torch.compile(type(f)(f.__code__.replace(), f.__globals__))
+            for f in (variant_forward, variant_backward)
+        )
+
+        def padded(keep, steps, total, like):
+            if keep is None:
+                keep = like.new_ones(like.shape[0], steps, dtype=torch.bool)
+            return torch.cat([keep, keep.new_zeros(keep.shape[0], total - steps)], 1)
+
+        def run_forward(spec, xs, keep, h, c, prev, weights, save):
+            steps = xs.shape[1]
+            total = steps + -steps % chunk
+            keep = padded(keep, steps, total, xs)
+            xs = F.pad(xs, (0, 0, 0, total - steps))
+            outs, saved = [], []
+            for s in range(0, total, chunk):
+                # pieces with strides of their own: a new length compiles nothing
+                piece, kept = (v[:, s : s + chunk].contiguous() for v in (xs, keep))
+                run = forward(spec, piece, kept, h, c, prev, weights, save)
+                out, h, c, prev, part = run
+                outs.append(out)
+                saved.append(part)
+            saved = zip(*saved, strict=True)  # per value, every chunk's steps
+            saved = [None if s[0] is None else [v for p in s for v in p] for s in saved]
+            return torch.cat(outs, 1)[:, :steps], h, c, prev, saved
+
+        def run_backward(spec, saved, keep, weights, d_out, dh, dc, dprev):
+            steps, total = d_out.shape[1], len(saved[0])
+            keep = padded(keep, steps, total, d_out)
+            d_out = F.pad(d_out, (0, 0, 0, total - steps))
+            pieces = []
+            for s in range(total - chunk, -1, -chunk):
+                part = [None if v is None else v[s : s + chunk] for v in saved]
+                piece, kept = (v[:, s : s + chunk].contiguous() for v in (d_out, keep))
+                run = backward(spec, part, kept, weights, piece, dh, dc, dprev)
+                dh, dc, dprev, *stacked = run
+                pieces.append(stacked)
+            pieces = zip(*pieces, strict=True)
+            stacked = [None if p[0] is None else torch.cat(p[::-1]) for p in pieces]
+            return dh, dc, dprev, *stacked
+
+        VariantSteps.compiled[key] = (run_forward, run_backward)
+    return VariantSteps.compiled[key]
 
 
 class GatedFeedback(nn.Module):
