@@ -324,6 +324,8 @@ class StepByStep(KerasRecurrent, nn.Module):
             if drop:
                 shape = (gates, batch, units) if per_gate else (batch, units)
                 mask = F.dropout(x.new_ones(shape), self.recurrent_dropout)
+            if per_gate:  # each gate's (u, u) block, transposed once: one bmm a step
+                blocks = w_hh.view(gates, units, units).transpose(1, 2)
             h, c, steps = h0[d], c0[d], []
             # unbind, not xs[:, t]: the backward of slicing a step builds a zero
             # tensor of the whole projection at every step
@@ -333,8 +335,8 @@ class StepByStep(KerasRecurrent, nn.Module):
                 if not self.reset_after:
                     x_r, x_z, x_n = x_t.chunk(3, -1)
                     if per_gate:
-                        wide = w_hh[: 2 * units].view(2, units, units)
-                        hh = torch.einsum("gbv,guv->bgu", h * mask[:2], wide).flatten(1)
+                        hh = torch.bmm(h * mask[:2], blocks[:2])
+                        hh = hh.transpose(0, 1).flatten(1)
                         h_in = h * mask[2]
                     else:
                         hh, h_in = F.linear(h, w_hh[: 2 * units]), h
@@ -348,8 +350,7 @@ class StepByStep(KerasRecurrent, nn.Module):
                     steps.append(h)
                     continue
                 if per_gate:
-                    wide = w_hh.view(gates, units, units)
-                    hh = torch.einsum("gbv,guv->bgu", h * mask, wide).flatten(1)
+                    hh = torch.bmm(h * mask, blocks).transpose(0, 1).flatten(1)
                     hh = hh if b_hh is None else hh + b_hh
                 else:
                     hh = F.linear(h, w_hh, b_hh)
@@ -1091,8 +1092,10 @@ class GatedFeedback(nn.Module):
             {name: getattr(self, f"{name}_l{j}", None) for name in self.WEIGHTS}
             for j in range(depth)
         ]
-        first = F.linear(x, w[0]["weight_ih"], w[0]["bias"])
-        first_gates = F.linear(x, w[0]["gate_ih"])
+        # every step's, read with unbind (slicing a step builds a zero tensor of the
+        # whole projection in its backward, at every step)
+        first = F.linear(x, w[0]["weight_ih"], w[0]["bias"]).unbind(1)
+        first_gates = F.linear(x, w[0]["gate_ih"]).unbind(1)
         h = [x.new_zeros(batch, units) for _ in range(depth)]
         c = list(h)
         outs = []
@@ -1101,7 +1104,7 @@ class GatedFeedback(nn.Module):
             below, new_h, new_c = None, [], []
             for j in range(depth):
                 if j == 0:
-                    z, g = first[:, t], first_gates[:, t]
+                    z, g = first[t], first_gates[t]
                 else:
                     z = F.linear(below, w[j]["weight_ih"], w[j]["bias"])
                     g = F.linear(below, w[j]["gate_ih"])
