@@ -138,7 +138,7 @@ def test_inference_saves_nothing_and_equals_training_forward():
 
 
 def test_compiled_chunks_equal_eager_and_a_new_length_compiles_nothing(monkeypatch):
-    """`compile_steps`: chunks of steps, the last padded with masked ones. Dynamo's
+    """`compile_steps`: whole chunks of steps compiled, the rest eager. Dynamo's
     eager backend here (Inductor takes a minute), its counters for the compiles."""
     counters = pytest.importorskip("torch._dynamo.utils").counters
     compile_ = torch.compile

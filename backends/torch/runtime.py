@@ -956,9 +956,10 @@ class VariantSteps(torch.autograd.Function):
 def variant_loops(spec, weights, chunk):
     """`variant_forward` and `variant_backward`, or with `chunk` (a number of
     steps) both compiled (`torch.compile`) and run on `chunk` steps at a time,
-    the last chunk padded with masked steps: a new sequence length compiles
-    nothing new. Compiled once per spec and set of weights present, each with
-    code of its own (dynamo's recompile limit counts them apart)."""
+    the steps after the last whole chunk eagerly (padding them with masked steps
+    would cost whole compiled steps): a new sequence length compiles nothing
+    new. Compiled once per spec and set of weights present, each with code of
+    its own (dynamo's recompile limit counts them apart)."""
     if not chunk:
         return variant_forward, variant_backward
     key = (spec, tuple(w is None for w in weights), chunk)
@@ -968,41 +969,37 @@ def variant_loops(spec, weights, chunk):
             for f in (variant_forward, variant_backward)
         )
 
-        def padded(keep, steps, total, like):
-            if keep is None:
-                keep = like.new_ones(like.shape[0], steps, dtype=torch.bool)
-            return torch.cat([keep, keep.new_zeros(keep.shape[0], total - steps)], 1)
+        def pieces(steps, *values):
+            """Each run of steps, whole chunks (compiled) first, then the rest: its
+            start, whether compiled, the values' slices (strides of their own)."""
+            for s in range(0, steps, chunk):
+                cut = [v if v is None else v[:, s : s + chunk] for v in values]
+                cut = [v if v is None else v.contiguous() for v in cut]
+                yield s, s + chunk <= steps, *cut
 
         def run_forward(spec, xs, keep, h, c, prev, weights, save):
-            steps = xs.shape[1]
-            total = steps + -steps % chunk
-            keep = padded(keep, steps, total, xs)
-            xs = F.pad(xs, (0, 0, 0, total - steps))
             outs, saved = [], []
-            for s in range(0, total, chunk):
-                # pieces with strides of their own: a new length compiles nothing
-                piece, kept = (v[:, s : s + chunk].contiguous() for v in (xs, keep))
-                run = forward(spec, piece, kept, h, c, prev, weights, save)
+            for _, compiled, piece, kept in pieces(xs.shape[1], xs, keep):
+                loop = forward if compiled else variant_forward
+                run = loop(spec, piece, kept, h, c, prev, weights, save)
                 out, h, c, prev, part = run
                 outs.append(out)
                 saved.append(part)
-            saved = zip(*saved, strict=True)  # per value, every chunk's steps
+            saved = zip(*saved, strict=True)  # per value, every piece's steps
             saved = [None if s[0] is None else [v for p in s for v in p] for s in saved]
-            return torch.cat(outs, 1)[:, :steps], h, c, prev, saved
+            return torch.cat(outs, 1), h, c, prev, saved
 
         def run_backward(spec, saved, keep, weights, d_out, dh, dc, dprev):
-            steps, total = d_out.shape[1], len(saved[0])
-            keep = padded(keep, steps, total, d_out)
-            d_out = F.pad(d_out, (0, 0, 0, total - steps))
-            pieces = []
-            for s in range(total - chunk, -1, -chunk):
+            grads = []
+            runs = [*pieces(d_out.shape[1], d_out, keep)]
+            for s, compiled, piece, kept in reversed(runs):
+                loop = backward if compiled else variant_backward
                 part = [None if v is None else v[s : s + chunk] for v in saved]
-                piece, kept = (v[:, s : s + chunk].contiguous() for v in (d_out, keep))
-                run = backward(spec, part, kept, weights, piece, dh, dc, dprev)
+                run = loop(spec, part, kept, weights, piece, dh, dc, dprev)
                 dh, dc, dprev, *stacked = run
-                pieces.append(stacked)
-            pieces = zip(*pieces, strict=True)
-            stacked = [None if p[0] is None else torch.cat(p[::-1]) for p in pieces]
+                grads.append(stacked)
+            grads = zip(*grads, strict=True)
+            stacked = [None if g[0] is None else torch.cat(g[::-1]) for g in grads]
             return dh, dc, dprev, *stacked
 
         VariantSteps.compiled[key] = (run_forward, run_backward)
