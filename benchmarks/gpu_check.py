@@ -36,7 +36,9 @@ in the repo root that travels:
         python3 benchmarks/gpu_check.py --quick
 
 (specc must be installed: its backends are entry points and live in backends/.) If
-Keras fails on JAX, `--parts 1 --keras-backend torch` runs it on torch's CUDA instead.
+Keras fails on JAX, `--parts 1 --keras-backend torch` runs it on torch's CUDA instead
+(26 s on the CPU; stateful_stacked_lstm fails there to train: Keras 3.15's stateful
+LSTM on torch modifies its state in place, as a plain `keras.layers.LSTM` does).
 Not yet run on a GPU. `--device cpu --quick` took 5.5 minutes on 2 shared cores, half
 of it Keras on TensorFlow; without `--quick` every variant is also compiled, twice.
 On the CPU torch runs one thread (threads that spin on shared cores cost seconds a step).
@@ -173,10 +175,21 @@ def keras_backend(device: str, wanted: str | None) -> str | None:
         print("    keras is not installed")
         return None
     wanted = wanted or os.environ.get("KERAS_BACKEND")
-    if device == "cpu":
-        os.environ.setdefault("KERAS_BACKEND", wanted or "tensorflow")
-        return os.environ["KERAS_BACKEND"]
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # jax beside torch
+    chosen = (wanted or "tensorflow") if device == "cpu" else gpu_backend(wanted)
+    if chosen is None:
+        return None
+    os.environ["KERAS_BACKEND"] = chosen
+    try:
+        import keras  # noqa: F401  (the backend is fixed at this import)
+    except Exception as error:  # noqa: BLE001
+        print(f"    keras does not import: {failure(error)}")
+        return None
+    return chosen
+
+
+def gpu_backend(wanted: str | None) -> str | None:
+    """The first of `wanted` or tensorflow, jax, torch that is installed and sees a GPU."""
     for backend in [wanted] if wanted else ["tensorflow", "jax", "torch"]:
         try:
             if backend == "tensorflow":
@@ -194,11 +207,9 @@ def keras_backend(device: str, wanted: str | None) -> str | None:
         except Exception as error:  # noqa: BLE001
             print(f"    keras on {backend}: {failure(error)}")
             continue
+        print(f"    keras on {backend}: {str(gpus)[:100] if gpus else 'sees no GPU'}")
         if gpus:
-            print(f"    keras on {backend}: {str(gpus)[:100]}")
-            os.environ["KERAS_BACKEND"] = backend
             return backend
-        print(f"    keras on {backend}: sees no GPU")
     return None
 
 
