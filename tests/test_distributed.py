@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -118,7 +119,15 @@ def ranks(tmp_path_factory) -> list[dict]:
 
     _model()
     folder = tmp_path_factory.mktemp("ranks")
-    mp.start_processes(_rank, args=(str(folder),), nprocs=WORLD, start_method="fork")
+    ranks = mp.start_processes(
+        _rank, args=(str(folder),), nprocs=WORLD, join=False, start_method="fork"
+    )
+    deadline = time.monotonic() + 180  # a hung rank fails the tests, not the whole run
+    while not ranks.join(timeout=5):
+        if time.monotonic() > deadline:
+            for process in ranks.processes:
+                process.kill()
+            pytest.fail("the two gloo ranks did not finish in 180 s")
     return [torch.load(folder / f"rank{r}.pt") for r in range(WORLD)]
 
 
