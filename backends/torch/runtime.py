@@ -776,16 +776,18 @@ def variant_forward(spec, xs, keep, h, c, prev, weights, save):
 def variant_backward(spec, saved, keep, weights, d_out, dh, dc, dprev):
     """Back through `variant_forward`'s steps, last first, from the gradients of
     its outputs (B, T, u) and final states. Returns the gradients of the initial
-    states and, stacked over time first, of each step's gate pre-activations
-    (the input projection's gradient), of the hidden norm's input, of the cell
-    norm's output, and of the gate recurrence's output."""
+    states; stacked over time first, of each step's gate pre-activations (the
+    input projection's gradient), of the hidden norm's input and of the gate
+    recurrence's output; and summed over the steps, of the hidden norm's gain
+    and of the cell norm's gain and shift (each step's while in cache)."""
     gates, coupled, cell_in, cell_out, gate, _ = spec
     w_hh, p_if, p_o, w_gr, norm_h, norm_c, state_mask, update_mask = weights
     batch, units = dh.shape
     k = gates.index("g")
     _, c, c_new, _, s_if, g_raw, o, y, r_in, mean, rstd = saved[:11]
     cn, mean_c, rstd_c, a_if, g_pre, a_o = saved[11:]
-    d_pres, d_rs, d_cns, d_extras = [], [], [], []
+    d_pres, d_rs, d_extras = [], [], []
+    sums = [None, None, None]  # the hidden norm's gain, the cell norm's gain, shift
     d_outs = d_out.unbind(1)
     sigmoid = torch.ops.aten.sigmoid_backward
     for t in range(len(d_outs) - 1, -1, -1):
@@ -802,11 +804,14 @@ def variant_backward(spec, saved, keep, weights, d_out, dh, dc, dprev):
             d_o, d_y = dh * y[t], dh * o[t]
         d_cn = activation_grad(cell_out, d_y, y[t], cn and cn[t])
         if norm_c is not None:
-            d_cns.append(d_cn)
-            d_cn = torch.ops.aten.native_layer_norm_backward(
+            d_shift = d_cn
+            d_cn, d_gain, _ = torch.ops.aten.native_layer_norm_backward(
                 d_cn, c_new[t], (units,), mean_c[t], rstd_c[t], norm_c[0], None,
-                (True, False, False),
-            )[0]  # fmt: skip
+                (True, True, False),
+            )  # fmt: skip
+            if sums[1] is not None:
+                d_gain, d_shift = sums[1] + d_gain, sums[2] + d_shift
+            sums[1:] = [d_gain, d_shift]
         dct = dc + d_cn
         if o is not None:
             if dprev is not None:
@@ -855,11 +860,12 @@ def variant_backward(spec, saved, keep, weights, d_out, dh, dc, dprev):
             dprev = d_extra @ w_gr
         d_r = d_pre
         if norm_h is not None:
-            d_r = torch.ops.aten.native_layer_norm_backward(
+            d_r, d_gain, _ = torch.ops.aten.native_layer_norm_backward(
                 d_pre, r_in[t], r_in[t].shape[-1:], mean[t], rstd[t], norm_h[0], None,
-                (True, False, False),
-            )[0]  # fmt: skip
+                (True, True, False),
+            )  # fmt: skip
             d_rs.append(d_r)
+            sums[0] = d_gain if sums[0] is None else sums[0] + d_gain
         dh = d_r @ w_hh
         if state_mask is not None:
             dh = dh * state_mask
@@ -867,9 +873,10 @@ def variant_backward(spec, saved, keep, weights, d_out, dh, dc, dprev):
             dh, dc = dh + pass_h, dc + pass_c
             if dprev is not None:
                 dprev = dprev + pass_prev
-    stacked = [d_pres, d_rs, d_cns, d_extras]
-    stacked = [torch.stack(s[::-1]) if s else None for s in stacked]
-    return dh, dc, dprev, *stacked
+    stacked = [torch.stack(s[::-1]) if s else None for s in (d_pres, d_rs, d_extras)]
+    if sums[2] is not None:
+        sums[2] = sums[2].sum(0)
+    return dh, dc, dprev, *stacked, *sums
 
 
 class VariantSteps(torch.autograd.Function):
@@ -917,37 +924,32 @@ class VariantSteps(torch.autograd.Function):
         gates, saved = spec[0], ctx.saved
         _, p_if, p_o, w_gr, norm_h, norm_c, _, _ = ctx.weights
         backward = variant_loops(spec, ctx.weights, chunk)[1]
-        dh, dc, dprev, d_pre, d_r, d_cn, d_extra = backward(
-            spec, saved, ctx.keep, ctx.weights, d_out, dh, dc, dprev
-        )
+        run = backward(spec, saved, ctx.keep, ctx.weights, d_out, dh, dc, dprev)
+        dh, dc, dprev, d_pre, d_r, d_extra, d_gain_h, d_gain_c, d_shift_c = run
         steps = len(saved[0])
-        hd, c, c_new, prev, _, _, _, _, r_in, mean, rstd, _, mean_c, rstd_c = [
-            None if s is None or i in (4, 5, 6, 7, 11) else torch.stack(s)
-            for i, s in enumerate(saved[:14])
-        ]  # what the weights' gradients read, stacked over time first
-        d_xs = d_pre[: d_out.shape[1]].transpose(0, 1)  # a compiled run's padding off
+
+        def stacked(index):  # what a weight's gradient reads, every step's
+            return torch.stack(saved[index])
+
+        d_xs = d_pre.transpose(0, 1)
         d_r = d_pre if d_r is None else d_r
         flat = steps * d_pre.shape[1]
-        d_w_hh = d_r.reshape(flat, -1).t() @ hd.reshape(flat, -1)
+        d_w_hh = d_r.reshape(flat, -1).t() @ stacked(0).reshape(flat, -1)  # h (masked)
         d_peep = None
         if p_if is not None or p_o is not None:
+            c = stacked(1)
             k, units = gates.index("g"), c.shape[-1]
             parts = d_pre.view(*d_pre.shape[:2], -1, units)
             d_p = (parts[:, :, :k] * c.unsqueeze(2)).sum((0, 1))
             d_p = dict(zip(gates[:k], d_p, strict=True))
             if p_o is not None:
-                d_p["o"] = (parts[:, :, k + 1] * c_new).sum((0, 1))
+                d_p["o"] = (parts[:, :, k + 1] * stacked(2)).sum((0, 1))  # c_new
             d_peep = torch.stack([d_p[n] for n in peepholes])
         d_w_gr = None
-        if w_gr is not None:
-            d_w_gr = d_extra.reshape(flat, -1).t() @ prev.reshape(flat, -1)
-        d_norm_h = d_norm_c = (None, None)
-        if norm_h is not None:
-            r_hat = (r_in - mean) * rstd
-            d_norm_h = ((d_pre * r_hat).sum((0, 1)), d_pre.sum((0, 1)))
-        if norm_c is not None:
-            c_hat = (c_new - mean_c) * rstd_c
-            d_norm_c = ((d_cn * c_hat).sum((0, 1)), d_cn.sum((0, 1)))
+        if w_gr is not None:  # from the last step's gates
+            d_w_gr = d_extra.reshape(flat, -1).t() @ stacked(3).reshape(flat, -1)
+        d_norm_h = (None, None) if norm_h is None else (d_gain_h, d_pre.sum((0, 1)))
+        d_norm_c = (None, None) if norm_c is None else (d_gain_c, d_shift_c)
         d_states = (dh, dc, dprev)
         weights = (d_w_hh, d_peep, d_w_gr, *d_norm_h, *d_norm_c)
         return None, d_xs, None, *d_states, *weights, None, None
@@ -998,9 +1000,10 @@ def variant_loops(spec, weights, chunk):
                 run = loop(spec, part, kept, weights, piece, dh, dc, dprev)
                 dh, dc, dprev, *stacked = run
                 grads.append(stacked)
-            grads = zip(*grads, strict=True)
-            stacked = [None if g[0] is None else torch.cat(g[::-1]) for g in grads]
-            return dh, dc, dprev, *stacked
+            grads = [*zip(*grads, strict=True)]  # per gradient, every piece's
+            stacked = [None if g[0] is None else torch.cat(g[::-1]) for g in grads[:3]]
+            sums = [None if g[0] is None else sum(g[1:], g[0]) for g in grads[3:]]
+            return dh, dc, dprev, *stacked, *sums
 
         VariantSteps.compiled[key] = (run_forward, run_backward)
     return VariantSteps.compiled[key]
