@@ -503,7 +503,9 @@ class LSTMVariant(KerasRecurrent, nn.Module):
             cell = (spec, self.peepholes, *eps, chunk or 0, torch.is_grad_enabled())
             bias = getattr(self, names["bias"], None)
             seq = reverse_padded(x, seq_mask) if d else x
-            xs = F.linear(seq, getattr(self, names["input_kernel"]), bias)
+            # time-major (T, B, G): each step's slice and the gradient contiguous
+            w_ih = getattr(self, names["input_kernel"])
+            xs = F.linear(seq.transpose(0, 1), w_ih, bias)
             if norms[0] is not None:  # layer_norm: the input part, all steps at once
                 xs = getattr(self, names["input_norm"])(xs)
             masks = [None, None]
@@ -516,7 +518,7 @@ class LSTMVariant(KerasRecurrent, nn.Module):
                 out, *final = VariantSteps.apply(
                     cell,
                     xs.to(w_hh.dtype),
-                    seq_mask,
+                    None if seq_mask is None else seq_mask.t(),
                     *(s[d].to(w_hh.dtype) for s in state[:2]),
                     state[2][d].to(w_hh.dtype) if self.gate_recurrence else None,
                     w_hh,
@@ -526,6 +528,7 @@ class LSTMVariant(KerasRecurrent, nn.Module):
                     *[None] * (4 if norms[0] is None else 0),
                     *masks,
                 )
+            out = out.transpose(0, 1)
             outs.append(reverse_padded(out, seq_mask) if d else out)
             finals.append(final)
         finals = tuple(torch.stack(s) for s in zip(*finals, strict=True))
@@ -698,22 +701,23 @@ def activation_grad(fn, grad, out, pre):
 
 
 def variant_forward(spec, xs, keep, h, c, prev, weights, save):
-    """An LSTM variant's steps from every step's input projection `xs` (B, T, G*u).
+    """An LSTM variant's steps from every step's input projection `xs` (T, B, G*u).
 
     `spec` is (gates, coupled_forget, input activation, output activation,
     gate activation, whether they need their inputs saved); `weights` is
     (W_hh, i/f peepholes (k, u), o peephole, gate recurrence, hidden norm,
     cell norm, state dropout mask, update dropout mask), None where absent; a
-    norm is (gain, shift, eps). `keep` (B, T) False carries the state over a
-    step. Returns the outputs (B, T, u), the final h, c and last gates, and,
-    with `save`, what `variant_backward` reads: per saved value, every step's.
+    norm is (gain, shift, eps). `keep` (T, B) False carries the state over a
+    step. Returns every step's output (a list: stacked once by the caller, not
+    per compiled chunk), the final h, c and last gates, and, with `save`, what
+    `variant_backward` reads: per saved value, every step's.
     """
     gates, coupled, cell_in, cell_out, gate, generic = spec
     w_hh, p_if, p_o, w_gr, norm_h, norm_c, state_mask, update_mask = weights
     batch, units = h.shape
     k = gates.index("g")  # i and f (those present) come first
     outs, saved = [], []
-    for t, x_t in enumerate(xs.unbind(1)):
+    for t, x_t in enumerate(xs.unbind(0)):
         hd = h if state_mask is None else h * state_mask
         r_in = mean = rstd = None
         if norm_h is None:
@@ -757,7 +761,7 @@ def variant_forward(spec, xs, keep, h, c, prev, weights, save):
         if w_gr is not None:  # i, f, o side by side
             prev_new = torch.cat([s_if.flatten(1), o], -1)
         if keep is not None:
-            kept = keep[:, t, None]
+            kept = keep[t, :, None]
             h_new = torch.where(kept, h_new, h)
             c_new = torch.where(kept, c_new, c)
             if prev_new is not None:
@@ -770,16 +774,17 @@ def variant_forward(spec, xs, keep, h, c, prev, weights, save):
         h, c, prev = h_new, c_new, prev_new
         outs.append(h)
     saved = [None if s[0] is None else list(s) for s in zip(*saved, strict=True)]
-    return torch.stack(outs, 1), h, c, prev, saved
+    return outs, h, c, prev, saved
 
 
 def variant_backward(spec, saved, keep, weights, d_out, dh, dc, dprev):
     """Back through `variant_forward`'s steps, last first, from the gradients of
-    its outputs (B, T, u) and final states. Returns the gradients of the initial
-    states; stacked over time first, of each step's gate pre-activations (the
-    input projection's gradient), of the hidden norm's input and of the gate
-    recurrence's output; and summed over the steps, of the hidden norm's gain
-    and of the cell norm's gain and shift (each step's while in cache)."""
+    its outputs (T, B, u) and final states. Returns the gradients of the initial
+    states; every step's, first to last (lists, stacked by the caller), of the
+    gate pre-activations (the input projection's gradient), the hidden norm's
+    input and the gate recurrence's output; and summed over the steps, of the
+    hidden norm's gain and of the cell norm's gain and shift (each step's while
+    in cache)."""
     gates, coupled, cell_in, cell_out, gate, _ = spec
     w_hh, p_if, p_o, w_gr, norm_h, norm_c, state_mask, update_mask = weights
     batch, units = dh.shape
@@ -788,12 +793,12 @@ def variant_backward(spec, saved, keep, weights, d_out, dh, dc, dprev):
     cn, mean_c, rstd_c, a_if, g_pre, a_o = saved[11:]
     d_pres, d_rs, d_extras = [], [], []
     sums = [None, None, None]  # the hidden norm's gain, the cell norm's gain, shift
-    d_outs = d_out.unbind(1)
+    d_outs = d_out.unbind(0)
     sigmoid = torch.ops.aten.sigmoid_backward
     for t in range(len(d_outs) - 1, -1, -1):
         dh = dh + d_outs[t]
         if keep is not None:  # a kept state's gradient passes the step by
-            kept = keep[:, t, None]
+            kept = keep[t, :, None]
             pass_h, pass_c = dh.masked_fill(kept, 0), dc.masked_fill(kept, 0)
             dh, dc = dh.masked_fill(~kept, 0), dc.masked_fill(~kept, 0)
             if dprev is not None:
@@ -873,10 +878,10 @@ def variant_backward(spec, saved, keep, weights, d_out, dh, dc, dprev):
             dh, dc = dh + pass_h, dc + pass_c
             if dprev is not None:
                 dprev = dprev + pass_prev
-    stacked = [torch.stack(s[::-1]) if s else None for s in (d_pres, d_rs, d_extras)]
+    steps = [s[::-1] if s else None for s in (d_pres, d_rs, d_extras)]
     if sums[2] is not None:
         sums[2] = sums[2].sum(0)
-    return dh, dc, dprev, *stacked, *sums
+    return dh, dc, dprev, *steps, *sums
 
 
 class VariantSteps(torch.autograd.Function):
@@ -885,9 +890,10 @@ class VariantSteps(torch.autograd.Function):
 
     `apply(cell, xs, keep, h0, c0, prev0, w_hh, peephole, w_gr, norm_h_gain,
     norm_h_shift, norm_c_gain, norm_c_shift, state_mask, update_mask)`, one
-    direction; `cell` is (spec, peephole letters, hidden and cell norm eps,
-    steps per compiled chunk or 0, whether grad is enabled). Returns the
-    outputs (B, T, u), h, c and (gate recurrence) the last gates. Differentiable
+    direction, time-major (`xs` (T, B, G*u), `keep` (T, B)); `cell` is (spec,
+    peephole letters, hidden and cell norm eps, steps per compiled chunk or 0,
+    whether grad is enabled). Returns the outputs (T, B, u), h, c and (gate
+    recurrence) the last gates. Differentiable
     once (`LSTMVariant.autograd_loop` for more).
     """
 
@@ -913,8 +919,9 @@ class VariantSteps(torch.autograd.Function):
         weights = (w_hh, p_if, p_o, w_gr, norm_h, norm_c, state_mask, update_mask)
         save = grad and any(ctx.needs_input_grad)  # forward itself runs without grad
         forward = variant_loops(spec, weights, chunk)[0]
-        out, h, c, prev, saved = forward(spec, xs, keep, h0, c0, prev0, weights, save)
+        outs, h, c, prev, saved = forward(spec, xs, keep, h0, c0, prev0, weights, save)
         ctx.cell, ctx.weights, ctx.keep, ctx.saved = cell, weights, keep, saved
+        out = torch.stack(outs)
         return (out, h, c) if prev is None else (out, h, c, prev)
 
     @staticmethod
@@ -925,13 +932,14 @@ class VariantSteps(torch.autograd.Function):
         _, p_if, p_o, w_gr, norm_h, norm_c, _, _ = ctx.weights
         backward = variant_loops(spec, ctx.weights, chunk)[1]
         run = backward(spec, saved, ctx.keep, ctx.weights, d_out, dh, dc, dprev)
-        dh, dc, dprev, d_pre, d_r, d_extra, d_gain_h, d_gain_c, d_shift_c = run
+        dh, dc, dprev, *per_step, d_gain_h, d_gain_c, d_shift_c = run
+        d_pre, d_r, d_extra = (s if s is None else torch.stack(s) for s in per_step)
         steps = len(saved[0])
 
         def stacked(index):  # what a weight's gradient reads, every step's
             return torch.stack(saved[index])
 
-        d_xs = d_pre.transpose(0, 1)
+        d_xs = d_pre
         d_r = d_pre if d_r is None else d_r
         flat = steps * d_pre.shape[1]
         d_w_hh = d_r.reshape(flat, -1).t() @ stacked(0).reshape(flat, -1)  # h (masked)
@@ -975,35 +983,38 @@ def variant_loops(spec, weights, chunk):
             """Each run of steps, whole chunks (compiled) first, then the rest: its
             start, whether compiled, the values' slices (strides of their own)."""
             for s in range(0, steps, chunk):
-                cut = [v if v is None else v[:, s : s + chunk] for v in values]
+                cut = [v if v is None else v[s : s + chunk] for v in values]
                 cut = [v if v is None else v.contiguous() for v in cut]
                 yield s, s + chunk <= steps, *cut
 
+        def joined(parts):
+            """Every piece's steps in one list (None where the pieces have none)."""
+            return None if parts[0] is None else [v for part in parts for v in part]
+
         def run_forward(spec, xs, keep, h, c, prev, weights, save):
             outs, saved = [], []
-            for _, compiled, piece, kept in pieces(xs.shape[1], xs, keep):
+            for _, compiled, piece, kept in pieces(xs.shape[0], xs, keep):
                 loop = forward if compiled else variant_forward
                 run = loop(spec, piece, kept, h, c, prev, weights, save)
                 out, h, c, prev, part = run
                 outs.append(out)
                 saved.append(part)
-            saved = zip(*saved, strict=True)  # per value, every piece's steps
-            saved = [None if s[0] is None else [v for p in s for v in p] for s in saved]
-            return torch.cat(outs, 1), h, c, prev, saved
+            saved = [joined(s) for s in zip(*saved, strict=True)]  # per value
+            return joined(outs), h, c, prev, saved
 
         def run_backward(spec, saved, keep, weights, d_out, dh, dc, dprev):
             grads = []
-            runs = [*pieces(d_out.shape[1], d_out, keep)]
+            runs = [*pieces(d_out.shape[0], d_out, keep)]
             for s, compiled, piece, kept in reversed(runs):
                 loop = backward if compiled else variant_backward
                 part = [None if v is None else v[s : s + chunk] for v in saved]
                 run = loop(spec, part, kept, weights, piece, dh, dc, dprev)
-                dh, dc, dprev, *stacked = run
-                grads.append(stacked)
+                dh, dc, dprev, *part = run
+                grads.append(part)
             grads = [*zip(*grads, strict=True)]  # per gradient, every piece's
-            stacked = [None if g[0] is None else torch.cat(g[::-1]) for g in grads[:3]]
+            steps = [joined(g[::-1]) for g in grads[:3]]
             sums = [None if g[0] is None else sum(g[1:], g[0]) for g in grads[3:]]
-            return dh, dc, dprev, *stacked, *sums
+            return dh, dc, dprev, *steps, *sums
 
         VariantSteps.compiled[key] = (run_forward, run_backward)
     return VariantSteps.compiled[key]
