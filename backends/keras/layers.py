@@ -349,14 +349,13 @@ class VariantLSTMCell(keras.layers.Layer):
         return h, [h, c]
 
     def norm(self, name, x):
-        """The normalisation `name` of x under `layer_norm`; x itself otherwise."""
+        """The normalisation `name` of x under `layer_norm`; x itself otherwise.
+        `keras.ops`' own: on the torch backend one fused kernel (as fast as the
+        composed form on TensorFlow, measured)."""
         if not self.layer_norm:
             return x
-        x = x - keras.ops.mean(x, axis=-1, keepdims=True)  # centred once: fewer ops
-        variance = keras.ops.mean(keras.ops.square(x), axis=-1, keepdims=True)
-        x = x * keras.ops.rsqrt(variance + self.EPSILON)
-        gamma = getattr(self, f"{name}_norm_gamma")
-        return x * gamma + getattr(self, f"{name}_norm_beta")
+        gamma, beta = (getattr(self, f"{name}_norm_{p}") for p in ("gamma", "beta"))
+        return keras.ops.layer_normalization(x, gamma, beta, epsilon=self.EPSILON)
 
     def get_config(self):
         activation = keras.activations.serialize(self.activation)
