@@ -1,7 +1,7 @@
 """How fast the emitted models run, measured side by side with hand-written ones in one run.
 
     python benchmarks/model_speed.py [--device cpu|cuda] [--batch 32] [--repeat 20] [--no-keras]
-        [--only variants] [--compiled peephole,cifg]
+        [--only variants] [--compiled peephole,cifg] [--compiled-layers lstm_relu]
 
 (a) PyTorch: for each model of benchmarks/torch_models.py, a training step
     (forward, backward, SGD update) and an eval-mode forward pass of the model
@@ -16,6 +16,11 @@
 (d) The same in Keras: each variant cell against `keras.layers.LSTM`, and
     `keras.layers.LSTM` with as many units as make its matmuls a step fgr's
     (2.5x the 128-unit LSTM's): the floor for fgr's ratio.
+(e) Step-by-step layers (PyTorch, W502), one thread on a CPU: a training step of
+    one layer (64 -> 128) with what no fused kernel has, eager and under
+    `torch.compile(model)` (`--compiled-layers`; it unrolls the steps, so its
+    seconds are paid again for each new length), against the fused layer of the
+    same kind without it. Target: 2x eager, 1.5x compiled.
 
 Runs alternate between the two sides of a comparison and each figure is the
 median; ratios are specc's time over the other's, so below 1.00 is faster.
@@ -218,6 +223,76 @@ def variants(
     torch.set_num_threads(threads)
 
 
+STEP_BY_STEP = {  # name: (op, what no fused kernel has)
+    "lstm_recurrent_dropout": ("lstm", "recurrent_dropout: 0.2"),
+    "lstm_relu": ("lstm", "activation: relu"),
+    "gru_reset_before": ("gru", "reset_after: false"),
+    "gru_recurrent_dropout": ("gru", "recurrent_dropout: 0.2"),
+    "rnn_recurrent_dropout": ("rnn", "recurrent_dropout: 0.2"),
+}
+STEP_CELL = """\
+specc: 1
+name: one_layer
+inputs:
+  - {{name: x, shape: [{steps}, {features}]}}
+layers:
+  - {{name: h, op: {op}, units: {units}, return_sequences: true{extra}}}
+"""
+
+
+def step_by_step(
+    batch: int,
+    repeat: int,
+    device: str,
+    compiled: tuple[str, ...] = tuple(STEP_BY_STEP),
+    steps: int = 50,
+    features: int = 64,
+    units: int = 128,
+) -> None:
+    """Part (e): each W502 layer eager, and those in `compiled` under
+    `torch.compile(model)` with the first step's seconds (the compile) apart,
+    side by side with the fused layer of its kind."""
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    threads = torch.get_num_threads()
+    if device == "cpu":
+        torch.set_num_threads(1)
+    print(
+        f"(e) Step-by-step layers on {device} ({torch.get_num_threads()} thread(s) on a CPU): "
+        f"training step of one layer (batch {batch}, {steps} steps, {features} -> {units}) "
+        "against the fused layer of the same kind"
+    )
+    print(f"    {'layer, loops':34} {'layer ms':>9} {'fused ms':>9} {'ratio':>8}")
+    x = torch.randn(batch, steps, features, device=device)
+
+    def build(op: str, extra: str):
+        text = STEP_CELL.format(steps=steps, features=features, units=units, op=op, extra=extra)
+        return specc.build(text, backend="torch").to(device)
+
+    worst: dict[str, float] = {}
+    for name, (op, option) in STEP_BY_STEP.items():
+        model = build(op, f", {option}")
+        fused_train, _ = torch_steps(build(op, ""), [x], device)
+        train, _ = torch_steps(model, [x], device)
+        ratio = report(f"{name}, eager", *side_by_side(train, fused_train, repeat, sync))
+        worst["eager"] = max(worst.get("eager", 0.0), ratio)
+        if name not in compiled:
+            continue
+        train, _ = torch_steps(torch.compile(model), [x], device)
+        start = time.perf_counter()
+        train()
+        sync()
+        seconds = time.perf_counter() - start
+        ratio = report(
+            f"{name}, compiled ({seconds:.0f} s)",
+            *side_by_side(train, fused_train, repeat, sync),
+        )
+        worst["compiled"] = max(worst.get("compiled", 0.0), ratio)
+    for key, ratio in worst.items():
+        target = "1.5" if key == "compiled" else "2.0"
+        print(f"    worst ratio, {key}: {ratio:.2f}   (target <= {target})")
+    torch.set_num_threads(threads)
+
+
 def flop_match(features: int, units: int) -> int:
     """Units of a standard LSTM whose matmuls a step, (features + v) x 4v, equal fgr's:
     the same plus its 3u x 3u gate recurrence."""
@@ -274,12 +349,20 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--no-keras", action="store_true")
-    parser.add_argument("--only", choices=("torch", "keras", "variants", "keras-variants"))
+    parser.add_argument(
+        "--only", choices=("torch", "keras", "variants", "keras-variants", "step-by-step")
+    )
     parser.add_argument(
         "--compiled",
         default=",".join(VARIANT_NAMES),
         help="the variants (c) also runs compiled, comma-separated; '' for none "
         "(compiling takes a minute or more per variant and size)",
+    )
+    parser.add_argument(
+        "--compiled-layers",
+        default=",".join(STEP_BY_STEP),
+        help="the step-by-step layers (e) also runs under torch.compile, comma-separated; "
+        f"'' for none (a minute or more each), of: {', '.join(STEP_BY_STEP)}",
     )
     args = parser.parse_args()
     if args.only in (None, "torch"):
@@ -287,6 +370,9 @@ def main() -> None:
     if args.only in (None, "variants"):
         compiled = tuple(name for name in args.compiled.split(",") if name)
         variants(args.batch, args.repeat, args.device, compiled)
+    if args.only in (None, "step-by-step"):
+        compiled = tuple(name for name in args.compiled_layers.split(",") if name)
+        step_by_step(args.batch, args.repeat, args.device, compiled)
     if args.only in (None, "keras") and not args.no_keras:
         keras_side(args.batch, args.repeat)
     if args.only in (None, "keras-variants") and not args.no_keras:
