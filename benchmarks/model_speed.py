@@ -12,7 +12,8 @@
     layer of each variant (64 -> 128 and 64 -> 32 units), eager and with its
     loops compiled (`--compiled`, with the compile's seconds), against the
     fused standard LSTM of the same size. Target: 2x eager (2.5x for fgr and
-    layer_norm), 1.5x compiled.
+    layer_norm), 1.5x compiled. Also `nn.LSTM` with as many units as make its
+    matmuls fgr's: fgr's floor at the fused kernel's speed.
 (d) The same in Keras: each variant cell against `keras.layers.LSTM`, and
     `keras.layers.LSTM` with as many units as make its matmuls a step fgr's
     (2.5x the 128-unit LSTM's): the floor for fgr's ratio.
@@ -217,6 +218,13 @@ def variants(
                 *side_by_side(train, fused_train, repeat, sync),
             )
             worst[f"compiled, {units}"] = max(worst.get(f"compiled, {units}", 0.0), ratio)
+        # fgr's floor: nn.LSTM doing fgr's matmul FLOPs a step (2.5x its own at 128)
+        floor = flop_match(features, units)
+        floor_train, _ = torch_steps(build("standard", floor), [x], device)
+        report(
+            f"nn.LSTM at {floor} units (fgr's FLOPs)",
+            *side_by_side(floor_train, fused_train, repeat, sync),
+        )
     for key, ratio in worst.items():
         target = "1.5" if key.startswith("compiled") else "2.0; 2.5 for layer_norm and fgr"
         print(f"    worst ratio, {key} units: {ratio:.2f}   (target <= {target} at 128)")
