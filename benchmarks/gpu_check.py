@@ -64,6 +64,7 @@ import torch  # noqa: E402
 from model_speed import (  # noqa: E402
     VARIANT_CELL,
     VARIANT_NAMES,
+    one_thread,
     report,
     side_by_side,
     torch_steps,
@@ -307,26 +308,22 @@ def part3(device: str) -> None:
 
 def part4(device: str, repeat: int, compiled: tuple[str, ...]) -> None:
     print(f"\n4. LSTM variants against the fused nn.LSTM on {device}")
-    try:
-        variants(32, repeat, device, compiled)
-    except Exception as error:  # noqa: BLE001
-        print(f"    variant table: FAIL {failure(error)}")
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    threads = torch.get_num_threads()
-    if device == "cpu":
-        torch.set_num_threads(1)  # as in (c)
-    print("    peepholes: false (fused), training step, batch 32, 50 steps, 64 -> 128:")
-    x = torch.randn(32, 50, 64, device=device)
-    fused, _ = torch_steps(specc.build(one_layer(), backend="torch").to(device), [x], device)
-    for variant in FUSED_VARIANTS:
+    with one_thread(device) as sync:  # as in (c)
         try:
-            model = specc.build(one_layer(f"{variant}, peepholes: false"), backend="torch")
-            train, _ = torch_steps(model.to(device), [x], device)
-            label = f"{variant} ({type(model.h).__name__})"
-            report(label, *side_by_side(train, fused, repeat, sync))
+            variants(32, repeat, device, sync, compiled)
         except Exception as error:  # noqa: BLE001
-            print(f"    {variant}: FAIL {failure(error)}")
-    torch.set_num_threads(threads)
+            print(f"    variant table: FAIL {failure(error)}")
+        print("    peepholes: false (fused), training step, batch 32, 50 steps, 64 -> 128:")
+        x = torch.randn(32, 50, 64, device=device)
+        fused, _ = torch_steps(specc.build(one_layer(), backend="torch").to(device), [x], device)
+        for variant in FUSED_VARIANTS:
+            try:
+                model = specc.build(one_layer(f"{variant}, peepholes: false"), backend="torch")
+                train, _ = torch_steps(model.to(device), [x], device)
+                label = f"{variant} ({type(model.h).__name__})"
+                report(label, *side_by_side(train, fused, repeat, sync))
+            except Exception as error:  # noqa: BLE001
+                print(f"    {variant}: FAIL {failure(error)}")
     if device == "cuda":
         cuda_graphs(x, repeat)
 

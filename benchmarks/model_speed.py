@@ -30,6 +30,7 @@ median; ratios are specc's time over the other's, so below 1.00 is faster.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -72,6 +73,26 @@ def side_by_side(first, second, repeat: int, sync=lambda: None) -> tuple[float, 
             sync()
             bucket.append(time.perf_counter() - start)
     return statistics.median(times[0]), statistics.median(times[1])
+
+
+def timed_once(fn, sync) -> float:
+    """Seconds of one call (a compiling first step)."""
+    start = time.perf_counter()
+    fn()
+    sync()
+    return time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def one_thread(device: str):
+    """The device's sync, with torch at one thread on a CPU while the block runs."""
+    threads = torch.get_num_threads()
+    if device == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def torch_steps(model, args: list, device: str):
@@ -169,19 +190,17 @@ def variants(
     batch: int,
     repeat: int,
     device: str,
+    sync,
     compiled: tuple[str, ...] = VARIANT_NAMES,
     steps: int = 50,
     features: int = 64,
 ) -> None:
     """Part (c), one thread on a CPU: each variant eager, and those in `compiled` with
     their loops compiled (`compile_steps`), the first step's seconds (the compile)
-    apart; the fused layer runs side by side with each, so both see the same load."""
+    apart; the fused layer runs side by side with each, so both see the same load.
+    `sync` waits for the device; run it in `one_thread`."""
     from specc.backends.torch.runtime import LSTMVariant
 
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    threads = torch.get_num_threads()
-    if device == "cpu":
-        torch.set_num_threads(1)
     print(
         f"(c) LSTM variants on {device} ({torch.get_num_threads()} thread(s) on a CPU): "
         f"training step of one layer (batch {batch}, {steps} steps, {features} inputs) "
@@ -209,10 +228,7 @@ def variants(
             for layer in model.modules():
                 if isinstance(layer, LSTMVariant):
                     layer.compile_steps = True
-            start = time.perf_counter()
-            train()
-            sync()
-            seconds = time.perf_counter() - start
+            seconds = timed_once(train, sync)
             ratio = report(
                 f"{variant}, {units}, compiled ({seconds:.0f} s)",
                 *side_by_side(train, fused_train, repeat, sync),
@@ -228,7 +244,6 @@ def variants(
     for key, ratio in worst.items():
         target = "1.5" if key.startswith("compiled") else "2.0; 2.5 for layer_norm and fgr"
         print(f"    worst ratio, {key} units: {ratio:.2f}   (target <= {target} at 128)")
-    torch.set_num_threads(threads)
 
 
 STEP_BY_STEP = {  # name: (op, what no fused kernel has)
@@ -252,6 +267,7 @@ def step_by_step(
     batch: int,
     repeat: int,
     device: str,
+    sync,
     compiled: tuple[str, ...] = tuple(STEP_BY_STEP),
     steps: int = 50,
     features: int = 64,
@@ -259,11 +275,7 @@ def step_by_step(
 ) -> None:
     """Part (e): each W502 layer eager, and those in `compiled` under
     `torch.compile(model)` with the first step's seconds (the compile) apart,
-    side by side with the fused layer of its kind."""
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    threads = torch.get_num_threads()
-    if device == "cpu":
-        torch.set_num_threads(1)
+    side by side with the fused layer of its kind; in `one_thread`, as (c)."""
     print(
         f"(e) Step-by-step layers on {device} ({torch.get_num_threads()} thread(s) on a CPU): "
         f"training step of one layer (batch {batch}, {steps} steps, {features} -> {units}) "
@@ -286,10 +298,7 @@ def step_by_step(
         if name not in compiled:
             continue
         train, _ = torch_steps(torch.compile(model), [x], device)
-        start = time.perf_counter()
-        train()
-        sync()
-        seconds = time.perf_counter() - start
+        seconds = timed_once(train, sync)
         ratio = report(
             f"{name}, compiled ({seconds:.0f} s)",
             *side_by_side(train, fused_train, repeat, sync),
@@ -298,7 +307,6 @@ def step_by_step(
     for key, ratio in worst.items():
         target = "1.5" if key == "compiled" else "2.0"
         print(f"    worst ratio, {key}: {ratio:.2f}   (target <= {target})")
-    torch.set_num_threads(threads)
 
 
 def flop_match(features: int, units: int) -> int:
@@ -377,10 +385,12 @@ def main() -> None:
         pytorch(args.batch, args.repeat, args.device)
     if args.only in (None, "variants"):
         compiled = tuple(name for name in args.compiled.split(",") if name)
-        variants(args.batch, args.repeat, args.device, compiled)
+        with one_thread(args.device) as sync:
+            variants(args.batch, args.repeat, args.device, sync, compiled)
     if args.only in (None, "step-by-step"):
         compiled = tuple(name for name in args.compiled_layers.split(",") if name)
-        step_by_step(args.batch, args.repeat, args.device, compiled)
+        with one_thread(args.device) as sync:
+            step_by_step(args.batch, args.repeat, args.device, sync, compiled)
     if args.only in (None, "keras") and not args.no_keras:
         keras_side(args.batch, args.repeat)
     if args.only in (None, "keras-variants") and not args.no_keras:
