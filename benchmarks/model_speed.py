@@ -18,10 +18,10 @@
     `keras.layers.LSTM` with as many units as make its matmuls a step fgr's
     (2.5x the 128-unit LSTM's): the floor for fgr's ratio.
 (e) Step-by-step layers (PyTorch, W502), one thread on a CPU: a training step of
-    one layer (64 -> 128) with what no fused kernel has, eager and under
-    `torch.compile(model)` (`--compiled-layers`; it unrolls the steps, so its
-    seconds are paid again for each new length), against the fused layer of the
-    same kind without it. Target: 2x eager, 1.5x compiled.
+    one layer (64 -> 128) with what no fused kernel has, eager and with its
+    loop compiled in chunks of steps (`compile_steps`, `--compiled-layers`),
+    against the fused layer of the same kind without it. Target: 2x eager,
+    1.5x compiled.
 
 Runs alternate between the two sides of a comparison and each figure is the
 median; ratios are specc's time over the other's, so below 1.00 is faster.
@@ -273,9 +273,12 @@ def step_by_step(
     features: int = 64,
     units: int = 128,
 ) -> None:
-    """Part (e): each W502 layer eager, and those in `compiled` under
-    `torch.compile(model)` with the first step's seconds (the compile) apart,
-    side by side with the fused layer of its kind; in `one_thread`, as (c)."""
+    """Part (e): each W502 layer eager, and those in `compiled` with
+    their loops compiled (`compile_steps`) with the first step's seconds (the
+    compile) apart, side by side with the fused layer of its kind; in
+    `one_thread`, as (c)."""
+    from specc.backends.torch.runtime import StepByStep
+
     print(
         f"(e) Step-by-step layers on {device} ({torch.get_num_threads()} thread(s) on a CPU): "
         f"training step of one layer (batch {batch}, {steps} steps, {features} -> {units}) "
@@ -297,7 +300,9 @@ def step_by_step(
         worst["eager"] = max(worst.get("eager", 0.0), ratio)
         if name not in compiled:
             continue
-        train, _ = torch_steps(torch.compile(model), [x], device)
+        for layer in model.modules():
+            if isinstance(layer, StepByStep):
+                layer.compile_steps = True
         seconds = timed_once(train, sync)
         ratio = report(
             f"{name}, compiled ({seconds:.0f} s)",

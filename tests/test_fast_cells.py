@@ -1,4 +1,4 @@
-"""The fast step-by-step cells of the PyTorch runtime (`VariantSteps`).
+"""The fast step-by-step cells of the PyTorch runtime (`VariantSteps`, `StepByStep`).
 
 - `torch.autograd.gradcheck` (float64) of every LSTM variant's hand-written
   backward: bidirectional, masked, from an initial state, with recurrent
@@ -7,7 +7,8 @@
 - Every spec in specs/variants/ gives the outputs and gradients of the plain
   loop under autograd (`autograd_loop`), within 1e-5.
 - `compile_steps` runs the loops in chunks of steps: the same gradients, and
-  a new sequence length compiles nothing new.
+  a new sequence length compiles nothing new; for the variants and for the
+  plain W502 loops (`StepByStep`) alike.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 import specc  # noqa: E402
-from specc.backends.torch.runtime import LSTMVariant  # noqa: E402
+from specc.backends.torch.runtime import LSTMVariant, StepByStep  # noqa: E402
 from specc.variants import VARIANTS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,3 +173,51 @@ def test_bfloat16_autocast_trains(name: str):
     out.float().square().sum().backward()
     assert (out.float() - want).abs().max() < 0.05
     assert all(p.grad is not None and p.grad.isfinite().all() for p in layer.parameters())
+
+
+STEPPED = {  # each kind of W502 loop: what no fused kernel has
+    "lstm_state_dropout": ("LSTM", {"recurrent_dropout": 0.3, "dropout": 0.2}),
+    "lstm_update_relu": (
+        "LSTM",
+        {"recurrent_dropout": 0.3, "recurrent_dropout_mode": "update", "activation": F.relu},
+    ),
+    "gru_reset_before": ("GRU", {"reset_after": False, "recurrent_dropout": 0.3}),
+    "gru_update": ("GRU", {"recurrent_dropout": 0.3, "recurrent_dropout_mode": "update"}),
+    "rnn_state_dropout": ("RNN", {"recurrent_dropout": 0.3}),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(STEPPED))
+def test_step_by_step_compiled_chunks_equal_eager(kind: str, monkeypatch):
+    """`StepByStep.compile_steps`: whole chunks compiled (dynamo's eager backend
+    here), the rest eager; outputs, final state and every gradient equal the
+    plain loop's in training (dropout masks from one seed), masked and in both
+    directions. Two graphs at most: the first chunk starts from a state without
+    a gradient, the others from one with; then a new length compiles nothing."""
+    counters = pytest.importorskip("torch._dynamo.utils").counters
+    compile_ = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda f: compile_(f, backend="eager"))
+    mode, options = STEPPED[kind]
+    layers = []
+    for _ in range(2):
+        layer = StepByStep(mode, 3, 4, bidirectional=True, return_sequences=True, **options)
+        layer.double().train()
+        torch.manual_seed(0)
+        with torch.no_grad():
+            for p in layer.parameters():
+                p.uniform_(-0.8, 0.8)
+        layers.append(layer)
+    eager, chunked = layers
+    chunked.compile_steps = 3
+    before = counters["stats"]["unique_graphs"]  # the counters are the process's
+    for length in (4, 7, 11, 14):
+        x = torch.randn(3, length, 3, dtype=torch.float64)
+        mask = torch.ones(3, length, dtype=torch.bool)
+        mask[1, 2:] = False
+        got, want = (_outputs_and_gradients(m, (x, None, mask), False) for m in layers)
+        for a, b in zip(got, want, strict=True):
+            assert (a - b).abs().max() < 1e-10, kind
+        if length == 7:  # two whole chunks: both graphs made
+            frames = counters["stats"]["unique_graphs"] - before
+            assert 0 < frames <= 2, frames
+    assert counters["stats"]["unique_graphs"] - before == frames  # 11, 14: none new

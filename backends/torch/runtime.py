@@ -235,8 +235,12 @@ class StepByStep(KerasRecurrent, nn.Module):
     matmul, the recurrent one of all gates one per step. Keras's recurrent
     dropout (`state`) uses one mask per gate for the state and, with input
     dropout, one per gate for the input, as Keras's cells do then; `update`
-    masks the candidate (Semeniuta et al., 2016).
+    masks the candidate (Semeniuta et al., 2016). The steps run under autograd
+    (`plain_steps`).
     """
+
+    compile_steps = False  # True (or a number of steps per chunk): the loop compiled
+    compiled = {}  # noqa: RUF012 stepped_loop's compiled loops, by cell and chunk
 
     def __init__(
         self,
@@ -298,10 +302,11 @@ class StepByStep(KerasRecurrent, nn.Module):
         units, batch = self.hidden_size, x.shape[0]
         directions = 2 if self.bidirectional else 1
         act, gate = self.activation, self.recurrent_activation
-        if state is None:
-            h0 = c0 = x.new_zeros(directions, batch, units)
-        else:
-            h0, c0 = state if self.mode == "LSTM" else (state, state)
+        lstm = self.mode == "LSTM"
+        if state is None:  # h and c apart: a compiled loop would guard on their alias
+            zeros = [x.new_zeros(directions, batch, units) for _ in range(1 + lstm)]
+            state = zeros if lstm else zeros[0]
+        h0, c0 = state if lstm else (state, None)  # a GRU's or an RNN's c: None
         drop = self.training and self.recurrent_dropout > 0
         per_gate = drop and self._per_gate()
         outs, hs, cs = [], [], []
@@ -324,60 +329,106 @@ class StepByStep(KerasRecurrent, nn.Module):
             if drop:
                 shape = (gates, batch, units) if per_gate else (batch, units)
                 mask = F.dropout(x.new_ones(shape), self.recurrent_dropout)
-            if per_gate:  # each gate's (u, u) block, transposed once: one bmm a step
-                blocks = w_hh.view(gates, units, units).transpose(1, 2)
-            h, c, steps = h0[d], c0[d], []
-            # unbind, not xs[:, t]: the backward of slicing a step builds a zero
-            # tensor of the whole projection at every step
-            for t, x_t in enumerate(xs.unbind(1)):
-                carried = (h, c)  # what a masked step keeps
-                # reset_after=False: the reset gate scales h before its matmul
-                if not self.reset_after:
-                    x_r, x_z, x_n = x_t.chunk(3, -1)
-                    if per_gate:
-                        hh = torch.bmm(h * mask[:2], blocks[:2])
-                        hh = hh.transpose(0, 1).flatten(1)
-                        h_in = h * mask[2]
-                    else:
-                        hh, h_in = F.linear(h, w_hh[: 2 * units]), h
-                    h_r, h_z = hh.chunk(2, -1)
-                    r, z = gate(x_r + h_r), gate(x_z + h_z)
-                    n = act(x_n + F.linear(r * h_in, w_hh[2 * units :]))
-                    n = n if mask is None or per_gate else n * mask
-                    h = (1 - z) * n + z * h
-                    if seq_mask is not None:
-                        h, c = carry(seq_mask[:, t], (h, c), carried)
-                    steps.append(h)
-                    continue
-                if per_gate:
-                    hh = torch.bmm(h * mask, blocks).transpose(0, 1).flatten(1)
-                    hh = hh if b_hh is None else hh + b_hh
-                else:
-                    hh = F.linear(h, w_hh, b_hh)
-                if self.mode == "LSTM":
-                    i, f, g, o = (x_t + hh).chunk(4, -1)
-                    g = act(g) if mask is None or per_gate else act(g) * mask
-                    c = gate(f) * c + gate(i) * g
-                    h = gate(o) * act(c)
-                elif self.mode == "GRU":
-                    x_r, x_z, x_n = x_t.chunk(3, -1)
-                    h_r, h_z, h_n = hh.chunk(3, -1)
-                    r, z = gate(x_r + h_r), gate(x_z + h_z)
-                    n = act(x_n + r * h_n)
-                    n = n if mask is None or per_gate else n * mask
-                    h = (1 - z) * n + z * h
-                else:
-                    h = act(x_t + hh)
-                if seq_mask is not None:
-                    h, c = carry(seq_mask[:, t], (h, c), carried)
-                steps.append(h)
+            cell = (self.mode, self.reset_after, act, gate, per_gate)
+            chunk = self.compile_steps if self.compile_steps is not True else 16
+            run = stepped_loop(cell, chunk) if chunk else plain_steps
+            c = None if c0 is None else c0[d]
+            steps, h, c = run(cell, xs, seq_mask, h0[d], c, w_hh, b_hh, mask)
             out = torch.stack(steps, 1)
             outs.append(reverse_padded(out, seq_mask) if d else out)
             hs.append(h)
             cs.append(c)
         h_n = torch.stack(hs)
-        state = (h_n, torch.stack(cs)) if self.mode == "LSTM" else h_n
+        state = (h_n, torch.stack(cs)) if lstm else h_n
         return torch.cat(outs, -1), state
+
+
+def plain_steps(cell, xs, seq_mask, h, c, w_hh, b_hh, mask):
+    """`StepByStep`'s steps under autograd: every step's h (a list), the final h
+    and c. `cell` is (mode, reset_after, activation, recurrent activation,
+    whether `mask` is one per gate); `xs` (B, T, G*u) every step's input
+    projection; `seq_mask` (B, T) False carries the state over a step."""
+    mode, reset_after, act, gate, per_gate = cell
+    units = h.shape[-1]
+    if per_gate:  # each gate's (u, u) block, transposed once: one bmm a step
+        blocks = w_hh.view(-1, units, units).transpose(1, 2)
+    steps = []
+    # unbind, not xs[:, t]: the backward of slicing a step builds a zero
+    # tensor of the whole projection at every step
+    for t, x_t in enumerate(xs.unbind(1)):
+        carried = (h, c)  # what a masked step keeps
+        # reset_after=False: the reset gate scales h before its matmul
+        if not reset_after:
+            x_r, x_z, x_n = x_t.chunk(3, -1)
+            if per_gate:
+                hh = torch.bmm(h * mask[:2], blocks[:2])
+                hh = hh.transpose(0, 1).flatten(1)
+                h_in = h * mask[2]
+            else:
+                hh, h_in = F.linear(h, w_hh[: 2 * units]), h
+            h_r, h_z = hh.chunk(2, -1)
+            r, z = gate(x_r + h_r), gate(x_z + h_z)
+            n = act(x_n + F.linear(r * h_in, w_hh[2 * units :]))
+            n = n if mask is None or per_gate else n * mask
+            h = (1 - z) * n + z * h
+            if seq_mask is not None:
+                h, c = carry(seq_mask[:, t], (h, c), carried)
+            steps.append(h)
+            continue
+        if per_gate:
+            hh = torch.bmm(h * mask, blocks).transpose(0, 1).flatten(1)
+            hh = hh if b_hh is None else hh + b_hh
+        else:
+            hh = F.linear(h, w_hh, b_hh)
+        if mode == "LSTM":
+            i, f, g, o = (x_t + hh).chunk(4, -1)
+            g = act(g) if mask is None or per_gate else act(g) * mask
+            c = gate(f) * c + gate(i) * g
+            h = gate(o) * act(c)
+        elif mode == "GRU":
+            x_r, x_z, x_n = x_t.chunk(3, -1)
+            h_r, h_z, h_n = hh.chunk(3, -1)
+            r, z = gate(x_r + h_r), gate(x_z + h_z)
+            n = act(x_n + r * h_n)
+            n = n if mask is None or per_gate else n * mask
+            h = (1 - z) * n + z * h
+        else:
+            h = act(x_t + hh)
+        if seq_mask is not None:
+            h, c = carry(seq_mask[:, t], (h, c), carried)
+        steps.append(h)
+    return steps, h, c
+
+
+def chunks(steps, chunk, dim, *values):
+    """Each run of `chunk` steps, whole chunks first, then the rest: its start,
+    whether whole, and the values' slices along `dim` (None stays None), each
+    with strides of its own (a compiled loop's inputs)."""
+    for s in range(0, steps, chunk):
+        size = min(chunk, steps - s)
+        cut = [v if v is None else v.narrow(dim, s, size).contiguous() for v in values]
+        yield s, size == chunk, *cut
+
+
+def stepped_loop(cell, chunk):
+    """`plain_steps` run `chunk` steps at a time, whole chunks compiled
+    (`torch.compile`, forward and backward), the rest eagerly: a new sequence
+    length compiles nothing new. Compiled once per cell and chunk."""
+    key = (cell, chunk)
+    if key not in StepByStep.compiled:
+        f = plain_steps
+        compiled = torch.compile(type(f)(f.__code__.replace(), f.__globals__))
+
+        def run(cell, xs, seq_mask, h, c, *weights):
+            steps = []
+            for _, whole, piece, kept in chunks(xs.shape[1], chunk, 1, xs, seq_mask):
+                loop = compiled if whole else plain_steps
+                part, h, c = loop(cell, piece, kept, h, c, *weights)
+                steps += part
+            return steps, h, c
+
+        StepByStep.compiled[key] = run
+    return StepByStep.compiled[key]
 
 
 class LSTMVariant(KerasRecurrent, nn.Module):
@@ -979,21 +1030,13 @@ def variant_loops(spec, weights, chunk):
             for f in (variant_forward, variant_backward)
         )
 
-        def pieces(steps, *values):
-            """Each run of steps, whole chunks (compiled) first, then the rest: its
-            start, whether compiled, the values' slices (strides of their own)."""
-            for s in range(0, steps, chunk):
-                cut = [v if v is None else v[s : s + chunk] for v in values]
-                cut = [v if v is None else v.contiguous() for v in cut]
-                yield s, s + chunk <= steps, *cut
-
         def joined(parts):
             """Every piece's steps in one list (None where the pieces have none)."""
             return None if parts[0] is None else [v for part in parts for v in part]
 
         def run_forward(spec, xs, keep, h, c, prev, weights, save):
             outs, saved = [], []
-            for _, compiled, piece, kept in pieces(xs.shape[0], xs, keep):
+            for _, compiled, piece, kept in chunks(len(xs), chunk, 0, xs, keep):
                 loop = forward if compiled else variant_forward
                 run = loop(spec, piece, kept, h, c, prev, weights, save)
                 out, h, c, prev, part = run
@@ -1004,7 +1047,7 @@ def variant_loops(spec, weights, chunk):
 
         def run_backward(spec, saved, keep, weights, d_out, dh, dc, dprev):
             grads = []
-            runs = [*pieces(d_out.shape[0], d_out, keep)]
+            runs = [*chunks(d_out.shape[0], chunk, 0, d_out, keep)]
             for s, compiled, piece, kept in reversed(runs):
                 loop = backward if compiled else variant_backward
                 part = [None if v is None else v[s : s + chunk] for v in saved]
