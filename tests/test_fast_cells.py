@@ -21,7 +21,7 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 import specc  # noqa: E402
-from specc.backends.torch.runtime import LSTMVariant, StepByStep  # noqa: E402
+from specc.backends.torch.runtime import LSTMVariant, StepByStep, VariantSteps  # noqa: E402
 from specc.variants import VARIANTS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,6 +144,7 @@ def test_compiled_chunks_equal_eager_and_a_new_length_compiles_nothing(monkeypat
     counters = pytest.importorskip("torch._dynamo.utils").counters
     compile_ = torch.compile
     monkeypatch.setattr(torch, "compile", lambda f: compile_(f, backend="eager"))
+    monkeypatch.setattr(VariantSteps, "compiled", {})  # no eager-backend loops left over
     eager = _variant("peephole", bidirectional=True)
     chunked = _variant("peephole", bidirectional=True)
     chunked.compile_steps = 3
@@ -197,6 +198,7 @@ def test_step_by_step_compiled_chunks_equal_eager(kind: str, monkeypatch):
     counters = pytest.importorskip("torch._dynamo.utils").counters
     compile_ = torch.compile
     monkeypatch.setattr(torch, "compile", lambda f: compile_(f, backend="eager"))
+    monkeypatch.setattr(StepByStep, "compiled", {})  # no eager-backend loops left over
     mode, options = STEPPED[kind]
     layers = []
     for _ in range(2):

@@ -240,7 +240,7 @@ class StepByStep(KerasRecurrent, nn.Module):
     """
 
     compile_steps = False  # True (or a number of steps per chunk): the loop compiled
-    compiled = {}  # noqa: RUF012 stepped_loop's compiled loops, by cell and chunk
+    compiled = {}  # noqa: RUF012 stepped_loop's compiled loops, by key
 
     def __init__(
         self,
@@ -331,7 +331,10 @@ class StepByStep(KerasRecurrent, nn.Module):
                 mask = F.dropout(x.new_ones(shape), self.recurrent_dropout)
             cell = (self.mode, self.reset_after, act, gate, per_gate)
             chunk = self.compile_steps if self.compile_steps is not True else 16
-            run = stepped_loop(cell, chunk) if chunk else plain_steps
+            run = plain_steps
+            if chunk:
+                grad = torch.is_grad_enabled()
+                run = stepped_loop((cell, chunk, grad, seq_mask is None, mask is None))
             c = None if c0 is None else c0[d]
             steps, h, c = run(cell, xs, seq_mask, h0[d], c, w_hh, b_hh, mask)
             out = torch.stack(steps, 1)
@@ -410,13 +413,14 @@ def chunks(steps, chunk, dim, *values):
         yield s, size == chunk, *cut
 
 
-def stepped_loop(cell, chunk):
+def stepped_loop(key):
     """`plain_steps` run `chunk` steps at a time, whole chunks compiled
     (`torch.compile`, forward and backward), the rest eagerly: a new sequence
-    length compiles nothing new. Compiled once per cell and chunk."""
-    key = (cell, chunk)
+    length compiles nothing new. `key` is (cell, chunk, grad mode, whether the
+    sequence mask and the dropout mask are absent): each key compiles once,
+    with code of its own (dynamo's recompile limit counts them apart)."""
     if key not in StepByStep.compiled:
-        f = plain_steps
+        chunk, f = key[1], plain_steps
         compiled = torch.compile(type(f)(f.__code__.replace(), f.__globals__))
 
         def run(cell, xs, seq_mask, h, c, *weights):
