@@ -75,12 +75,17 @@ def side_by_side(first, second, repeat: int, sync=lambda: None) -> tuple[float, 
     return statistics.median(times[0]), statistics.median(times[1])
 
 
-def timed_once(fn, sync) -> float:
-    """Seconds of one call (a compiling first step)."""
+def compiled_ratio(model, kind, label: str, train, fused, repeat: int, sync) -> float:
+    """`compile_steps` on each `kind` layer of `model`; the first step's seconds
+    (the compile) apart, `train` against `fused` side by side."""
+    for layer in model.modules():
+        if isinstance(layer, kind):
+            layer.compile_steps = True
     start = time.perf_counter()
-    fn()
+    train()
     sync()
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    return report(f"{label}, compiled ({seconds:.0f} s)", *side_by_side(train, fused, repeat, sync))
 
 
 @contextlib.contextmanager
@@ -225,14 +230,8 @@ def variants(
             worst[f"eager, {units}"] = max(worst.get(f"eager, {units}", 0.0), ratio)
             if variant not in compiled:
                 continue
-            for layer in model.modules():
-                if isinstance(layer, LSTMVariant):
-                    layer.compile_steps = True
-            seconds = timed_once(train, sync)
-            ratio = report(
-                f"{variant}, {units}, compiled ({seconds:.0f} s)",
-                *side_by_side(train, fused_train, repeat, sync),
-            )
+            label = f"{variant}, {units}"
+            ratio = compiled_ratio(model, LSTMVariant, label, train, fused_train, repeat, sync)
             worst[f"compiled, {units}"] = max(worst.get(f"compiled, {units}", 0.0), ratio)
         # fgr's floor: nn.LSTM doing fgr's matmul FLOPs a step (2.5x its own at 128)
         floor = flop_match(features, units)
@@ -300,14 +299,7 @@ def step_by_step(
         worst["eager"] = max(worst.get("eager", 0.0), ratio)
         if name not in compiled:
             continue
-        for layer in model.modules():
-            if isinstance(layer, StepByStep):
-                layer.compile_steps = True
-        seconds = timed_once(train, sync)
-        ratio = report(
-            f"{name}, compiled ({seconds:.0f} s)",
-            *side_by_side(train, fused_train, repeat, sync),
-        )
+        ratio = compiled_ratio(model, StepByStep, name, train, fused_train, repeat, sync)
         worst["compiled"] = max(worst.get("compiled", 0.0), ratio)
     for key, ratio in worst.items():
         target = "1.5" if key == "compiled" else "2.0"
